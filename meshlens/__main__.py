@@ -1,0 +1,5 @@
+"""Allow `python -m meshlens`."""
+
+from meshlens.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Analytics: pure functions of a snapshot and a query, listed once in a registry."""

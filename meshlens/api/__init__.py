@@ -1,0 +1,1 @@
+"""The HTTP API: routes, responses, and the fast path for published snapshots."""

@@ -1,0 +1,1 @@
+"""Durable storage in SQLite: one writer thread, schema and migrations, named queries."""

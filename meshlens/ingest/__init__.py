@@ -1,0 +1,1 @@
+"""Getting packets in: MQTT sources, files, POSTs, and the pipeline that stores them."""

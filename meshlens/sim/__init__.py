@@ -1,0 +1,1 @@
+"""A deterministic MeshCore mesh simulator that emits real wire-format frames."""

@@ -1,0 +1,1 @@
+"""The in-memory columnar packet store and its immutable snapshots."""
