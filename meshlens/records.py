@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import NewType, Protocol, TypeAlias
 
-JSONScalar: TypeAlias = None | bool | int | float | str
+JSONScalar: TypeAlias = bool | int | float | str | None
 JSONValue: TypeAlias = JSONScalar | list["JSONValue"] | dict[str, "JSONValue"]
 JSONObject: TypeAlias = dict[str, JSONValue]
 

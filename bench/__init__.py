@@ -1,0 +1,1 @@
+"""Benchmarks: each figure in docs/benchmarks.md comes from a module here."""
