@@ -1,0 +1,132 @@
+"""The SQLite database: one thread owns the write connection; readers get their own.
+
+Writers hand the writer thread a function of a connection (datasette's pattern); each
+runs in one transaction that commits when it returns and rolls back when it raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from meshlens.db.schema import migrate
+from meshlens.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_STOP = object()
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open a connection with meshlens' PRAGMAs."""
+    if readonly:
+        conn = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
+        )
+    else:
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not readonly:
+        # auto_vacuum must be chosen before the first table exists; later it is a no-op.
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode: a power cut may lose the last commits, never corrupts.
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class Database:
+    """A meshlens database file: schema on open, a writer thread, read connections."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._write_conn = connect(path)
+            migrate(self._write_conn)
+        except sqlite3.Error as err:
+            raise StorageError(f"cannot open database {path}: {err}") from err
+        self._tasks: queue.Queue[Any] = queue.Queue()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        self._writer = threading.Thread(target=self._run_writes, name="db-writer", daemon=True)
+        self._writer.start()
+
+    # Infinite loop of the thread that protects the single write connection.
+    def _run_writes(self) -> None:
+        conn = self._write_conn
+        while True:
+            task = self._tasks.get()
+            if task is _STOP:
+                return
+            fn, future = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except BaseException as err:  # delivered to the caller, who decides
+                future.set_exception(err)
+            else:
+                future.set_result(result)
+
+    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        """Queue a write transaction; the future resolves after it commits."""
+        if self._closed:
+            raise StorageError(f"database {self.path} is closed")
+        future: Future[T] = Future()
+        self._tasks.put((fn, future))
+        return future
+
+    def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a write transaction on the writer thread and wait for it to commit."""
+        return self.submit(fn).result()
+
+    def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read on this thread's own read-only connection."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, readonly=True)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(conn)
+        return fn(conn)
+
+    def close(self) -> None:
+        """Finish queued writes, checkpoint the WAL and close every connection."""
+        if self._closed:
+            return
+        self._closed = True
+        self._tasks.put(_STOP)
+        self._writer.join()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        try:
+            self._write_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as err:  # a reader elsewhere may hold the WAL; not fatal
+            log.warning("WAL checkpoint at close failed: %s", err)
+        self._write_conn.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,91 @@
+"""Interning of path hops: each distinct hop prefix gets one small integer id.
+
+Paths arrive as raw hop bytes. Hops of 1-3 bytes (every ordinary path) are keyed and
+interned with vectorised numpy work, so only each *distinct* hop costs Python time;
+the rare 4- and 8-byte TRACE route hops take a plain loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from meshlens.store.columns import BoundedIntern, InternTable
+
+_VECTOR_WIDTHS = (1, 2, 3)
+
+
+def hop_key(hop: bytes) -> int:
+    """The intern key of a hop: width and big-endian value, in disjoint ranges per width."""
+    width = len(hop)
+    value = int.from_bytes(hop, "big")
+    if width <= 3:
+        return (width << 24) | value
+    return (width << 64) | value
+
+
+class HopTable:
+    """Hop key -> id, and id -> upper-case hex (the path_json spelling)."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self) -> None:
+        self._table: InternTable[int, str] = InternTable()
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def bounded(self) -> BoundedIntern[int, str]:
+        """Read-only view for a snapshot."""
+        return self._table.bounded()
+
+    def intern_hop(self, hop: bytes) -> int:
+        """The id of one hop."""
+        return self._table.intern(hop_key(hop), hop.hex().upper())
+
+    def intern_paths(
+        self, paths: Sequence[bytes], widths: npt.NDArray[np.uint8]
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
+        """Intern every hop of every path; returns flat hop ids and hops per path."""
+        n = len(paths)
+        lengths = np.fromiter(map(len, paths), np.int64, n)
+        w = np.maximum(widths.astype(np.int64), 1)
+        counts = lengths // w
+        total = int(counts.sum())
+        ids = np.empty(total, np.int32)
+        if total == 0:
+            return ids, counts.astype(np.uint8)
+        flat = np.frombuffer(b"".join(paths), np.uint8)
+        path_start = np.cumsum(lengths) - lengths
+        hop_path = np.repeat(np.arange(n), counts)
+        hop_first = np.cumsum(counts) - counts
+        hop_index = np.arange(total) - np.repeat(hop_first, counts)
+        hop_w = w[hop_path]
+        hop_start = path_start[hop_path] + hop_index * hop_w
+        vector = hop_w <= 3
+        if vector.any():
+            starts = hop_start[vector]
+            widths_v = hop_w[vector]
+            value = flat[starts].astype(np.int64)
+            for k in (1, 2):
+                more = widths_v > k
+                value[more] = (value[more] << 8) | flat[starts[more] + k]
+            keys = (widths_v << 24) | value
+            uniq, inverse = np.unique(keys, return_inverse=True)
+            uniq_ids = np.fromiter(
+                (self._table.intern(int(k), _hex(int(k))) for k in uniq), np.int32, uniq.size
+            )
+            ids[vector] = uniq_ids[inverse]
+        if not vector.all():
+            raw = flat.tobytes()
+            for pos in np.flatnonzero(~vector):
+                start, width = int(hop_start[pos]), int(hop_w[pos])
+                ids[pos] = self.intern_hop(raw[start : start + width])
+        return ids, counts.astype(np.uint8)
+
+
+def _hex(key: int) -> str:
+    width = key >> 24
+    return f"{key & 0xFFFFFF:0{2 * width}X}"

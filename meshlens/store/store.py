@@ -1,0 +1,310 @@
+"""The in-memory packet store: numpy columns with one writer and lock-free readers.
+
+`append(batch)` is called by one thread (the pipeline, or the loader before serving);
+`snapshot()` from any thread. Each append builds the next Snapshot completely and then
+publishes it with one reference assignment, so readers never see a half-applied batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from meshlens.records import Node, Observer
+from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
+from meshlens.store.columns import Column, InternTable, KeyIndex, frozen
+from meshlens.store.hops import HopTable
+from meshlens.store.snapshot import (
+    OBS_DTYPES,
+    TX_DTYPES,
+    ObsColumns,
+    Snapshot,
+    TxColumns,
+)
+
+# Per-transmission values that later observations change; copied on write per append.
+_TX_MUTABLE = ("first_seen_ms", "last_seen_ms", "best_obs", "obs_count")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProgress:
+    """How far the initial load from the database has come."""
+
+    loading: bool
+    transmissions_loaded: int
+    observations_loaded: int
+    observations_total: int
+
+    @property
+    def fraction(self) -> float:
+        """Share of observations loaded, 0..1 (1 when there is nothing to load)."""
+        if self.observations_total <= 0:
+            return 0.0 if self.loading else 1.0
+        return min(1.0, self.observations_loaded / self.observations_total)
+
+
+class PacketStore:
+    """Owner of the columns. One thread appends; any thread takes snapshots."""
+
+    def __init__(self) -> None:
+        self._tx = {name: Column(dt) for name, dt in TX_DTYPES.items() if name not in _TX_MUTABLE}
+        self._tx_mut: dict[str, npt.NDArray[Any]] = {
+            name: np.empty(0, TX_DTYPES[name]) for name in _TX_MUTABLE
+        }
+        self._obs = {name: Column(dt) for name, dt in OBS_DTYPES.items()}
+        self._hops = Column(np.int32)
+        self._hop_table = HopTable()
+        self._raw = Column(np.uint8, 1 << 16)
+        self._strings: InternTable[str, str] = InternTable()
+        self._tx_by_hash: KeyIndex[int] = KeyIndex()
+        self._node_ids: InternTable[str, str] = InternTable()
+        self._nodes: tuple[Node, ...] = ()
+        self._observer_ids: InternTable[str, str] = InternTable()
+        self._observers: tuple[Observer, ...] = ()
+        self._observer_of_rowid: dict[int, int] = {}
+        self._generation = 0
+        self._progress = LoadProgress(False, 0, 0, 0)
+        self._snapshot = Snapshot(generation=0)
+
+    # -- readers ---------------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every append that changed something."""
+        return self._snapshot.generation
+
+    def snapshot(self) -> Snapshot:
+        """The latest published snapshot (one attribute read)."""
+        return self._snapshot
+
+    @property
+    def progress(self) -> LoadProgress:
+        """Initial-load progress, for /api/health and the warm-up gate."""
+        return self._progress
+
+    # -- the writer ------------------------------------------------------------------
+
+    def tx_row_of_hash(self, content_hash: int) -> int | None:
+        """Writer-side lookup of a transmission row by its content hash integer."""
+        return self._tx_by_hash.get(content_hash)
+
+    def tx_db_id(self, row: int) -> int:
+        """The database id of a transmission row (writer side)."""
+        return int(self._snapshot.tx.db_id[row])
+
+    def observer_index(self, rowid: int) -> int | None:
+        """The store index of an observer database rowid (writer side)."""
+        return self._observer_of_rowid.get(rowid)
+
+    def set_progress(self, progress: LoadProgress) -> None:
+        """Record initial-load progress (called by the loader)."""
+        self._progress = progress
+
+    def append(self, batch: StoreBatch) -> int:
+        """Apply a batch atomically and publish the next snapshot; returns the generation."""
+        if batch.is_empty():
+            return self._generation
+        tx_rows = self._resolve_tx(batch)  # validates before anything changes
+        self._upsert_observers(batch.observers)
+        self._upsert_nodes(batch.nodes)
+        self._append_transmissions(batch.transmissions)
+        self._append_observations(batch.observations, tx_rows)
+        self._generation += 1
+        self._publish()
+        return self._generation
+
+    def _upsert_observers(self, rows: list[ObserverRow]) -> None:
+        if not rows:
+            return
+        observers = list(self._observers)
+        for row in rows:
+            idx = self._observer_ids.intern(row.observer.id, row.observer.id)
+            self._observer_of_rowid[row.rowid] = idx
+            if idx == len(observers):
+                observers.append(row.observer)
+            else:
+                observers[idx] = row.observer
+        self._observers = tuple(observers)
+
+    def _upsert_nodes(self, nodes: list[Node]) -> None:
+        if not nodes:
+            return
+        table = list(self._nodes)
+        for node in nodes:
+            idx = self._node_ids.intern(node.public_key, node.public_key)
+            if idx == len(table):
+                table.append(node)
+            else:
+                table[idx] = node
+        self._nodes = tuple(table)
+
+    def _intern(self, text: str | None) -> int:
+        return -1 if text is None else self._strings.intern(text, text)
+
+    def _append_transmissions(self, rows: list[TxRow]) -> None:
+        if not rows:
+            return
+        n = len(rows)
+        first_row = len(self._tx["db_id"])
+        raw_off = len(self._raw)
+        offsets = np.empty(n, np.int64)
+        lengths = np.empty(n, np.int32)
+        pos = raw_off
+        for i, r in enumerate(rows):
+            offsets[i] = pos
+            lengths[i] = len(r.raw)
+            pos += len(r.raw)
+        self._raw.append(np.frombuffer(b"".join(r.raw for r in rows), np.uint8))
+        nan = math.nan
+        cols: dict[str, npt.ArrayLike] = {
+            "db_id": [r.db_id for r in rows],
+            "hash": np.array([int(r.content_hash, 16) for r in rows], np.uint64),
+            "route_type": [r.route_type for r in rows],
+            "payload_type": [r.payload_type for r in rows],
+            "payload_version": [r.payload_version for r in rows],
+            "path_byte": [r.path_byte for r in rows],
+            "raw_off": offsets,
+            "raw_len": lengths,
+            "from_key": [self._intern(r.from_pubkey) for r in rows],
+            "advert_ts": [r.advert_ts for r in rows],
+            "advert_lat": [nan if r.advert_lat is None else r.advert_lat for r in rows],
+            "advert_lon": [nan if r.advert_lon is None else r.advert_lon for r in rows],
+            "advert_flags": [r.advert_flags for r in rows],
+            "channel_hash": [r.channel_hash for r in rows],
+            "channel": [self._intern(r.channel) for r in rows],
+            "decryption": [r.decryption for r in rows],
+            "sender": [self._intern(r.sender) for r in rows],
+            "text": [self._intern(r.text) for r in rows],
+            "scope": [self._intern(r.scope) for r in rows],
+        }
+        for name, values in cols.items():
+            self._tx[name].append(values)
+        for i, r in enumerate(rows):
+            self._tx_by_hash.add(int(r.content_hash, 16), first_row + i)
+        grow = {
+            "first_seen_ms": np.array([r.first_seen_ms for r in rows], np.int64),
+            "last_seen_ms": np.array([r.first_seen_ms for r in rows], np.int64),
+            "best_obs": np.full(n, -1, np.int32),
+            "obs_count": np.zeros(n, np.int32),
+        }
+        for name, extra in grow.items():
+            self._tx_mut[name] = np.concatenate([self._tx_mut[name], extra])
+
+    def _resolve_tx(self, batch: StoreBatch) -> npt.NDArray[np.int64]:
+        """Map observation transmission ids to rows, refusing a batch that cannot apply.
+
+        Transmissions arrive in database id order, so rows are found by binary search.
+        """
+        old_ids = self._tx["db_id"].view()
+        new_ids = np.array([t.db_id for t in batch.transmissions], np.int64)
+        if new_ids.size and (
+            np.any(np.diff(new_ids) <= 0) or (old_ids.size and new_ids[0] <= old_ids[-1])
+        ):
+            raise ValueError("transmissions must arrive in increasing database id order")
+        wanted = batch.observations.tx_db_id
+        if wanted.size == 0:
+            return np.empty(0, np.int64)
+        ids = np.concatenate([old_ids, new_ids])
+        rows = np.searchsorted(ids, wanted)
+        found = rows < ids.size
+        found[found] = ids[rows[found]] == wanted[found]
+        if not found.all():
+            raise ValueError(f"observations refer to unknown transmissions {wanted[~found][:5]}")
+        known = set(self._observer_of_rowid) | {o.rowid for o in batch.observers}
+        unknown = set(np.unique(batch.observations.observer_rowid).tolist()) - known
+        if unknown:
+            raise ValueError(f"observations refer to unknown observers {sorted(unknown)[:5]}")
+        return rows.astype(np.int64)
+
+    def _append_observations(
+        self,
+        batch: ObsBatch,
+        tx_rows: npt.NDArray[np.int64],
+    ) -> None:
+        n = len(batch)
+        if n == 0:
+            return
+        first_obs = len(self._obs["db_id"])
+        observer = np.array(
+            [self._observer_of_rowid[int(r)] for r in batch.observer_rowid], np.int32
+        )
+        hop_ids, path_len = self._hop_table.intern_paths(batch.paths, batch.hop_width)
+        path_off = len(self._hops) + np.concatenate([[0], np.cumsum(path_len[:-1])])
+        self._hops.append(hop_ids)
+        cols: dict[str, npt.ArrayLike] = {
+            "db_id": batch.db_id,
+            "tx": tx_rows,
+            "observer": observer,
+            "ts_ms": batch.ts_ms,
+            "snr_db": batch.snr_db,
+            "rssi_dbm": batch.rssi_dbm,
+            "direction": batch.direction,
+            "path_byte": batch.path_byte,
+            "hop_width": batch.hop_width,
+            "path_off": path_off,
+            "path_len": path_len,
+        }
+        for name, values in cols.items():
+            self._obs[name].append(values)
+        self._update_tx_from_observations(tx_rows, batch.ts_ms, path_len, first_obs)
+
+    def _update_tx_from_observations(
+        self,
+        tx_rows: npt.NDArray[np.int64],
+        ts_ms: npt.NDArray[np.int64],
+        path_len: npt.NDArray[np.uint8],
+        first_obs: int,
+    ) -> None:
+        """Copy-on-write update of first/last seen, observation count and best observation."""
+        first = self._tx_mut["first_seen_ms"].copy()
+        last = self._tx_mut["last_seen_ms"].copy()
+        count = self._tx_mut["obs_count"].copy()
+        best = self._tx_mut["best_obs"].copy()
+        # protocol §6.2: first_seen is lowered by an earlier sighting, last_seen raised.
+        np.minimum.at(first, tx_rows, ts_ms)
+        np.maximum.at(last, tx_rows, ts_ms)
+        np.add.at(count, tx_rows, 1)
+        # Best observation: most hops; on a tie the earliest keeps it.
+        obs_rows = np.arange(first_obs, first_obs + tx_rows.shape[0], dtype=np.int64)
+        order = np.lexsort((obs_rows, -path_len.astype(np.int64), tx_rows))
+        sorted_tx = tx_rows[order]
+        lead = np.ones(order.shape[0], bool)
+        lead[1:] = sorted_tx[1:] != sorted_tx[:-1]
+        cand_tx = sorted_tx[lead]
+        cand_obs = obs_rows[order][lead]
+        cand_len = path_len[order][lead].astype(np.int64)
+        current = best[cand_tx]
+        # The batch is already in the column, so any current best row can be looked up.
+        known_len = self._obs["path_len"].view()[np.maximum(current, 0)].astype(np.int64)
+        current_len = np.where(current >= 0, known_len, -1)
+        wins = cand_len > current_len
+        best[cand_tx[wins]] = cand_obs[wins]
+        self._tx_mut.update(first_seen_ms=first, last_seen_ms=last, obs_count=count, best_obs=best)
+
+    def _publish(self) -> None:
+        n_tx = len(self._tx["db_id"])
+        tx_cols = {name: col.view() for name, col in self._tx.items()}
+        tx_cols.update({name: frozen(self._tx_mut[name][:n_tx]) for name in _TX_MUTABLE})
+        obs_cols = {name: col.view() for name, col in self._obs.items()}
+        self._snapshot = Snapshot(
+            generation=self._generation,
+            tx=TxColumns(**tx_cols),
+            obs=ObsColumns(**obs_cols),
+            hops=self._hops.view(),
+            hop_hex=self._hop_table.bounded(),
+            strings=self._strings.bounded(),
+            raw=self._raw.view(),
+            nodes=self._nodes,
+            node_ids=self._node_ids.bounded(),
+            observers=self._observers,
+            observer_ids=self._observer_ids.bounded(),
+            tx_by_hash=self._tx_by_hash.bounded(n_tx),
+        )
+
+    def replace_observer(self, rowid: int, observer: Observer) -> int:
+        """Upsert one observer row alone (status messages); returns the generation."""
+        return self.append(StoreBatch(observers=[ObserverRow(rowid, observer)]))

@@ -1,0 +1,103 @@
+"""The database: schema on open, one writer, transactions, the dedupe and upsert rules."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from meshlens.db import tables
+from meshlens.db.database import Database
+from meshlens.db.schema import SCHEMA_VERSION
+from meshlens.errors import StorageError
+
+
+def _tx(h: str = "00000000000000aa") -> tables.NewTransmission:
+    return tables.NewTransmission(h, b"\x11\x00", 1000, 1, 4, 0, "{}", None, None, None)
+
+
+def _obs(tx_id: int, observer: int, path: bytes = b"") -> tables.NewObservation:
+    return tables.NewObservation(tx_id, observer, 1000, 1.5, -90.0, None, "rx", 0, 1, path)
+
+
+def test_new_database_has_current_schema_and_wal(tmp_path: Path) -> None:
+    with Database(tmp_path / "sub" / "m.db") as db:
+        version = db.read(lambda c: c.execute("PRAGMA user_version").fetchone()[0])
+        mode = db.write(lambda c: c.execute("PRAGMA journal_mode").fetchone()[0])
+    assert version == SCHEMA_VERSION
+    assert mode == "wal"
+
+
+def test_database_from_a_newer_meshlens_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StorageError, match="newer than this meshlens"):
+        Database(path)
+
+
+def test_failed_write_rolls_back_and_writer_keeps_going(tmp_path: Path) -> None:
+    with Database(tmp_path / "m.db") as db:
+
+        def half_then_fail(conn: sqlite3.Connection) -> None:
+            tables.insert_transmission(conn, _tx())
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError, match="boom"):
+            db.write(half_then_fail)
+        tx_id = db.write(lambda c: tables.insert_transmission(c, _tx()))
+        assert db.read(lambda c: tables.count_rows(c).transmissions) == 1
+        assert tx_id >= 1
+
+
+def test_same_observer_and_path_is_stored_once(tmp_path: Path) -> None:
+    with Database(tmp_path / "m.db") as db:
+
+        def write(conn: sqlite3.Connection) -> list[int | None]:
+            idx, _ = tables.upsert_observer_seen(
+                conn, tables.ObserverSeen("OBS", "north", "SEA", 1000, 1)
+            )
+            tx_id = tables.insert_transmission(conn, _tx())
+            return [
+                tables.insert_observation(conn, _obs(tx_id, idx, b"\xaa")),
+                tables.insert_observation(conn, _obs(tx_id, idx, b"\xaa")),
+                tables.insert_observation(conn, _obs(tx_id, idx, b"\xbb")),
+            ]
+
+        first, repeat, other = db.write(write)
+        assert first is not None and other is not None and first != other
+        assert repeat is None
+
+
+def test_observer_upsert_keeps_known_name_and_counts_messages(tmp_path: Path) -> None:
+    with Database(tmp_path / "m.db") as db:
+        db.write(
+            lambda c: tables.upsert_observer_seen(
+                c, tables.ObserverSeen("O", "north", "SEA", 10, 2)
+            )
+        )
+        idx, obs = db.write(
+            lambda c: tables.upsert_observer_seen(c, tables.ObserverSeen("O", "", "", 5, 3))
+        )
+    assert obs.name == "north" and obs.iata == "SEA"
+    assert obs.packet_count == 5
+    assert obs.last_seen_ms == 10 and obs.first_seen_ms == 10
+    assert idx == 1
+
+
+def test_everything_survives_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    with Database(path) as db:
+        db.write(lambda c: tables.insert_transmission(c, _tx()))
+    with Database(path) as db:
+        assert db.read(lambda c: tables.count_rows(c).transmissions) == 1
+
+
+def test_writes_after_close_are_refused(tmp_path: Path) -> None:
+    db = Database(tmp_path / "m.db")
+    db.close()
+    db.close()  # twice is harmless
+    with pytest.raises(StorageError, match="closed"):
+        db.write(lambda c: None)
