@@ -129,13 +129,14 @@ def _read_section(
         if not isinstance(sub, dict):
             raise ConfigError(path, "a JSON object", sub)
         _read_section(section_class(f), sub, path + ".", values, warnings)
-    known += [key[len(prefix) :] for key in UNUSED_CORESCOPE_KEYS if _directly_under(key, prefix)]
-    known += ["mqtt"] if not prefix else []
+    unused = {key[len(prefix) :] for key in UNUSED_CORESCOPE_KEYS if _directly_under(key, prefix)}
+    for name in sorted(unused & raw.keys()):
+        warnings.append(
+            f"config key {prefix + name!r} is a CoreScope setting meshlens does not use"
+        )
+    known += [*unused, "mqtt"] if not prefix else unused
     others = [s.key for s in SETTINGS if not _directly_under(s.key, prefix)]
     warnings += unknown_keys(raw, known, prefix.rstrip("."), others)
-    for key in sorted(UNUSED_CORESCOPE_KEYS):
-        if _directly_under(key, prefix) and key[len(prefix) :] in raw:
-            warnings.append(f"config key {key!r} is a CoreScope setting meshlens does not use")
 
 
 def _directly_under(key: str, prefix: str) -> bool:
@@ -167,6 +168,8 @@ def _read_env(env: Mapping[str, str], values: Values, warnings: list[str]) -> No
     broker = env.get("MQTT_BROKER", "").strip()
     if broker and not meshlens_sources:
         values["mqttSources"] = (env_source(broker, env.get("MQTT_TOPIC")),)
+    elif env.get("MQTT_TOPIC", "").strip() and not broker:
+        warnings.append("environment variable 'MQTT_TOPIC' ignored: it needs MQTT_BROKER")
     known = {name for setting in SETTINGS for name in setting.env} | OTHER_ENV
     strays = {name: "" for name in env if name.startswith(ENV_PREFIX) and name not in known}
     for note in unknown_keys(strays, known, ""):

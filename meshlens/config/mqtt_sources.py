@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -33,6 +34,7 @@ _SCHEMES: dict[str, tuple[bool, str, int]] = {
     "ws": (False, "websockets", 80),
     "wss": (True, "websockets", 443),
 }
+_USERINFO = re.compile(r"([^:/@]+):[^@/]*@")  # the user:password@ part of a URL
 _BROKER_EXPECTED = "a broker URL like mqtt://host:1883 (schemes: " + ", ".join(_SCHEMES) + ")"
 
 
@@ -82,7 +84,7 @@ LOCAL_SOURCE = MqttSource("local", BrokerUrl("mqtt", "localhost", 1883))
 def parse_broker(value: object, key: str) -> tuple[BrokerUrl, str | None, str | None]:
     """Parse a broker URL into its address and any user/password embedded in it."""
     if not isinstance(value, str) or "://" not in value:
-        raise ConfigError(key, _BROKER_EXPECTED, value)
+        raise ConfigError(key, _BROKER_EXPECTED, _without_password(value))
     try:
         parts = urlsplit(value.strip())
         port = parts.port
@@ -98,13 +100,11 @@ def parse_broker(value: object, key: str) -> tuple[BrokerUrl, str | None, str | 
     return broker, user, password
 
 
-def _without_password(url: str) -> str:
-    """The URL for an error message, with any embedded password masked."""
-    scheme, sep, rest = url.partition("://")
-    userinfo, at, hostpart = rest.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    return f"{scheme}{sep}{userinfo.split(':', 1)[0]}:****@{hostpart}"
+def _without_password(value: object) -> object:
+    """The value for an error message, with any user:password@ password masked."""
+    if not isinstance(value, str):
+        return value
+    return _USERINFO.sub(r"\1:****@", value, count=1)
 
 
 def check_topic_filter(topic: str, key: str) -> str:

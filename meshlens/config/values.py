@@ -66,10 +66,11 @@ def unknown_keys(
 
 
 def _hint(name: str, here: Mapping[str, str], elsewhere: Mapping[str, str]) -> str:
-    """' (did you mean ...?)': a key of another section with this exact name, else a close one."""
+    """' (did you mean ...?)': a same-named key here or in another section, else a close one."""
     wanted = name.lower()
-    if wanted in elsewhere:
-        return f" (did you mean {elsewhere[wanted]!r}?)"
+    for candidates in (here, elsewhere):
+        if wanted in candidates:
+            return f" (did you mean {candidates[wanted]!r}?)"
     for candidates, cutoff in ((here, 0.6), (elsewhere, 0.8)):
         close = difflib.get_close_matches(wanted, list(candidates), n=1, cutoff=cutoff)
         if close:

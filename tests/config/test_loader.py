@@ -204,8 +204,11 @@ def test_mqtt_broker_env_replaces_every_source_with_one_named_env(load: Load) ->
     assert settings.mqtt_sources[0].topics == ("meshcore/SEA/#",)
 
 
-def test_mqtt_topic_alone_changes_nothing(load: Load) -> None:
-    assert load(env={"MQTT_TOPIC": "x/#"})[0].mqtt_sources == (LOCAL_SOURCE,)
+def test_mqtt_topic_alone_changes_nothing_and_warns(load: Load) -> None:
+    assert load(env={"MQTT_TOPIC": "x/#"}) == (
+        Settings(),
+        ["environment variable 'MQTT_TOPIC' ignored: it needs MQTT_BROKER"],
+    )
 
 
 def test_meshlens_mqtt_sources_env_beats_mqtt_broker(load: Load) -> None:
@@ -392,3 +395,11 @@ def test_settings_are_frozen() -> None:
         settings.analytics.default_interval_s = 1  # type: ignore[misc]
     with pytest.raises(TypeError):
         settings.channel_keys["x"] = Secret(KEY)  # type: ignore[index]
+
+
+def test_a_miscased_key_suggests_its_own_spelling_first(load: Load) -> None:
+    _, warnings = load({"retention": {"NodeDays": 3, "port": 1}})
+    assert warnings == [
+        "unknown config key 'retention.NodeDays' ignored (did you mean 'retention.nodeDays'?)",
+        "unknown config key 'retention.port' ignored (did you mean 'port'?)",
+    ]

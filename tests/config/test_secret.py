@@ -56,6 +56,8 @@ def test_errors_about_secrets_do_not_echo_them(load: Load) -> None:
     with pytest.raises(ConfigError) as raised:
         load({"apiKey": 12345})
     assert str(raised.value) == "config key 'apiKey': expected a string, got 'int'"
-    with pytest.raises(ConfigError) as raised:
-        load({"mqttSources": [{"broker": "mqtt://u:pw123@h:notaport"}]})
-    assert "pw123" not in str(raised.value)
+    for broker in ("mqtt://u:pw123@h:notaport", "u:pw123@h:1883", "http://u:pw123@h"):
+        with pytest.raises(ConfigError) as raised:
+            load({"mqttSources": [{"broker": broker}]})
+        assert "pw123" not in str(raised.value)
+        assert "u:****@h" in str(raised.value)
