@@ -239,7 +239,7 @@ def choice(*options: str) -> Parser[str]:
 
 
 def _convert_path(value: object, key: str) -> Path:
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise ConfigError(key, "a file or directory path", value)
     return Path(value.strip())
 

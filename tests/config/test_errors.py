@@ -272,3 +272,8 @@ def test_an_unknown_override_key_is_a_config_error(load: Load) -> None:
 def test_config_errors_are_value_errors_of_meshlens() -> None:
     assert issubclass(ConfigError, ValueError)
     assert issubclass(ConfigError, MeshlensError)
+
+
+def test_a_path_with_a_null_byte_is_a_config_error(load: Load) -> None:
+    with pytest.raises(ConfigError, match=r"^config key 'CHANNEL_KEYS_PATH': expected a file"):
+        load(env={"CHANNEL_KEYS_PATH": "a\0b"})
