@@ -1,0 +1,337 @@
+"""The nested sections of Settings, one frozen dataclass per JSON object.
+
+Field order is the order of docs/configuration.md. Defaults are CoreScope's unless a
+setting is marked `origin="meshlens"`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from meshlens.config.registry import section, setting
+from meshlens.config.values import (
+    BOOLEAN,
+    choice,
+    integer,
+    optional_positive_int,
+    positive_int,
+    positive_number,
+)
+
+DEFAULT_INTERVAL_S = 300
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignAdvertSettings:
+    """What happens to adverts from outside `geo_filter` (protocol §18)."""
+
+    mode: str = setting(
+        "mode",
+        "flag",
+        choice("flag", "drop"),
+        "`flag` stores adverts from outside `geo_filter` and marks their node foreign;"
+        " `drop` discards them.",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRxCoverageSettings:
+    """Mobile client RX coverage (protocol §2.7)."""
+
+    enabled: bool = setting(
+        "enabled",
+        False,
+        BOOLEAN,
+        "Accept `meshcore/client/<pubkey>/packets` from phones that report what they heard"
+        " and where (protocol §2.7).",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    """Observer status metrics (protocol §11)."""
+
+    sample_interval_s: int = setting(
+        "sampleIntervalSec",
+        300,
+        positive_int(300),
+        "Observer status metrics are stored at most once per this many seconds per observer"
+        " (timestamps rounded to a multiple of it).",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    """How long stored data is kept (protocol §11, §12)."""
+
+    node_days: int = setting(
+        "nodeDays",
+        7,
+        positive_int(7),
+        "Nodes not heard for this many days move to the inactive list (checked hourly).",
+    )
+    observer_days: int = setting(
+        "observerDays",
+        14,
+        integer(-1),
+        "Observers silent for this many days are marked inactive and their metrics"
+        " deleted; -1 keeps them forever.",
+    )
+    metrics_days: int = setting(
+        "metricsDays",
+        30,
+        positive_int(30),
+        "Observer metrics older than this many days are deleted (daily).",
+    )
+    packet_days: int = setting(
+        "packetDays",
+        0,
+        integer(0),
+        "Transmissions older than this many days are deleted (daily); 0 keeps them all.",
+    )
+    max_database_mb: int = setting(
+        "maxDatabaseMB",
+        0,
+        integer(0),
+        "When the database file grows past this many MB, the oldest transmissions are"
+        " deleted until it fits; 0 means no limit.",
+        origin="meshlens",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PacketStoreSettings:
+    """The in-memory window that analytics and packet lists read (protocol §15)."""
+
+    retention_hours: int = setting(
+        "retentionHours",
+        0,
+        integer(0),
+        "Only transmissions seen in the last this-many hours are held in memory; 0 holds"
+        " everything (CoreScope's example config uses 168).",
+    )
+    max_memory_mb: int = setting(
+        "maxMemoryMB",
+        0,
+        integer(0),
+        "Cap on the in-memory store in MB; the oldest transmissions are evicted first."
+        " 0 means no cap.",
+    )
+    hot_startup_hours: int = setting(
+        "hotStartupHours",
+        0,
+        integer(0),
+        "At startup load only this many recent hours before serving, then the rest in the"
+        " background; 0 loads everything first.",
+    )
+
+
+def _interval(key: str, analytic: str) -> int | None:
+    return setting(
+        key,
+        None,
+        optional_positive_int(),
+        f"Seconds between recomputes of {analytic}.",
+        shown="`analytics.defaultIntervalSeconds`",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecomputeIntervals:
+    """Per-analytic recompute intervals; None means `analytics.defaultIntervalSeconds`."""
+
+    topology: int | None = _interval("topology", "topology")
+    rf: int | None = _interval("rf", "RF")
+    distance: int | None = _interval("distance", "distance")
+    channels: int | None = _interval("channels", "channels")
+    hash_collisions: int | None = _interval("hashCollisions", "hash collisions")
+    hash_sizes: int | None = _interval("hashSizes", "hash sizes")
+    roles: int | None = _interval("roles", "roles")
+    observers_clock_skew: int | None = _interval("observersClockSkew", "observer clock skew")
+    nodes_clock_skew: int | None = _interval("nodesClockSkew", "node clock skew")
+
+
+def _squash(name: str) -> str:
+    """hash-collisions, hash_collisions and hashCollisions all become hashcollisions."""
+    return name.replace("-", "").replace("_", "").lower()
+
+
+@dataclass(frozen=True, slots=True)
+class AnalyticsSettings:
+    """How often analytics are recomputed in the background (recomputer.md)."""
+
+    default_interval_s: int = setting(
+        "defaultIntervalSeconds",
+        DEFAULT_INTERVAL_S,
+        positive_int(DEFAULT_INTERVAL_S),
+        "Seconds between background recomputes of each analytic's default view, unless"
+        " `analytics.recomputeIntervalSeconds` names its own.",
+    )
+    recompute_intervals: RecomputeIntervals = section(
+        "recomputeIntervalSeconds",
+        RecomputeIntervals,
+        "Per-analytic overrides of `analytics.defaultIntervalSeconds`.",
+    )
+    max_staleness_s: int = setting(
+        "maxStalenessSeconds",
+        0,
+        integer(0),
+        "A snapshot older than this is served with a staleness header; 0 means three times"
+        " the analytic's own interval.",
+        origin="meshlens",
+    )
+    compute_in: str = setting(
+        "computeIn",
+        "thread",
+        choice("thread", "fork"),
+        "Where computes run: `thread` (worker threads in the server process) or `fork`"
+        " (a worker process that hands back encoded bytes).",
+        origin="meshlens",
+    )
+
+    def interval_s(self, analytic: str) -> int:
+        """The recompute interval of an analytic, by config key or route name."""
+        wanted = _squash(analytic)
+        for name in RecomputeIntervals.__dataclass_fields__:
+            if _squash(name) == wanted:
+                value: int | None = getattr(self.recompute_intervals, name)
+                return value or self.default_interval_s
+        return self.default_interval_s
+
+    def staleness_limit_s(self, analytic: str) -> int:
+        """Age past which an analytic's snapshot is reported stale."""
+        return self.max_staleness_s or 3 * self.interval_s(analytic)
+
+
+@dataclass(frozen=True, slots=True)
+class CacheTTLSettings:
+    """TTLs of the on-request caches for filtered shapes (analytics-part-b §0.6)."""
+
+    analytics_rf_s: float = setting(
+        "analyticsRF",
+        60.0,
+        positive_number(60.0),
+        "Seconds a filtered (region or window) analytics result is reused: rf, topology,"
+        " distance, channels and hash sizes.",
+    )
+    analytics_topology_s: float = setting(
+        "analyticsTopology",
+        1800.0,
+        positive_number(1800.0),
+        "Passed to the dashboard by /api/config/cache only; the server does not use it.",
+    )
+    analytics_channels_s: float = setting(
+        "analyticsChannels",
+        1800.0,
+        positive_number(1800.0),
+        "Passed to the dashboard by /api/config/cache only; the server does not use it.",
+    )
+    analytics_hash_sizes_s: float = setting(
+        "analyticsHashSizes",
+        3600.0,
+        positive_number(3600.0),
+        "Seconds a filtered hash-collisions result is reused (despite the name, not hash sizes).",
+    )
+    invalidation_debounce_s: float = setting(
+        "invalidationDebounce",
+        300.0,
+        positive_number(300.0),
+        "Ingest clears the filtered caches at most once per this many seconds.",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListLimits:
+    """Caps on `?limit=` for list endpoints (api-resources §0.2)."""
+
+    packets_max: int = setting(
+        "packetsMax", 10000, positive_int(10000), "Largest `limit` of /api/packets."
+    )
+    nodes_max: int = setting("nodesMax", 2000, positive_int(2000), "Largest `limit` of /api/nodes.")
+    channel_messages_max: int = setting(
+        "channelMessagesMax",
+        500,
+        positive_int(500),
+        "Largest `limit` of /api/channels/{hash}/messages.",
+    )
+    bulk_health_max: int = setting(
+        "bulkHealthMax", 200, positive_int(200), "Largest `limit` of /api/nodes/bulk-health."
+    )
+    analytics_max: int = setting(
+        "analyticsMax", 200, positive_int(200), "Largest `limit` of analytics lists."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HealthThresholds:
+    """When a node counts as degraded or silent (api-resources §5, §6)."""
+
+    infra_degraded_hours: float = setting(
+        "infraDegradedHours",
+        24.0,
+        positive_number(24.0),
+        "A repeater or room not heard for this many hours is degraded.",
+    )
+    infra_silent_hours: float = setting(
+        "infraSilentHours",
+        72.0,
+        positive_number(72.0),
+        "A repeater or room not heard for this many hours is silent.",
+    )
+    node_degraded_hours: float = setting(
+        "nodeDegradedHours",
+        1.0,
+        positive_number(1.0),
+        "Any other node not heard for this many hours is degraded.",
+    )
+    node_silent_hours: float = setting(
+        "nodeSilentHours",
+        24.0,
+        positive_number(24.0),
+        "Any other node not heard for this many hours is silent.",
+    )
+    relay_active_hours: float = setting(
+        "relayActiveHours",
+        24.0,
+        positive_number(24.0),
+        "A repeater that relayed within this many hours is `relay_active`.",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CompressionSettings:
+    """Response compression (api-resources §0.1)."""
+
+    gzip: bool = setting("gzip", False, BOOLEAN, "Gzip JSON responses for clients that accept it.")
+
+
+@dataclass(frozen=True, slots=True)
+class ObserversCacheSettings:
+    """The /api/observers snapshot (api-resources §7)."""
+
+    ttl_s: int = setting(
+        "ttlSeconds",
+        30,
+        positive_int(30),
+        "Seconds the unfiltered /api/observers answer is reused.",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    """How the pipeline batches writes."""
+
+    batch_size: int = setting(
+        "batchSize",
+        500,
+        integer(1),
+        "Most frames written to the database in one transaction.",
+        origin="meshlens",
+    )
+    batch_latency_ms: int = setting(
+        "batchLatencyMs",
+        50,
+        integer(0),
+        "Longest a frame waits for its batch to fill before it is written anyway.",
+        origin="meshlens",
+    )
