@@ -1,1 +1,1 @@
-"""Analytics: pure functions of a snapshot and a query, listed once in a registry."""
+"""Analytics: pure functions of a snapshot and a query, listed once in `registry.ANALYTICS`."""
