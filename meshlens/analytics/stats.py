@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.records import JSONObject
+from meshlens.records import JSONObject, JSONValue
 
 
 def round_half_away(value: float, places: int = 0) -> float:
@@ -90,7 +90,7 @@ def histogram(
         width = (span if span != 0 else 1.0) / bins
     index = np.minimum(np.floor((v - lo) / width).astype(np.int64), bins - 1)
     counts = np.bincount(np.maximum(index, 0), minlength=bins)
-    out = []
+    out: list[JSONValue] = []
     for i in range(bins):
         x = lo + i * width
         w = width
