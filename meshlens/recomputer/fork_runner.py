@@ -130,7 +130,9 @@ def _child_main(
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         for other in close_fds:
-            os.close(other)
+            # Another round's collector may have closed its end since we looked: harmless.
+            with contextlib.suppress(OSError):
+                os.close(other)
         if niceness:
             os.nice(niceness)
         for job in jobs:
@@ -294,10 +296,11 @@ class ForkRunner:
             self._forks += 1
             self._active[pid] = rnd
             self._threads.add(collector)
+            # Started under the lock so stop() never joins a thread not yet started.
+            collector.start()
             stopping = self._stopping
         if stopping:  # stop() ran while we forked: this child must not outlive it
             self._kill(pid)
-        collector.start()
 
     def _collect(self, rnd: _Round) -> None:
         done = 0
