@@ -15,7 +15,7 @@ from meshlens.recomputer.fork_runner import (
 )
 from meshlens.recomputer.on_demand import OnDemandCache, OnDemandStats, published_size, submitted
 from meshlens.recomputer.published import Published, Rendered, etag_of, gzip_variant, render
-from meshlens.recomputer.recomputer import Outcome, Recomputer, RecomputerStats
+from meshlens.recomputer.recomputer import Outcome, Recomputer
 from meshlens.recomputer.recomputer_set import (
     DEFAULT_INTERVAL_S,
     PublishSink,
@@ -32,6 +32,7 @@ from meshlens.recomputer.runners import (
     produce_on,
     render_job,
 )
+from meshlens.recomputer.stats import RecomputerStats
 
 __all__ = [
     "DEFAULT_INTERVAL_S",

@@ -20,9 +20,9 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
-from dataclasses import dataclass
 
 from meshlens.recomputer.published import Published, Rendered
+from meshlens.recomputer.stats import FailureLog, RecomputerStats
 from meshlens.records import Clock, SystemClock
 
 logger = logging.getLogger("meshlens.recomputer")
@@ -39,59 +39,6 @@ class Outcome(enum.Enum):
     FAILED = "failed"  # produce (or generation) raised: the previous snapshot stays
     SKIPPED = "skipped"  # the generation had not moved: nothing was computed
     BUSY = "busy"  # tick() found a compute in flight: the tick is dropped, not queued
-
-
-@dataclass(frozen=True, slots=True)
-class RecomputerStats:
-    """A consistent copy of one recomputer's counters, for /-/recomputers and /metrics."""
-
-    name: str
-    interval_s: float
-    runs: int  # computes that returned (published or kept)
-    skipped: int  # ticks skipped because the generation had not moved
-    failures: int
-    consecutive_failures: int
-    overruns: int  # computes that took longer than the interval
-    last_error: str | None
-    last_duration_s: float | None
-    last_success_ms: int | None
-    snapshot_age_s: float | None  # since the published snapshot's compute started
-    unverified_s: float | None  # since the snapshot was last known current
-    stale: bool  # unverified for longer than max_staleness_s
-    in_flight: bool
-    next_due_in_s: float  # until the next scheduled attempt (<= 0: due now)
-    generation: int | None  # of the published snapshot
-
-
-class _FailureLog:
-    """Logs a failure's traceback at most once per period and counts the ones it held back."""
-
-    def __init__(self, name: str, every_s: float) -> None:
-        self._name = name
-        self._every_s = every_s
-        self._last_s: float | None = None
-        self._held = 0
-
-    def failed(self, exc: BaseException, now_s: float, consecutive: int) -> None:
-        """Log this failure unless one was logged less than a period ago."""
-        if self._last_s is not None and now_s - self._last_s < self._every_s:
-            self._held += 1
-            return
-        logger.error(
-            "recompute %s failed (%d in a row, %d similar not logged)",
-            self._name,
-            consecutive,
-            self._held,
-            exc_info=exc,
-        )
-        self._last_s = now_s
-        self._held = 0
-
-    def recovered(self, after: int) -> None:
-        """Say that computes succeed again."""
-        logger.warning("recompute %s recovered after %d failures", self._name, after)
-        self._last_s = None
-        self._held = 0
 
 
 class Recomputer:
@@ -128,13 +75,12 @@ class Recomputer:
         self._refresh_unchanged_after_s = refresh_unchanged_after_s
         self._on_publish = on_publish
         self._rng = rng if rng is not None else random.Random()
-        self._failure_log = _FailureLog(name, log_every_s)
+        self._failure_log = FailureLog(name, log_every_s)
 
         self._latest: Published | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._started = False
         self._stopping = False
         self._first: Future[Outcome] | None = None
         self._inflight: Future[Outcome] | None = None
@@ -182,7 +128,7 @@ class Recomputer:
                 last_duration_s=self._last_duration_s,
                 last_success_ms=self._last_success_ms,
                 snapshot_age_s=latest.age_s(now_ms) if latest is not None else None,
-                unverified_s=max(0.0, (now_ms - verified) / 1000.0) if verified else None,
+                unverified_s=None if verified is None else max(0.0, (now_ms - verified) / 1000),
                 stale=self.is_stale(),
                 in_flight=self._inflight is not None,
                 next_due_in_s=self._next_due_s - self._clock.monotonic_s(),
@@ -222,7 +168,6 @@ class Recomputer:
                 self._first = Future()
                 self._first.cancel()
                 return self._first
-            self._started = True
             first = self._pending if self._pending is not None else Future()
             self._pending = self._first = first
             self._first_gap_s = first_tick_after_s

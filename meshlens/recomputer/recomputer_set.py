@@ -17,13 +17,8 @@ from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 
 from meshlens.recomputer.published import Published
-from meshlens.recomputer.recomputer import (
-    Generation,
-    Outcome,
-    Produce,
-    Recomputer,
-    RecomputerStats,
-)
+from meshlens.recomputer.recomputer import Generation, Outcome, Produce, Recomputer
+from meshlens.recomputer.stats import RecomputerStats
 from meshlens.records import Clock, SystemClock
 
 PublishSink = Callable[[str, Published], None]
