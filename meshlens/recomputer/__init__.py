@@ -17,12 +17,10 @@ from meshlens.recomputer.on_demand import OnDemandCache, OnDemandStats, publishe
 from meshlens.recomputer.published import Published, Rendered, etag_of, gzip_variant, render
 from meshlens.recomputer.recomputer import Outcome, Recomputer
 from meshlens.recomputer.recomputer_set import (
-    DEFAULT_INTERVAL_S,
     PublishSink,
     RecomputerSet,
     SnapshotBoard,
     StopHandle,
-    resolve_interval,
 )
 from meshlens.recomputer.runners import (
     InlineRunner,
@@ -35,7 +33,6 @@ from meshlens.recomputer.runners import (
 from meshlens.recomputer.stats import RecomputerStats
 
 __all__ = [
-    "DEFAULT_INTERVAL_S",
     "ChildComputeError",
     "ChildLostError",
     "ForkRunner",
@@ -61,6 +58,5 @@ __all__ = [
     "published_size",
     "render",
     "render_job",
-    "resolve_interval",
     "submitted",
 ]

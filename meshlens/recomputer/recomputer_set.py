@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 
@@ -23,23 +23,6 @@ from meshlens.records import Clock, SystemClock
 
 PublishSink = Callable[[str, Published], None]
 StopHandle = Callable[[], bool]
-
-# spec/recomputer.md point 8 (and the reference's default): five minutes.
-DEFAULT_INTERVAL_S = 300.0
-
-
-def resolve_interval(
-    overrides: Mapping[str, object], key: str, default_s: object = DEFAULT_INTERVAL_S
-) -> float:
-    """The interval for `key`: its override if positive, else the default if positive, else 300 s.
-
-    Mirrors `analytics.recomputeIntervalSeconds.<key>` over `analytics.defaultIntervalSeconds`:
-    a missing, non-numeric or non-positive value means "use the default".
-    """
-    for value in (overrides.get(key), default_s):
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            return float(value)
-    return DEFAULT_INTERVAL_S
 
 
 class SnapshotBoard:

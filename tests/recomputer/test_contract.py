@@ -14,8 +14,8 @@ from concurrent.futures import wait as wait_futures
 
 import pytest
 
+from meshlens.config.sections import AnalyticsSettings, RecomputeIntervals
 from meshlens.recomputer import (
-    DEFAULT_INTERVAL_S,
     ForkRunner,
     OnDemandCache,
     Outcome,
@@ -23,7 +23,6 @@ from meshlens.recomputer import (
     RecomputerSet,
     Rendered,
     render,
-    resolve_interval,
     submitted,
 )
 from meshlens.records import FakeClock
@@ -235,17 +234,31 @@ def test_point_7_stop_ends_the_worker_and_is_bounded(clock: FakeClock, produce: 
     assert r2.stop(timeout_s=WAIT_S)
 
 
-def test_point_8_intervals_from_config_missing_or_nonpositive_mean_default() -> None:
-    keys = ["topology", "rf", "distance", "channels", "hashCollisions", "hashSizes", "roles"]
-    keys += ["observersClockSkew", "nodesClockSkew"]
-    overrides: dict[str, object] = {"rf": 60, "topology": 0, "roles": -5, "channels": 12.5}
-    got = {key: resolve_interval(overrides, key, default_s=120) for key in keys}
-    assert got["rf"] == 60
-    assert got["channels"] == 12.5
-    assert got["topology"] == got["roles"] == got["distance"] == 120
-    assert resolve_interval({}, "rf", default_s=0) == DEFAULT_INTERVAL_S == 300
-    assert resolve_interval({"rf": "fast"}, "rf", default_s=None) == 300
-    assert resolve_interval({"rf": True}, "rf") == 300
+def test_point_8_intervals_come_from_config_and_missing_or_zero_mean_the_default(
+    clock: FakeClock,
+) -> None:
+    # meshlens.config resolves the keys (tests/config covers every rule); the set takes
+    # whatever interval and staleness limit it resolves, per analytic.
+    analytics = AnalyticsSettings(
+        default_interval_s=120, recompute_intervals=RecomputeIntervals(rf=60, topology=None)
+    )
+    rs = RecomputerSet(clock=clock)
+    for name in ("rf", "topology", "hashCollisions"):
+        rs.add(
+            name,
+            Scripted(clock),
+            interval_s=analytics.interval_s(name),
+            max_staleness_s=analytics.staleness_limit_s(name),
+        )
+    assert [(s.name, s.interval_s) for s in rs.stats()] == [
+        ("rf", 60),
+        ("topology", 120),
+        ("hashCollisions", 120),
+    ]
+    assert rs["rf"].max_staleness_s == 180
+    assert AnalyticsSettings().interval_s("roles") == 300
+    with pytest.raises(ValueError, match="interval_s must be > 0"):
+        Recomputer("a", Scripted(clock), interval_s=0, clock=clock)
 
 
 def test_point_9_only_the_default_shape_is_precomputed(clock: FakeClock, produce: Scripted) -> None:
