@@ -70,10 +70,12 @@ class InlineRunner:
 
 
 def _lower_thread_priority(niceness: int) -> None:
-    """Renice the calling thread only (Linux schedules threads as tasks); best effort."""
+    """Add `niceness` to the calling thread only (Linux schedules threads as tasks)."""
     # Not Linux, or not permitted: the thread runs at normal priority.
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        thread = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, current + niceness))
 
 
 class ThreadRunner:
