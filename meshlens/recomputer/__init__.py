@@ -1,0 +1,62 @@
+"""Background recomputation and compute placement; knows no analytic, no HTTP, no store.
+
+- `Recomputer` (recomputer.py): recomputes one result on a cadence; `load()` is one read.
+- `RecomputerSet` (recomputer_set.py): start/stop together, stagger, warm-up gate, sink.
+- `Published`, `Rendered`, `render` (published.py): the immutable encoded snapshot.
+- `OnDemandCache` (on_demand.py): single-flight bounded cache for filtered shapes.
+- Runners (runners.py, fork_runner.py): where a job runs; `produce_on` composes them.
+"""
+
+from meshlens.recomputer.fork_runner import (
+    ChildComputeError,
+    ChildLostError,
+    ForkRunner,
+    ForkRunnerStats,
+)
+from meshlens.recomputer.on_demand import OnDemandCache, OnDemandStats, published_size, submitted
+from meshlens.recomputer.published import Published, Rendered, etag_of, gzip_variant, render
+from meshlens.recomputer.recomputer import Outcome, Recomputer
+from meshlens.recomputer.recomputer_set import (
+    PublishSink,
+    RecomputerSet,
+    SnapshotBoard,
+    StopHandle,
+)
+from meshlens.recomputer.runners import (
+    InlineRunner,
+    Runner,
+    RunnerStoppedError,
+    ThreadRunner,
+    produce_on,
+    render_job,
+)
+from meshlens.recomputer.stats import RecomputerStats
+
+__all__ = [
+    "ChildComputeError",
+    "ChildLostError",
+    "ForkRunner",
+    "ForkRunnerStats",
+    "InlineRunner",
+    "OnDemandCache",
+    "OnDemandStats",
+    "Outcome",
+    "PublishSink",
+    "Published",
+    "Recomputer",
+    "RecomputerSet",
+    "RecomputerStats",
+    "Rendered",
+    "Runner",
+    "RunnerStoppedError",
+    "SnapshotBoard",
+    "StopHandle",
+    "ThreadRunner",
+    "etag_of",
+    "gzip_variant",
+    "produce_on",
+    "published_size",
+    "render",
+    "render_job",
+    "submitted",
+]
