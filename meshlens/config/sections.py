@@ -182,10 +182,11 @@ class AnalyticsSettings:
     )
     compute_in: str = setting(
         "computeIn",
-        "thread",
+        "fork",
         choice("thread", "fork"),
-        "Where computes run: `thread` (worker threads in the server process) or `fork`"
-        " (a worker process that hands back encoded bytes).",
+        "Where computes run: `fork` (a forked child per round of computes, niced, handing"
+        " back encoded bytes, so reads never wait on the GIL) or `thread` (worker threads"
+        " in the server process; for platforms without fork).",
         origin="meshlens",
     )
 
