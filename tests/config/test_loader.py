@@ -98,7 +98,7 @@ _SAMPLES: dict[str, str] = {
     "foreignAdverts.mode": "drop",
     "channelKeys": json.dumps({"#x": KEY}),
     "areas": '{"sea": {"polygon": [[1, 2], [3, 4], [5, 6]]}}',
-    "analytics.computeIn": "fork",
+    "analytics.computeIn": "thread",
     "meshlens.dataDir": "/srv/meshlens",
     "meshlens.host": "127.0.0.1",
     "meshlens.logLevel": "debug",

@@ -125,4 +125,4 @@ def test_local_source_and_meshlens_defaults() -> None:
     assert LOCAL_SOURCE.topics == ("meshcore/#",)
     assert LOCAL_SOURCE.connect_timeout_s == 30
     assert settings.db_path == Path("data/meshlens.db")
-    assert settings.analytics.compute_in == "thread"
+    assert settings.analytics.compute_in == "fork"
