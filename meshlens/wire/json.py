@@ -321,16 +321,16 @@ def _go_string(text: str) -> str:
 
 
 def _go_float(value: float) -> str:
-    """Go's shortest float form: no `.0`, positional between 1e-6 and 1e21."""
-    if value.is_integer() and abs(value) < 1e21:
-        return str(int(value))
+    """Go's float form: shortest digits, positional between 1e-6 and 1e21, no `.0`."""
     text = repr(value)
-    if "e" in text and 1e-6 <= abs(value) < 1e21:
+    if "e" not in text:
+        return text.removesuffix(".0")
+    if 1e-6 <= abs(value) < 1e21:
         return format(Decimal(text), "f")
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        return f"{mantissa}e{int(exponent):+03d}"
-    return text
+    mantissa, exponent = text.split("e")
+    power = int(exponent)
+    # encoding/json writes e-7 (not e-07) but e+21.
+    return f"{mantissa}e{power}" if power < 0 else f"{mantissa}e+{power:02d}"
 
 
 def go_json(value: JSONValue) -> str:
