@@ -45,6 +45,7 @@ _U32: Final = struct.Struct("<I").unpack_from
 _LAT_LON: Final = struct.Struct("<ii").unpack_from
 _TELEMETRY: Final = struct.Struct("<Hh").unpack_from
 _TRACE_HEAD: Final = struct.Struct("<IIB").unpack_from
+_ADVERT_HEAD: Final = struct.Struct("<32sI64s").unpack_from
 
 TOO_SHORT: Final = "too short"
 ADVERT_TOO_SHORT: Final = "too short for advert"
@@ -85,16 +86,12 @@ def decode_advert(payload: bytes, validate_signature: bool) -> Payload:
     """ADVERT (§4.3); the signature is checked only when asked (it dominates the cost)."""
     if len(payload) < ADVERT_MIN_BYTES:
         return _new_invalid(ADVERT_TOO_SHORT, payload)
+    public_key, timestamp, signature = _ADVERT_HEAD(payload)
     app = payload[ADVERT_MIN_BYTES:]
-    valid = (
-        verify_advert(payload[:32], payload[36:100], payload[:36] + app)
-        if validate_signature
-        else None
-    )
-    timestamp = _U32(payload, 32)[0]
+    valid = verify_advert(public_key, signature, payload[:36] + app) if validate_signature else None
     if not app:
         return _new_advert(
-            payload[:32].hex(), timestamp, payload[36:100], app, valid,
+            public_key.hex(), timestamp, signature, app, valid,
             None, None, None, "", None, None, None, None,
         )  # fmt: skip
     flags = app[0]
@@ -130,7 +127,7 @@ def decode_advert(payload: bytes, validate_signature: bool) -> Payload:
         if -5000 <= centi <= 10000:
             temperature_c = centi / 100
     return _new_advert(
-        payload[:32].hex(), timestamp, payload[36:100], app, valid,
+        public_key.hex(), timestamp, signature, app, valid,
         flags, lat, lon, name, feat1, feat2, battery_mv, temperature_c,
     )  # fmt: skip
 
@@ -142,11 +139,8 @@ def decode_group(payload: bytes, keys: ChannelKeys | None, is_data: bool) -> Pay
     channel_hash = payload[0]
     mac = payload[1:3]
     ciphertext = payload[3:]
-    if not keys or len(ciphertext) < 5:
-        return _new_group(
-            channel_hash, mac, ciphertext, is_data, "no_key",
-            None, "", "", None, None, None, b"", None,
-        )  # fmt: skip
+    if keys is None or len(ciphertext) < 5:
+        return _no_key(channel_hash, mac, ciphertext, is_data)
     for key in keys.for_hash(channel_hash):
         plaintext = key.cipher.open(mac, ciphertext)
         if plaintext is None:
@@ -156,8 +150,17 @@ def decode_group(payload: bytes, keys: ChannelKeys | None, is_data: bool) -> Pay
         message = _group_text(channel_hash, mac, ciphertext, key, plaintext)
         if message is not None:
             return message
+    if not keys:
+        return _no_key(channel_hash, mac, ciphertext, is_data)
     return _new_group(
         channel_hash, mac, ciphertext, is_data, "decryption_failed",
+        None, "", "", None, None, None, b"", None,
+    )  # fmt: skip
+
+
+def _no_key(channel_hash: int, mac: bytes, ciphertext: bytes, is_data: bool) -> GroupMessage:
+    return _new_group(
+        channel_hash, mac, ciphertext, is_data, "no_key",
         None, "", "", None, None, None, b"", None,
     )  # fmt: skip
 

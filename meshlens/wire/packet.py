@@ -39,8 +39,10 @@ ANOMALY_TRACE_NOT_DIRECT: Final = (
 ANOMALY_TRACE_SHORT: Final = "TRACE payload decode failed: too short"
 
 _sha256 = hashlib.sha256
-_TYPE_BYTE: Final = tuple(bytes((t,)) for t in range(16))
+# SHA-256 states with the type byte already absorbed: copying one beats hashing a new string.
+_TYPE_HASH: Final = tuple(_sha256(bytes((t,))) for t in range(16))
 _HOP_HEX: Final = tuple(f"{b:02X}" for b in range(256))
+_hop_hex = _HOP_HEX.__getitem__
 _NO_CODES: Final = b"\0\0"
 _HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
 
@@ -149,7 +151,7 @@ _PLAIN_DECODERS: Final[tuple[Callable[[bytes], Payload], ...]] = (
 def _hops(path: bytes, width: int) -> tuple[str, ...]:
     """Split hop bytes into UPPERCASE hex strings of `width` bytes."""
     if width == 1:
-        return tuple(map(_HOP_HEX.__getitem__, path))
+        return tuple(map(_hop_hex, path))
     text = path.hex().upper()
     step = 2 * width
     return tuple(text[i : i + step] for i in range(0, len(text), step))
@@ -161,13 +163,7 @@ def _frame(raw: bytes) -> tuple[int, int, int]:
     if size < 2:
         raise DecodeError("packet too short", size)
     header = raw[0]
-    at = 1
-    if header & 3 == 0 or header & 3 == 3:
-        if size < 5:
-            raise DecodeError("packet too short for transport codes", size)
-        at = 5
-        if size == 5:
-            raise DecodeError("missing path length", at)
+    at = _transport_offset(size) if header & 3 in {0, 3} else 1
     path_byte = raw[at]
     hash_size = (path_byte >> 6) + 1
     path_len = (path_byte & 0x3F) * hash_size
@@ -190,7 +186,9 @@ def _content_hash(payload_type: int, path_byte: int, payload: bytes) -> str:
     if payload_type == TRACE:
         # The firmware hashes its uint16 path_len, little-endian.
         return _sha256(bytes((TRACE, path_byte, 0)) + payload).hexdigest()[:16]
-    return _sha256(_TYPE_BYTE[payload_type] + payload).hexdigest()[:16]
+    hasher = _TYPE_HASH[payload_type].copy()
+    hasher.update(payload)
+    return hasher.hexdigest()[:16]
 
 
 def peek_frame(raw: bytes) -> FrameIdentity:
@@ -265,13 +263,29 @@ def decode_packet(
 def _decode(
     raw: bytes, keys: ChannelKeys | None, validate: bool, regions: RegionKeys | None
 ) -> Packet:
-    at, start, header = _frame(raw)
+    # The framing of `_frame`, inlined: this function runs once per new transmission and
+    # its fixed cost is most of the decoder's (docs/benchmarks.md).
+    size = len(raw)
+    if size < 2:
+        raise DecodeError("packet too short", size)
+    header = raw[0]
     route_type = header & 3
-    payload_type = header >> 2 & 0x0F
+    at = _transport_offset(size) if route_type in {0, 3} else 1
     path_byte = raw[at]
     hash_size = (path_byte >> 6) + 1
+    path_len = (path_byte & 0x3F) * hash_size
+    start = at + 1 + path_len
+    if (
+        hash_size == 4
+        or path_len > MAX_PATH_BYTES
+        or start > size
+        or size - start > MAX_PAYLOAD_BYTES
+    ):
+        _frame(raw)  # raises the precise error
+        raise AssertionError("unreachable: _frame accepted a frame _decode refused")
     header_path = raw[at + 1 : start]
     payload = raw[start:]
+    payload_type = header >> 2 & 0x0F
     anomaly = None
     width = hash_size
     hops: tuple[str, ...] | None = None  # set here only when a TRACE route replaces the path
@@ -298,7 +312,7 @@ def _decode(
         if not header_path:
             hops = ()
         elif hash_size == 1:
-            hops = tuple(map(_HOP_HEX.__getitem__, header_path))
+            hops = tuple(map(_hop_hex, header_path))
         else:
             hops = _hops(header_path, hash_size)
     codes = scope = None
@@ -306,8 +320,23 @@ def _decode(
         codes = (raw[1:3].hex().upper(), raw[3:5].hex().upper())
         if raw[1:3] != _NO_CODES:
             scope = regions.match(payload_type, payload, raw[1:3]) if regions else ""
+    # `_content_hash`, inlined.
+    if payload_type == TRACE:
+        identity = _sha256(bytes((TRACE, path_byte, 0)) + payload).hexdigest()[:16]
+    else:
+        hasher = _TYPE_HASH[payload_type].copy()
+        hasher.update(payload)
+        identity = hasher.hexdigest()[:16]
     return _new_packet(
         raw, route_type, payload_type, header >> 6, codes, path_byte, hash_size,
-        path_byte & 0x3F, header_path, hops, width,
-        _content_hash(payload_type, path_byte, payload), decoded, anomaly, scope,
+        path_byte & 0x3F, header_path, hops, width, identity, decoded, anomaly, scope,
     )  # fmt: skip
+
+
+def _transport_offset(size: int) -> int:
+    """Where the path byte of a transport-route frame is; raises when the frame is too short."""
+    if size < 5:
+        raise DecodeError("packet too short for transport codes", size)
+    if size == 5:
+        raise DecodeError("missing path length", 5)
+    return 5
