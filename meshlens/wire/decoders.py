@@ -140,7 +140,10 @@ def decode_group(payload: bytes, keys: ChannelKeys | None, is_data: bool) -> Pay
     mac = payload[1:3]
     ciphertext = payload[3:]
     if keys is None or len(ciphertext) < 5:
-        return _no_key(channel_hash, mac, ciphertext, is_data)
+        return _new_group(
+            channel_hash, mac, ciphertext, is_data, "no_key",
+            None, "", "", None, None, None, b"", None,
+        )  # fmt: skip
     for key in keys.for_hash(channel_hash):
         plaintext = key.cipher.open(mac, ciphertext)
         if plaintext is None:
