@@ -30,7 +30,7 @@ def constructor(cls: type[T]) -> Callable[..., T]:
         + "    _self_.__class__ = _frozen_class_\n"
     )
     namespace: dict[str, Any] = {"_frozen_class_": cls}
-    exec(source, namespace)  # noqa: S102 - generated from dataclass field names only
+    exec(source, namespace)  # generated from dataclass field names only
     twin: type[Any] = type(
         f"_{cls.__name__}Builder",
         (),
