@@ -105,12 +105,6 @@ def _advert(_packet: Packet, p: Advert) -> JSONObject:
     return out
 
 
-def channel_label(packet: Packet) -> str | None:
-    """The channel label shown for a decrypted channel message, else None."""
-    message = packet.channel_message
-    return message.channel if message is not None else None
-
-
 def _group(packet: Packet, p: GroupMessage) -> JSONObject:
     decrypted = p.decryption_status == "decrypted"
     kind = "CHAN" if decrypted and not p.is_data else PAYLOAD_NAMES[packet.payload_type]

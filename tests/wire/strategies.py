@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from meshlens.wire.crypto import derived_key
 from meshlens.wire.encode import (
     advert_payload,
     appdata,
@@ -200,8 +201,6 @@ def any_payloads(draw: st.DrawFn) -> tuple[int, bytes]:
         return payload_type, advert_bytes(draw(advert_inputs()))
     if payload_type in (0x05, 0x06):
         key = draw(st.sampled_from(HASHTAGS))
-        from meshlens.wire.crypto import derived_key
-
         if payload_type == 0x05:
             text = draw(st.text(max_size=40))
             return payload_type, group_text_payload(
