@@ -9,7 +9,13 @@ shapes of the reference API live in `meshlens.wire.json`, the encoder in
 from meshlens.wire.airtime import airtime_ms
 from meshlens.wire.channels import PUBLIC_KEY_HEX, PUBLIC_LABEL, ChannelKey, ChannelKeys
 from meshlens.wire.header import PAYLOAD_NAMES, ROUTE_NAMES, PayloadType, RouteType
-from meshlens.wire.json import channel_hash_column, packet_json, payload_json
+from meshlens.wire.json import (
+    channel_hash_column,
+    decoded_json_text,
+    packet_json,
+    path_json_text,
+    payload_json,
+)
 from meshlens.wire.packet import (
     FrameIdentity,
     Packet,
@@ -65,8 +71,10 @@ __all__ = [
     "content_hash",
     "decode_hex",
     "decode_packet",
+    "decoded_json_text",
     "packet_json",
     "parse_hex",
+    "path_json_text",
     "payload_json",
     "peek_frame",
 ]

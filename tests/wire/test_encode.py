@@ -136,6 +136,27 @@ def test_transport_codes_from_a_region_match_that_region(
     assert decode_packet(raw, validate_signatures=False, regions=regions).scope_name == name
 
 
+@given(st.integers(0, 255), u32, st.none() | u32, st.booleans())
+def test_discovery_requests_round_trip(
+    filter_types: int, tag: int, since: int | None, prefix_only: bool
+) -> None:
+    body = discover_request_payload(
+        filter_types=filter_types, tag=tag, since=since, prefix_only=prefix_only
+    )
+    decoded = decode_packet(b"\x2e\x00" + body).payload
+    assert decoded == Control(body, "DISCOVER_REQ", filter_types, tag, since, None, None, None)
+
+
+@given(st.integers(0, 15), st.integers(-128, 127), u32, st.sampled_from((8, 32)), st.data())
+def test_discovery_responses_round_trip(
+    node_type: int, snr_raw: int, tag: int, key_size: int, data: st.DataObject
+) -> None:
+    key = data.draw(st.binary(min_size=key_size, max_size=key_size))
+    body = discover_response_payload(node_type=node_type, snr_raw=snr_raw, tag=tag, public_key=key)
+    decoded = decode_packet(b"\x2e\x00" + body).payload
+    assert decoded == Control(body, "DISCOVER_RESP", None, tag, None, node_type, snr_raw, key)
+
+
 def test_discovery_builders() -> None:
     body = discover_request_payload(filter_types=4, tag=7, since=9, prefix_only=True)
     assert body[0] == 0x81
