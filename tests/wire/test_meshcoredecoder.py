@@ -177,6 +177,7 @@ class Frame:
     ours: Facts
     theirs: Facts
     packet: Packet | None
+    keys: tuple[ChannelKey, ...]
 
 
 @dataclass(frozen=True)
@@ -279,7 +280,7 @@ def _text_checks(frame: Frame) -> bool:
     p = frame.packet.payload if frame.packet else None
     if not isinstance(p, GroupMessage) or p.decryption_status != "decryption_failed":
         return False
-    for key in KEYS:
+    for key in frame.keys:
         plaintext = key.cipher.open(p.mac, p.ciphertext)
         if plaintext is not None:
             body = plaintext[5:].split(b"\0")[0]
@@ -333,6 +334,7 @@ KEYS = tuple(ChannelKey.hashtag(name) for name in HASHTAGS) + tuple(ChannelKeys.
 
 def explain(text: str, keys: Iterable[ChannelKey] = KEYS) -> list[str]:
     """Names of the deviations that explain every disagreement on one frame; raises if none."""
+    keys = tuple(keys)
     key_bytes = [key.key for key in keys]
     theirs = their_facts(text, key_bytes)
     ours, packet = our_facts(text, key_bytes)
@@ -341,7 +343,7 @@ def explain(text: str, keys: Iterable[ChannelKey] = KEYS) -> list[str]:
         differing.discard("error")  # both refuse the frame; the wording is theirs
     if not differing:
         return []
-    frame = Frame(bytes.fromhex(text.replace(" ", "")), ours, theirs, packet)
+    frame = Frame(bytes.fromhex(text.replace(" ", "")), ours, theirs, packet, keys)
     used = [d for d in DEVIATIONS if d.keys & differing and d.applies(frame)]
     unexplained = differing - set().union(*(d.keys for d in used))
     assert not unexplained, (text, {k: (ours.get(k), theirs.get(k)) for k in unexplained})
@@ -412,3 +414,10 @@ def test_sender_split_by_bytes_not_characters() -> None:
     sender = "é" * 30  # 30 characters, 60 bytes
     payload = group_text_payload(derived_key("#test"), timestamp=1, text=f"{sender}: hi")
     assert "sender_split_index" in explain("1500" + payload.hex())
+
+
+def test_garbage_plaintext_is_refused_here_and_taken_there() -> None:
+    key = ChannelKey.hashtag("#test")
+    mac, ciphertext = key.cipher.seal(b"\x01\x00\x00\x00\x00" + b"\xff\xfe\x01\x02\x03")
+    payload = bytes((key.channel_hash,)) + mac + ciphertext
+    assert "group_text_checks" in explain("1500" + payload.hex())
