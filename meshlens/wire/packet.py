@@ -41,8 +41,6 @@ ANOMALY_TRACE_SHORT: Final = "TRACE payload decode failed: too short"
 _sha256 = hashlib.sha256
 # SHA-256 states with the type byte already absorbed: copying one beats hashing a new string.
 _TYPE_HASH: Final = tuple(_sha256(bytes((t,))) for t in range(16))
-_HOP_HEX: Final = tuple(f"{b:02X}" for b in range(256))
-_hop_hex = _HOP_HEX.__getitem__
 _NO_CODES: Final = b"\0\0"
 _HEX_DIGITS: Final = frozenset("0123456789abcdefABCDEF")
 
@@ -149,12 +147,9 @@ _PLAIN_DECODERS: Final[tuple[Callable[[bytes], Payload], ...]] = (
 
 
 def _hops(path: bytes, width: int) -> tuple[str, ...]:
-    """Split hop bytes into UPPERCASE hex strings of `width` bytes."""
-    if width == 1:
-        return tuple(map(_hop_hex, path))
-    text = path.hex().upper()
-    step = 2 * width
-    return tuple(text[i : i + step] for i in range(0, len(text), step))
+    """Split hop bytes (whole hops only) into UPPERCASE hex strings of `width` bytes."""
+    # One C-level pass: "AABB CCDD" split on the separator bytes.hex() puts every `width`.
+    return tuple(path.hex(" ", width).upper().split())
 
 
 def _frame(raw: bytes) -> tuple[int, int, int]:
@@ -309,12 +304,7 @@ def _decode(
     else:
         decoded = _PLAIN_DECODERS[payload_type](payload)
     if hops is None:
-        if not header_path:
-            hops = ()
-        elif hash_size == 1:
-            hops = tuple(map(_hop_hex, header_path))
-        else:
-            hops = _hops(header_path, hash_size)
+        hops = tuple(header_path.hex(" ", hash_size).upper().split()) if header_path else ()
     codes = scope = None
     if at == 5:
         codes = (raw[1:3].hex().upper(), raw[3:5].hex().upper())
