@@ -37,9 +37,7 @@ def load_store(
     store.set_progress(progress)
     observers = db.read(tables.all_observers)
     nodes = db.read(tables.all_nodes)
-    store.append(
-        StoreBatch(nodes=nodes, observers=[ObserverRow(idx, o) for idx, o in observers])
-    )
+    store.append(StoreBatch(nodes=nodes, observers=[ObserverRow(idx, o) for idx, o in observers]))
 
     def report(p: LoadProgress) -> None:
         store.set_progress(p)
@@ -56,12 +54,11 @@ def load_store(
         loaded_tx += len(rows)
         report(LoadProgress(True, loaded_tx, 0, counts.observations))
     loaded_obs = 0
-    for obs_chunk in db.read(tables.iter_observations):
-        if unreadable:
-            obs_chunk = [rec for rec in obs_chunk if rec[1] not in unreadable]
+    for chunk_read in db.read(tables.iter_observations):
+        obs_chunk = [r for r in chunk_read if r[1] not in unreadable] if unreadable else chunk_read
         if obs_chunk:
             store.append(StoreBatch(observations=_obs_batch(obs_chunk)))
-        loaded_obs += len(obs_chunk)
+        loaded_obs += len(chunk_read)
         report(LoadProgress(True, loaded_tx, loaded_obs, counts.observations))
     final = LoadProgress(False, loaded_tx, loaded_obs, counts.observations)
     report(final)

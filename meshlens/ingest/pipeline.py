@@ -315,11 +315,10 @@ class Pipeline:
             row = self._store.tx_row_of_hash(key)
             if row is None or int(snap.tx.payload_type[row]) != 4:
                 continue
-            pk_id = int(snap.tx.from_key[row])
-            pk = snap.string(pk_id) if pk_id >= 0 else None
-            node = None if pk is None else merged.get(pk) or snap.node(pk)
-            if pk is not None and node is not None:
-                merged[pk] = touch_node(node, s.received_at_ms)
+            from_key = snap.string(int(snap.tx.from_key[row]))
+            node = None if from_key is None else merged.get(from_key) or snap.node(from_key)
+            if from_key is not None and node is not None:
+                merged[from_key] = touch_node(node, s.received_at_ms)
         for node in merged.values():
             tables.upsert_node(conn, node)
         return list(merged.values())

@@ -47,7 +47,9 @@ def advert_frame(
     )
 
 
-def channel_frame(key: bytes, text: str, *, path: bytes = b"", timestamp: int = 1_767_225_600) -> bytes:
+def channel_frame(
+    key: bytes, text: str, *, path: bytes = b"", timestamp: int = 1_767_225_600
+) -> bytes:
     """A FLOOD GRP_TXT encrypted with a 16-byte channel key."""
     return encode_frame(
         route_type=1,

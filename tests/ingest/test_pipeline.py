@@ -84,13 +84,17 @@ def test_invalid_signature_is_recorded_as_dropped_and_nothing_else(db: Database)
     results = pipe.process([sighting(advert_frame(3, corrupt_signature=True))])
     assert results[0].reason == "invalid_signature"
     assert len(store.snapshot().tx) == 0 and not store.snapshot().observers
-    dropped = db.read(lambda c: c.execute("SELECT reason, node_pubkey FROM dropped_packets").fetchall())
+    dropped = db.read(
+        lambda c: c.execute("SELECT reason, node_pubkey FROM dropped_packets").fetchall()
+    )
     assert dropped == [("invalid signature", public_key_hex(3))]
 
 
 def test_signatures_are_not_checked_when_disabled(db: Database) -> None:
     pipe = Pipeline(db, PacketStore(), options=PipelineOptions(validate_signatures=False))
-    assert pipe.process([sighting(advert_frame(3, corrupt_signature=True))])[0].outcome is Outcome.NEW
+    assert (
+        pipe.process([sighting(advert_frame(3, corrupt_signature=True))])[0].outcome is Outcome.NEW
+    )
 
 
 def test_geofilter_flags_or_drops_foreign_adverts(db: Database) -> None:
@@ -99,7 +103,12 @@ def test_geofilter_flags_or_drops_foreign_adverts(db: Database) -> None:
 
     store = PacketStore()
     flag = Pipeline(db, store, options=PipelineOptions(inside_geofilter=inside))
-    flag.process([sighting(advert_frame(4, lat=60.0, lon=10.0)), sighting(advert_frame(5, lat=40.0, lon=10.0))])
+    flag.process(
+        [
+            sighting(advert_frame(4, lat=60.0, lon=10.0)),
+            sighting(advert_frame(5, lat=40.0, lon=10.0)),
+        ]
+    )
     snap = store.snapshot()
     assert snap.node(public_key_hex(4)).foreign  # type: ignore[union-attr]
     assert not snap.node(public_key_hex(5)).foreign  # type: ignore[union-attr]
@@ -139,7 +148,9 @@ def test_everything_is_back_after_a_restart(tmp_path: Path) -> None:
     key = hashlib.sha256(b"#test").digest()[:16]
     frames = [
         sighting(advert_frame(10, name="A", lat=47.5, lon=-122.25, path=b"\x01"), "O1"),
-        sighting(advert_frame(10, name="A", lat=47.5, lon=-122.25, path=b"\x01\x02"), "O2", at_ms=T0 + 5),
+        sighting(
+            advert_frame(10, name="A", lat=47.5, lon=-122.25, path=b"\x01\x02"), "O2", at_ms=T0 + 5
+        ),
         sighting(channel_frame(key, "Bob: hi", path=b"\x03\x04\x05"), "O1", at_ms=T0 + 9),
     ]
     with Database(path) as db:
@@ -150,7 +161,15 @@ def test_everything_is_back_after_a_restart(tmp_path: Path) -> None:
         progress = load_store(db, loaded, keys=keys)
     assert not progress.loading and progress.observations_loaded == 3
     a, b = live.snapshot(), loaded.snapshot()
-    for name in ("db_id", "hash", "first_seen_ms", "last_seen_ms", "best_obs", "obs_count", "channel_hash"):
+    for name in (
+        "db_id",
+        "hash",
+        "first_seen_ms",
+        "last_seen_ms",
+        "best_obs",
+        "obs_count",
+        "channel_hash",
+    ):
         assert list(getattr(a.tx, name)) == list(getattr(b.tx, name)), name
     for name in ("db_id", "tx", "ts_ms", "path_len"):
         assert list(getattr(a.obs, name)) == list(getattr(b.obs, name)), name
