@@ -10,7 +10,7 @@ import dataclasses
 import math
 import re
 
-from meshlens.records import Node, PubKey
+from meshlens.records import Node, Observer, PubKey
 from meshlens.store.batch import (
     DECRYPTION_DECRYPTED,
     DECRYPTION_FAILED,
@@ -157,3 +157,39 @@ def touch_node(old: Node, seen_at_ms: int) -> Node:
     if seen_at_ms <= old.last_seen_ms:
         return old
     return dataclasses.replace(old, last_seen_ms=seen_at_ms)
+
+
+def adopt_node(old: Node | None, incoming: Node) -> Node:
+    """A node row from another system fills gaps in ours and never erases what we know."""
+    if old is None:
+        return incoming
+    return dataclasses.replace(
+        old,
+        name=old.name or incoming.name,
+        role=old.role or incoming.role,
+        lat=old.lat if old.has_gps or not incoming.has_gps else incoming.lat,
+        lon=old.lon if old.has_gps or not incoming.has_gps else incoming.lon,
+        first_seen_ms=min(old.first_seen_ms, incoming.first_seen_ms),
+        last_seen_ms=max(old.last_seen_ms, incoming.last_seen_ms),
+        advert_count=max(old.advert_count, incoming.advert_count),
+    )
+
+
+def adopt_observer(old: Observer | None, incoming: Observer) -> Observer:
+    """An observer row from another system fills gaps in ours and never erases what we know."""
+    if old is None:
+        return incoming
+    return dataclasses.replace(
+        old,
+        name=old.name or incoming.name,
+        iata=old.iata or incoming.iata,
+        first_seen_ms=min(old.first_seen_ms, incoming.first_seen_ms),
+        last_seen_ms=max(old.last_seen_ms, incoming.last_seen_ms),
+        model=old.model or incoming.model,
+        firmware=old.firmware or incoming.firmware,
+        client_version=old.client_version or incoming.client_version,
+        radio=old.radio or incoming.radio,
+        battery_mv=old.battery_mv if old.battery_mv is not None else incoming.battery_mv,
+        uptime_secs=old.uptime_secs if old.uptime_secs is not None else incoming.uptime_secs,
+        noise_floor=old.noise_floor if old.noise_floor is not None else incoming.noise_floor,
+    )

@@ -20,8 +20,16 @@ from meshlens.db import tables
 from meshlens.db.database import Database
 from meshlens.errors import DecodeError
 from meshlens.ingest.counters import IngestCounters
-from meshlens.ingest.frames import advert_refusal, direction_code, merge_node, touch_node, tx_row
-from meshlens.records import Node, Sighting
+from meshlens.ingest.frames import (
+    adopt_node,
+    adopt_observer,
+    advert_refusal,
+    direction_code,
+    merge_node,
+    touch_node,
+    tx_row,
+)
+from meshlens.records import Node, Observer, Sighting
 from meshlens.store.batch import ObservationRow, ObserverRow, StoreBatch, TxRow, obs_batch
 from meshlens.store.store import PacketStore
 from meshlens.wire import ChannelKeys, Packet, RegionKeys, decode_packet, peek_frame
@@ -121,6 +129,23 @@ class Pipeline:
         plan = self._plan(sightings)
         written = self._db.write(lambda conn: self._write(conn, plan))
         return self._publish(plan, written)
+
+    def adopt(self, nodes: Sequence[Node], observers: Sequence[Observer]) -> None:
+        """Take node and observer rows from another system (an imported CoreScope database).
+
+        They fill gaps in what meshlens knows and never erase it.
+        """
+        snap = self._store.snapshot()
+        merged_nodes = [adopt_node(snap.node(n.public_key), n) for n in nodes]
+        merged_observers = [adopt_observer(snap.observer(o.id), o) for o in observers]
+
+        def write(conn: sqlite3.Connection) -> list[ObserverRow]:
+            for node in merged_nodes:
+                tables.upsert_node(conn, node)
+            return [ObserverRow(*tables.update_observer(conn, o)) for o in merged_observers]
+
+        rows = self._db.write(write)
+        self._store.append(StoreBatch(nodes=merged_nodes, observers=rows))
 
     # -- before the transaction: identity, decode of what is new, advert gates --------
 
