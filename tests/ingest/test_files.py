@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from meshlens.store.store import PacketStore
 from tests.ingest.helpers import T0, advert_frame
 
 
-def _write(path: Path, lines: list[object]) -> Path:
+def _write(path: Path, lines: Sequence[object]) -> Path:
     path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
     return path
 
