@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeAlias
 
-from meshlens.errors import DecodeError
+from meshlens.config import Settings, find_config_path, load_settings, overrides_from_args
+from meshlens.errors import ConfigError, DecodeError, InputError, MeshlensError
 from meshlens.wire import ChannelKeys, RegionKeys, decode_hex, packet_json
+
+log = logging.getLogger("meshlens")
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -46,6 +53,24 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 _Registrar = Callable[[Subparsers, dict[str, Command]], None]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from --config/$MESHLENS_CONFIG/./config.json, the environment and flags."""
+    path = find_config_path(getattr(args, "config", None), os.environ)
+    settings, warnings = load_settings(path, os.environ, overrides_from_args(args))
+    logging.basicConfig(
+        level=settings.meshlens.log_level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    for warning in warnings:
+        log.warning("config: %s", warning)
+    return settings
+
+
+def _fail(command: str, error: Exception) -> int:
+    print(f"meshlens {command}: {error}", file=sys.stderr)
+    return 2 if isinstance(error, ConfigError) else 1
 
 
 def _decode(args: argparse.Namespace) -> int:
@@ -98,8 +123,47 @@ def _register_decode(sub: Subparsers, handlers: dict[str, Command]) -> None:
     handlers["decode"] = _decode
 
 
+def _import(args: argparse.Namespace) -> int:
+    """Import capture files into the database; bad records are reported, never fatal."""
+    from meshlens.app import open_storage  # noqa: PLC0415 - keeps `meshlens decode` light
+    from meshlens.ingest.files import import_paths  # noqa: PLC0415
+
+    try:
+        settings = _settings(args)
+        # The summary lists rejected records; the per-record log lines would repeat it.
+        logging.getLogger("meshlens.ingest").setLevel(logging.ERROR)
+        storage = open_storage(settings, load=True)
+    except MeshlensError as error:
+        return _fail("import", error)
+    try:
+        started = time.perf_counter()
+        reports = import_paths([Path(p) for p in args.paths], storage.pipeline, quiet=args.quiet)
+        elapsed = time.perf_counter() - started
+    finally:
+        storage.close()
+    failed = [r for r in reports if isinstance(r, InputError)]
+    if not args.quiet:
+        stored = sum(r.stored for r in reports if not isinstance(r, InputError))
+        print(f"stored {stored} observations in {elapsed:.1f} s into {settings.db_path}")
+    return 1 if failed else 0
+
+
+def _register_import(sub: Subparsers, handlers: dict[str, Command]) -> None:
+    parser = sub.add_parser(
+        "import",
+        help="import captures: meshcoretomqtt JSONL, packet JSONL or a CoreScope database",
+        description="Import one or more files; the format of each is detected. Records that "
+        "cannot be read are counted and listed with their line or row; the rest is imported. "
+        "Importing the same file twice adds nothing.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files to import")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    _add_data_options(parser)
+    handlers["import"] = _import
+
+
 # Each entry adds one subcommand's parser and handler; keep them in --help order.
-_COMMANDS: list[_Registrar] = [_register_decode]
+_COMMANDS: list[_Registrar] = [_register_import, _register_decode]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

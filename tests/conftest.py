@@ -8,7 +8,19 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MESHLENS_SHARED", REPO.parent / "shared"))
+
+
+def _find_shared() -> Path:
+    """$MESHLENS_SHARED, else the nearest `shared` folder beside the checkout or above it."""
+    if os.environ.get("MESHLENS_SHARED"):
+        return Path(os.environ["MESHLENS_SHARED"])
+    for parent in REPO.parents:
+        if (parent / "shared" / "spec").is_dir():
+            return parent / "shared"
+    return REPO.parent / "shared"
+
+
+SHARED = _find_shared()
 REQUIRE_ALL = os.environ.get("MESHLENS_REQUIRE_ALL") == "1"
 
 

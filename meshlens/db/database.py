@@ -6,7 +6,9 @@ runs in one transaction that commits when it returns and rolls back when it rais
 
 from __future__ import annotations
 
+import fcntl  # POSIX only; meshlens is a server for Linux (and macOS for development)
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -51,10 +53,21 @@ class Database:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._write_conn = connect(path)
-            migrate(self._write_conn)
-        except sqlite3.Error as err:
-            raise StorageError(f"cannot open database {path}: {err}") from err
+        except OSError as err:
+            raise StorageError(f"cannot create the folder of {path}: {err}") from err
+        self._lock_file = _take_writer_lock(path)
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = connect(path)
+            migrate(conn)
+        except BaseException as err:
+            if conn is not None:
+                conn.close()
+            self._lock_file.close()
+            if isinstance(err, sqlite3.Error):
+                raise StorageError(f"cannot open database {path}: {err}") from err
+            raise
+        self._write_conn = conn
         self._tasks: queue.Queue[Any] = queue.Queue()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -124,9 +137,37 @@ class Database:
         except sqlite3.Error as err:  # a reader elsewhere may hold the WAL; not fatal
             log.warning("WAL checkpoint at close failed: %s", err)
         self._write_conn.close()
+        self._lock_file.close()  # closing the file releases the lock
 
     def __enter__(self) -> Database:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _take_writer_lock(path: Path) -> Any:
+    """One process writes a database: hold an exclusive lock on `<db>.lock` while open.
+
+    Two writers would each keep their own in-memory store, blind to the other's rows.
+    """
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        lock_file = lock_path.open("a+")
+    except OSError as err:
+        raise StorageError(f"cannot create lock file {lock_path}: {err}") from err
+    try:
+        fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock_file.seek(0)
+        holder = lock_file.read().strip() or "unknown"
+        lock_file.close()
+        raise StorageError(
+            f"database {path} is in use by another meshlens process (pid {holder}); stop it, "
+            "or send packets to it with POST /api/packets"
+        ) from None
+    lock_file.seek(0)
+    lock_file.truncate()
+    lock_file.write(str(os.getpid()))
+    lock_file.flush()
+    return lock_file

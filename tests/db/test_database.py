@@ -101,3 +101,11 @@ def test_writes_after_close_are_refused(tmp_path: Path) -> None:
     db.close()  # twice is harmless
     with pytest.raises(StorageError, match="closed"):
         db.write(lambda c: None)
+
+
+def test_a_second_writer_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    with Database(path), pytest.raises(StorageError, match="in use by another meshlens"):
+        Database(path)
+    with Database(path):  # released on close
+        pass

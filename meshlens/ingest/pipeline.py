@@ -1,0 +1,406 @@
+"""The ingest pipeline: sightings in, durable rows in SQLite, then rows in the store.
+
+One batch is: frame identity for every sighting (cheap), a full decode only for content
+hashes not stored yet, the advert gates, one write transaction on the database's writer
+thread, and one atomic store append. The database decides what is new, so importing the
+same input twice adds nothing. Only the pipeline's own thread appends to the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+import orjson
+
+from meshlens.db import tables
+from meshlens.db.database import Database
+from meshlens.errors import DecodeError
+from meshlens.ingest.counters import IngestCounters
+from meshlens.ingest.frames import (
+    adopt_node,
+    adopt_observer,
+    advert_refusal,
+    direction_code,
+    merge_node,
+    touch_node,
+    tx_row,
+)
+from meshlens.records import Node, Observer, Sighting
+from meshlens.store.batch import ObservationRow, ObserverRow, StoreBatch, TxRow, obs_batch
+from meshlens.store.store import PacketStore
+from meshlens.wire import ChannelKeys, Packet, RegionKeys, decode_packet, peek_frame
+from meshlens.wire.json import channel_hash_column, payload_json
+
+log = logging.getLogger("meshlens.ingest")
+
+GeoCheck = Callable[[float | None, float | None], bool]
+
+
+class Outcome(Enum):
+    """What happened to one sighting."""
+
+    NEW = "new"  # a new transmission and its first observation
+    STORED = "stored"  # a new observation of a known transmission
+    DUPLICATE = "duplicate"  # this observer already reported this path
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of one sighting, as POST /api/packets and the importers report it."""
+
+    outcome: Outcome
+    content_hash: str | None = None
+    transmission_id: int | None = None
+    observation_id: int | None = None
+    reason: str | None = None  # a stable counter label when rejected
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOptions:
+    """Ingest rules taken from the settings."""
+
+    validate_signatures: bool = True
+    inside_geofilter: GeoCheck | None = None  # None: no geofilter configured
+    drop_foreign_adverts: bool = False  # foreignAdverts.mode == "drop"
+
+
+@dataclass(slots=True)
+class _NewTx:
+    packet: Packet
+    foreign: bool
+    first_ms: int
+    db_id: int | None = None
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One batch, prepared outside the database transaction."""
+
+    sightings: Sequence[Sighting]
+    results: list[Result | None]
+    hashes: list[int]  # per sighting, -1 when rejected
+    paths: list[tuple[int, int, bytes]]  # (path byte, hop width, hop bytes) per sighting
+    new_tx: dict[int, _NewTx] = field(default_factory=dict)
+    dropped: list[tuple[Sighting, Packet, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Written:
+    """What the write transaction did."""
+
+    tx_ids: dict[int, int]  # content hash -> transmission id, for every accepted sighting
+    obs_ids: list[int | None]  # per sighting
+    observers: list[ObserverRow]
+    observer_idx: dict[str, int]
+    nodes: list[Node]
+
+
+class Pipeline:
+    """Turns sightings into stored rows; call `process` from one thread only."""
+
+    def __init__(
+        self,
+        db: Database,
+        store: PacketStore,
+        *,
+        keys: ChannelKeys | None = None,
+        regions: RegionKeys | None = None,
+        options: PipelineOptions | None = None,
+        counters: IngestCounters | None = None,
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._keys = keys
+        self._regions = regions
+        self._options = options or PipelineOptions()
+        self.counters = counters or IngestCounters("total")
+
+    def process(self, sightings: Sequence[Sighting]) -> list[Result]:
+        """Store a batch of sightings; returns one Result per sighting, in order."""
+        if not sightings:
+            return []
+        self.counters.received(len(sightings))
+        plan = self._plan(sightings)
+        written = self._db.write(lambda conn: self._write(conn, plan))
+        return self._publish(plan, written)
+
+    def adopt(self, nodes: Sequence[Node], observers: Sequence[Observer]) -> None:
+        """Take node and observer rows from another system (an imported CoreScope database).
+
+        They fill gaps in what meshlens knows and never erase it.
+        """
+        snap = self._store.snapshot()
+        merged_nodes = [adopt_node(snap.node(n.public_key), n) for n in nodes]
+        merged_observers = [adopt_observer(snap.observer(o.id), o) for o in observers]
+
+        def write(conn: sqlite3.Connection) -> list[ObserverRow]:
+            for node in merged_nodes:
+                tables.upsert_node(conn, node)
+            return [ObserverRow(*tables.update_observer(conn, o)) for o in merged_observers]
+
+        rows = self._db.write(write)
+        self._store.append(StoreBatch(nodes=merged_nodes, observers=rows))
+
+    # -- before the transaction: identity, decode of what is new, advert gates --------
+
+    def _plan(self, sightings: Sequence[Sighting]) -> _Plan:
+        plan = _Plan(sightings, [None] * len(sightings), [-1] * len(sightings), [])
+        refused: dict[int, Result] = {}
+        store = self._store
+        for i, s in enumerate(sightings):
+            try:
+                frame = peek_frame(s.raw)
+            except DecodeError as err:
+                plan.results[i] = self._reject(s, "decode_error", str(err))
+                plan.paths.append((0, 0, b""))
+                continue
+            plan.paths.append((frame.path_byte, frame.path_hop_width, frame.path))
+            key = int(frame.content_hash, 16)
+            if key in refused:
+                plan.results[i] = refused[key]
+                self.counters.rejected(refused[key].reason or "", s.where, refused[key].detail)
+                continue
+            plan.hashes[i] = key
+            if store.tx_row_of_hash(key) is not None:
+                continue
+            pending = plan.new_tx.get(key)
+            if pending is not None:
+                pending.first_ms = min(pending.first_ms, s.received_at_ms)
+                continue
+            result = self._admit(s, key, plan)
+            if result is not None:
+                refused[key] = result
+                plan.results[i] = result
+                plan.hashes[i] = -1
+        return plan
+
+    def _admit(self, s: Sighting, key: int, plan: _Plan) -> Result | None:
+        """Decode a new transmission and apply the advert gates; a Result means refused."""
+        opts = self._options
+        try:
+            packet = decode_packet(
+                s.raw, self._keys, validate_signatures=opts.validate_signatures,
+                regions=self._regions,
+            )  # fmt: skip
+        except DecodeError as err:  # peek accepted the framing; defensive all the same
+            return self._reject(s, "decode_error", str(err))
+        foreign = False
+        advert = packet.advert
+        if advert is not None:
+            refusal = advert_refusal(advert)
+            if refusal is not None:
+                return self._reject(s, "invalid_advert", refusal)
+            if opts.validate_signatures and advert.signature_valid is False:
+                plan.dropped.append((s, packet, "invalid signature"))
+                return self._reject(s, "invalid_signature", advert.public_key[:16])
+            if opts.inside_geofilter is not None and not opts.inside_geofilter(
+                advert.lat, advert.lon
+            ):
+                if opts.drop_foreign_adverts:
+                    return self._reject(s, "foreign_advert", advert.public_key[:16])
+                foreign = True
+        plan.new_tx[key] = _NewTx(packet, foreign, s.received_at_ms)
+        return None
+
+    def _reject(self, s: Sighting, reason: str, detail: str) -> Result:
+        self.counters.rejected(reason, s.where, detail)
+        return Result(Outcome.REJECTED, reason=reason, detail=detail)
+
+    # -- the write transaction (runs on the database's writer thread) -----------------
+
+    def _write(self, conn: sqlite3.Connection, plan: _Plan) -> _Written:
+        observers, observer_idx = self._write_observers(conn, plan)
+        tx_ids = self._write_transmissions(conn, plan)
+        obs_ids: list[int | None] = [None] * len(plan.sightings)
+        for i, s in enumerate(plan.sightings):
+            key = plan.hashes[i]
+            if key < 0:
+                continue
+            path_byte, width, path = plan.paths[i]
+            obs_ids[i] = tables.insert_observation(
+                conn,
+                tables.NewObservation(
+                    transmission_id=tx_ids[key],
+                    observer_idx=observer_idx[s.observer_id],
+                    ts_ms=s.received_at_ms,
+                    snr=s.snr_db,
+                    rssi=s.rssi_dbm,
+                    score=s.score,
+                    direction=s.direction,
+                    path_byte=path_byte,
+                    hop_width=width,
+                    path=path,
+                ),
+            )
+        nodes = self._write_nodes(conn, plan)
+        for s, packet, reason in plan.dropped:
+            advert = packet.advert
+            tables.insert_dropped(
+                conn,
+                content_hash=packet.content_hash,
+                raw=packet.raw,
+                reason=reason,
+                observer_id=s.observer_id or None,
+                observer_name=s.observer_name or None,
+                node_pubkey=advert.public_key if advert else None,
+                node_name=advert.name if advert else None,
+                at_ms=s.received_at_ms,
+            )
+        return _Written(tx_ids, obs_ids, observers, observer_idx, nodes)
+
+    def _write_observers(
+        self, conn: sqlite3.Connection, plan: _Plan
+    ) -> tuple[list[ObserverRow], dict[str, int]]:
+        """One upsert per observer per batch, with the batch's message count."""
+        seen: dict[str, tables.ObserverSeen] = {}
+        for i, s in enumerate(plan.sightings):
+            if plan.hashes[i] < 0:
+                continue
+            prev = seen.get(s.observer_id)
+            at = s.received_at_ms
+            seen[s.observer_id] = tables.ObserverSeen(
+                id=s.observer_id,
+                name=s.observer_name or (prev.name if prev else ""),
+                iata=s.region or (prev.iata if prev else ""),
+                seen_at_ms=max(at, prev.seen_at_ms) if prev else at,
+                messages=(prev.messages if prev else 0) + 1,
+                packet_at_ms=max(at, prev.seen_at_ms) if prev else at,
+            )
+        rows: list[ObserverRow] = []
+        idx: dict[str, int] = {}
+        for observer_id, info in seen.items():
+            rowid, observer = tables.upsert_observer_seen(conn, info)
+            rows.append(ObserverRow(rowid, observer))
+            idx[observer_id] = rowid
+        return rows, idx
+
+    def _write_transmissions(self, conn: sqlite3.Connection, plan: _Plan) -> dict[int, int]:
+        tx_ids: dict[int, int] = {}
+        for key, new in plan.new_tx.items():
+            packet = new.packet
+            advert = packet.advert
+            new.db_id = tables.insert_transmission(
+                conn,
+                tables.NewTransmission(
+                    content_hash=packet.content_hash,
+                    raw=packet.raw,
+                    seen_at_ms=new.first_ms,
+                    route_type=packet.route_type,
+                    payload_type=packet.payload_type,
+                    payload_version=packet.payload_version,
+                    decoded_json=orjson.dumps(payload_json(packet)).decode(),
+                    from_pubkey=advert.public_key if advert else None,
+                    channel_hash=channel_hash_column(packet),
+                    scope_name=packet.scope_name,
+                ),
+            )
+            tx_ids[key] = new.db_id
+        # Known transmissions: first_seen may move down, last_seen up (§6.2).
+        spans: dict[int, tuple[int, int]] = {}
+        for i, s in enumerate(plan.sightings):
+            key = plan.hashes[i]
+            if key < 0 or key in plan.new_tx:
+                continue
+            lo, hi = spans.get(key, (s.received_at_ms, s.received_at_ms))
+            spans[key] = (min(lo, s.received_at_ms), max(hi, s.received_at_ms))
+        for key, (lo, hi) in spans.items():
+            tx_id = self._store.tx_db_id(self._store.tx_row_of_hash(key) or 0)
+            tables.touch_transmission(conn, tx_id, lo, hi)
+            tx_ids[key] = tx_id
+        return tx_ids
+
+    def _write_nodes(self, conn: sqlite3.Connection, plan: _Plan) -> list[Node]:
+        """Advert sightings update their node: new adverts merge, repeats bump last_seen."""
+        snap = self._store.snapshot()
+        merged: dict[str, Node] = {}
+        counted: set[int] = set()  # advert_count grows once per new transmission
+        for i, s in enumerate(plan.sightings):
+            key = plan.hashes[i]
+            if key < 0:
+                continue
+            new = plan.new_tx.get(key)
+            if new is not None:
+                advert = new.packet.advert
+                if advert is None:
+                    continue
+                pk = advert.public_key
+                merged[pk] = merge_node(
+                    merged.get(pk) or snap.node(pk), advert, seen_at_ms=s.received_at_ms,
+                    new_transmission=key not in counted, foreign=new.foreign,
+                    scope=new.packet.scope_name,
+                )  # fmt: skip
+                counted.add(key)
+                continue
+            row = self._store.tx_row_of_hash(key)
+            if row is None or int(snap.tx.payload_type[row]) != 4:
+                continue
+            from_key = snap.string(int(snap.tx.from_key[row]))
+            node = None if from_key is None else merged.get(from_key) or snap.node(from_key)
+            if from_key is not None and node is not None:
+                merged[from_key] = touch_node(node, s.received_at_ms)
+        for node in merged.values():
+            tables.upsert_node(conn, node)
+        return list(merged.values())
+
+    # -- after the commit: the store append and the results ---------------------------
+
+    def _publish(self, plan: _Plan, written: _Written) -> list[Result]:
+        new_rows: list[TxRow] = [
+            tx_row(new.packet, new.db_id, new.first_ms)
+            for new in plan.new_tx.values()
+            if new.db_id is not None
+        ]
+        new_rows.sort(key=lambda r: r.db_id)
+        obs_rows: list[ObservationRow] = []
+        results: list[Result] = []
+        stored = duplicates = 0
+        announced: set[int] = set()
+        for i, s in enumerate(plan.sightings):
+            done = plan.results[i]
+            if done is not None:
+                results.append(done)
+                continue
+            key = plan.hashes[i]
+            tx_id = written.tx_ids[key]
+            obs_id = written.obs_ids[i]
+            content_hash = f"{key:016x}"
+            if obs_id is None:
+                duplicates += 1
+                results.append(Result(Outcome.DUPLICATE, content_hash, tx_id))
+                continue
+            stored += 1
+            path_byte, width, path = plan.paths[i]
+            obs_rows.append(
+                ObservationRow(
+                    db_id=obs_id,
+                    tx_db_id=tx_id,
+                    observer_rowid=written.observer_idx[s.observer_id],
+                    ts_ms=s.received_at_ms,
+                    snr_db=s.snr_db,
+                    rssi_dbm=s.rssi_dbm,
+                    direction=direction_code(s.direction),
+                    path_byte=path_byte,
+                    hop_width=width,
+                    path=path,
+                )
+            )
+            is_new = key in plan.new_tx and key not in announced
+            announced.add(key)
+            outcome = Outcome.NEW if is_new else Outcome.STORED
+            results.append(Result(outcome, content_hash, tx_id, obs_id))
+        self._store.append(
+            StoreBatch(
+                transmissions=new_rows,
+                observations=obs_batch(obs_rows),
+                nodes=written.nodes,
+                observers=written.observers,
+            )
+        )
+        self.counters.stored(stored, len(new_rows), duplicates)
+        return results

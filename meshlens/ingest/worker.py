@@ -1,0 +1,144 @@
+"""The bounded queue between receipt and write, and the one thread that drains it.
+
+Sources (MQTT callbacks, the demo feed, POST /api/packets) `offer` sightings; a full
+queue drops the sighting and counts it, never silently. The worker takes up to
+`batch_size` sightings, or whatever arrived within `batch_latency_s` of the first, and
+hands them to the pipeline as one batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from meshlens.ingest.counters import IngestCounters
+from meshlens.ingest.pipeline import Pipeline, Result
+from meshlens.records import Clock, Sighting, SystemClock
+
+log = logging.getLogger("meshlens.ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    sightings: Sequence[Sighting]
+    future: Future[list[Result]] | None = None  # set when the sender waits for results
+
+
+_STOP = _Item(())
+
+
+class IngestWorker:
+    """Owns the pipeline's thread: batches sightings from a bounded queue."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        capacity: int = 50_000,
+        batch_size: int = 500,
+        batch_latency_s: float = 0.05,
+        clock: Clock | None = None,
+        on_batch: Callable[[Sequence[Result]], None] | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=capacity)
+        self._batch_size = batch_size
+        self._latency_s = batch_latency_s
+        self._clock = clock or SystemClock()
+        self._on_batch = on_batch
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def counters(self) -> IngestCounters:
+        """The pipeline's total counters."""
+        return self.pipeline.counters
+
+    @property
+    def depth(self) -> int:
+        """Sightings waiting to be written."""
+        return self._queue.qsize()
+
+    def offer(self, sighting: Sighting, counters: IngestCounters | None = None) -> bool:
+        """Queue a sighting without blocking; False (and counted) when the queue is full."""
+        try:
+            self._queue.put_nowait(_Item((sighting,)))
+        except queue.Full:
+            self.pipeline.counters.dropped()
+            if counters is not None:
+                counters.dropped()
+            return False
+        return True
+
+    def submit(self, sightings: Sequence[Sighting]) -> Future[list[Result]]:
+        """Queue sightings whose results the caller wants (POST /api/packets); waits for room."""
+        future: Future[list[Result]] = Future()
+        self._queue.put(_Item(list(sightings), future))
+        return future
+
+    def start(self) -> None:
+        """Start the worker thread (idempotent)."""
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Write everything already queued, then stop (safe twice, safe before start)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._queue.put(_STOP)
+        thread.join(timeout_s)
+        if thread.is_alive():
+            log.error("ingest worker did not finish within %.0f s", timeout_s)
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            items = [first]
+            deadline = self._clock.monotonic_s() + self._latency_s
+            while len(items) < self._batch_size:
+                remaining = deadline - self._clock.monotonic_s()
+                try:
+                    item = (
+                        self._queue.get(timeout=max(remaining, 0.0))
+                        if remaining > 0
+                        else (self._queue.get_nowait())
+                    )
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    break
+                items.append(item)
+            self._process(items)
+
+    def _process(self, items: list[_Item]) -> None:
+        sightings: list[Sighting] = []
+        waiters: list[tuple[int, int, Future[list[Result]]]] = []
+        for item in items:
+            start = len(sightings)
+            sightings.extend(item.sightings)
+            if item.future is not None:
+                waiters.append((start, len(sightings), item.future))
+        try:
+            results = self.pipeline.process(sightings)
+        except Exception as err:  # the thread must survive anything one batch does
+            log.exception("ingest batch of %d sightings failed", len(sightings))
+            for _, _, future in waiters:
+                future.set_exception(err)
+            return
+        for start, end, future in waiters:
+            future.set_result(results[start:end])
+        if self._on_batch is not None:
+            self._on_batch(results)

@@ -1,0 +1,49 @@
+"""The ingest worker: batches from a bounded queue, drains on stop, counts overflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from meshlens.db import tables
+from meshlens.db.database import Database
+from meshlens.ingest.pipeline import Outcome, Pipeline
+from meshlens.ingest.worker import IngestWorker
+from meshlens.store.store import PacketStore
+from tests.ingest.helpers import advert_frame, sighting
+
+
+def test_everything_offered_is_written_by_the_time_stop_returns(tmp_path: Path) -> None:
+    with Database(tmp_path / "m.db") as db:
+        store = PacketStore()
+        worker = IngestWorker(Pipeline(db, store), batch_size=4)
+        worker.start()
+        worker.start()  # idempotent
+        for seed in range(1, 11):
+            assert worker.offer(sighting(advert_frame(seed)))
+        worker.stop()
+        worker.stop()  # twice is harmless
+        assert len(store.snapshot().obs) == 10
+        assert db.read(tables.count_rows).observations == 10
+
+
+def test_a_full_queue_drops_and_counts(tmp_path: Path) -> None:
+    with Database(tmp_path / "m.db") as db:
+        worker = IngestWorker(Pipeline(db, PacketStore()), capacity=2)
+        # Not started: nothing drains, so the third offer finds the queue full.
+        assert worker.offer(sighting(advert_frame(1)))
+        assert worker.offer(sighting(advert_frame(2)))
+        assert not worker.offer(sighting(advert_frame(3)))
+        assert worker.counters.snapshot().dropped == 1
+        worker.start()
+        worker.stop()
+        assert worker.counters.snapshot().stored_observations == 2
+
+
+def test_submit_returns_results_per_sighting(tmp_path: Path) -> None:
+    with Database(tmp_path / "m.db") as db:
+        worker = IngestWorker(Pipeline(db, PacketStore()))
+        worker.start()
+        future = worker.submit([sighting(advert_frame(5)), sighting(b"\x00")])
+        results = future.result(timeout=10)
+        worker.stop()
+        assert [r.outcome for r in results] == [Outcome.NEW, Outcome.REJECTED]
