@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
-from meshlens.db.schema import migrate
+from meshlens.db.schema import SCHEMA_VERSION, migrate
 from meshlens.errors import StorageError
 
 log = logging.getLogger(__name__)
@@ -171,3 +171,45 @@ def _take_writer_lock(path: Path) -> Any:
     lock_file.write(str(os.getpid()))
     lock_file.flush()
     return lock_file
+
+
+class ReadOnlyDatabase:
+    """A database opened only to read (benchmarks, tools): no writer, no lock, no migration."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise StorageError(f"no database at {path}")
+        self.path = path
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        version = self.read(lambda c: int(c.execute("PRAGMA user_version").fetchone()[0]))
+        if version != SCHEMA_VERSION:
+            self.close()
+            raise StorageError(
+                f"database {path} has schema version {version}; this meshlens reads "
+                f"{SCHEMA_VERSION} (open it once with 'meshlens serve' or 'import' to migrate)"
+            )
+
+    def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read on this thread's own read-only connection."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, readonly=True)
+            self._local.conn = conn
+            with self._lock:
+                self._readers.append(conn)
+        return fn(conn)
+
+    def close(self) -> None:
+        """Close every read connection."""
+        with self._lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    def __enter__(self) -> ReadOnlyDatabase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

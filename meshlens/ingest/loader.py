@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from meshlens.db import tables
-from meshlens.db.database import Database
+from meshlens.db.database import Database, ReadOnlyDatabase
 from meshlens.errors import DecodeError
 from meshlens.ingest.frames import direction_code, tx_row
 from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
@@ -24,7 +24,7 @@ log = logging.getLogger("meshlens.loader")
 
 
 def load_store(
-    db: Database,
+    db: Database | ReadOnlyDatabase,
     store: PacketStore,
     *,
     keys: ChannelKeys | None = None,

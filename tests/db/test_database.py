@@ -109,3 +109,15 @@ def test_a_second_writer_on_the_same_file_is_refused(tmp_path: Path) -> None:
         Database(path)
     with Database(path):  # released on close
         pass
+
+
+def test_a_read_only_open_shares_the_file_with_its_writer(tmp_path: Path) -> None:
+    from meshlens.db.database import ReadOnlyDatabase
+
+    path = tmp_path / "m.db"
+    with Database(path) as db:
+        db.write(lambda c: tables.insert_transmission(c, _tx()))
+        with ReadOnlyDatabase(path) as ro:
+            assert ro.read(lambda c: tables.count_rows(c).transmissions) == 1
+    with pytest.raises(StorageError, match="no database"):
+        ReadOnlyDatabase(tmp_path / "missing.db")
