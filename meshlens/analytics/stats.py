@@ -53,6 +53,23 @@ def upper_median(sorted_values: Sequence[float] | npt.NDArray[np.floating]) -> f
     return float(sorted_values[n // 2]) if n else 0.0
 
 
+def upper_median_of(values: npt.NDArray[np.floating]) -> float:
+    """The upper median of unsorted values, by selection instead of a full sort; 0 when empty."""
+    n = values.size
+    if n == 0:
+        return 0.0
+    return float(np.partition(values, n // 2)[n // 2])
+
+
+def population_stddev(values: npt.NDArray[np.floating], mean_value: float) -> float:
+    """Standard deviation around `mean_value`, dividing by N (§1.7); 0 when empty."""
+    n = values.size
+    if n == 0:
+        return 0.0
+    deviations = values.astype(np.float64, copy=False) - mean_value
+    return math.sqrt(float(np.dot(deviations, deviations)) / n)
+
+
 def true_median(values: Sequence[float] | npt.NDArray[np.floating]) -> float:
     """The middle value, averaging the two middle ones for even n; 0 when empty."""
     n = len(values)
@@ -81,7 +98,7 @@ def histogram(
     """
     if values.size == 0:
         return {"bins": [], "min": 0, "max": 0}
-    v = values.astype(np.float64)
+    v = values.astype(np.float64, copy=False)
     lo, hi = float(v.min()), float(v.max())
     span = hi - lo
     if span == 0 and flat_width is not None:
