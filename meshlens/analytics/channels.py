@@ -214,13 +214,16 @@ def _timeline(snap: Snapshot, msgs: Messages) -> list[JSONValue]:
     name_values, name_inverse = np.unique(name_key, return_inverse=True)
     width = name_values.size
     keys, counts = np.unique(hour_codes * width + name_inverse.astype(np.int64), return_counts=True)
+    labels = {h: hour_label(int(hours[h])) for h in np.unique(hour_codes).tolist()}
+    names = [
+        snap.strings[code - BUCKETS] if code >= BUCKETS else "ch" + hash_text(code)
+        for code in name_values.tolist()
+    ]
     merged: dict[tuple[str, str], int] = {}
     for key, count in zip(keys.tolist(), counts.tolist(), strict=True):
         h, n = divmod(key, width)
-        code = int(name_values[n])
-        name = snap.strings[code - BUCKETS] if code >= BUCKETS else "ch" + hash_text(code)
         # A label spelled like a placeholder shares its line, as the reference's string key.
-        slot = (hour_label(int(hours[h])), name)
+        slot = (labels[h], names[n])
         merged[slot] = merged.get(slot, 0) + count
     return [
         {"hour": hour, "channel": name, "count": count}

@@ -17,7 +17,8 @@ import numpy.typing as npt
 from meshlens.analytics.hours import HOUR_MS, dense_codes, hour_label, hours_of
 from meshlens.analytics.query import Query
 from meshlens.analytics.scope import observations_in_region, region_observers, within
-from meshlens.analytics.stats import histogram, population_stddev, upper_median_of
+from meshlens.analytics.stats import histogram
+from meshlens.analytics.tally import Coded, code, group_stats
 from meshlens.records import JSONObject, JSONValue
 from meshlens.store.snapshot import Snapshot
 from meshlens.wire import PayloadType
@@ -32,7 +33,6 @@ Bool = npt.NDArray[np.bool_]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +78,13 @@ def compute(snap: Snapshot, query: Query) -> JSONObject:
     scope = select(snap, query)
     obs = _columns(snap, scope.obs_rows)
     has_snr = ~np.isnan(obs.snr)
-    has_rssi = ~np.isnan(obs.rssi)
-    snr = obs.snr[has_snr].astype(np.float64)
-    rssi = obs.rssi[has_rssi].astype(np.float64)
+    snr = code(obs.snr[has_snr])
+    rssi = code(obs.rssi[~np.isnan(obs.rssi)]).tally()
+    snr_all = snr.tally()
     raw_len = snap.tx.raw_len
     sizes = raw_len[scope.tx_seen & (raw_len > 0)].astype(np.int64)
     hours = hours_of(obs.ts_ms)
-    snr_types = snap.tx.payload_type[obs.tx[has_snr]]
+    snr_types = np.take(snap.tx.payload_type, obs.tx)[has_snr]
     # Keys in Go's order for a map (sorted), so encoded bytes match the reference's.
     return {
         "avgPacketSize": int(sizes.sum()) // sizes.size if sizes.size else 0,
@@ -93,16 +93,16 @@ def compute(snap: Snapshot, query: Query) -> JSONObject:
         "packetSizes": histogram(sizes.astype(np.float64), SIZE_BINS),
         "packetsPerHour": _packets_per_hour(snap, obs, hours, scope.bare_tx),
         "payloadTypes": _payload_types(snap, scope.tx_seen),
-        "rssi": _summary(rssi),
-        "rssiValues": histogram(rssi, RSSI_BINS),
-        "scatterData": _scatter(obs, has_snr & has_rssi),
+        "rssi": rssi.summary(),
+        "rssiValues": rssi.histogram(RSSI_BINS),
+        "scatterData": _scatter(obs, has_snr & ~np.isnan(obs.rssi)),
         "signalOverTime": _signal_over_time(hours[has_snr], snr),
-        "snr": _summary(snr),
+        "snr": snr_all.summary(),
         "snrByType": _snr_by_type(snr_types, snr),
-        "snrValues": histogram(snr, SNR_BINS),
+        "snrValues": snr_all.histogram(SNR_BINS),
         "timeSpanHours": _time_span_hours(obs.ts_ms, snap.tx.first_seen_ms[scope.bare_tx]),
         "totalAllPackets": int(obs.tx.size + scope.bare_tx.size),
-        "totalPackets": int(snr.size),
+        "totalPackets": snr_all.n,
         "totalTransmissions": int(np.count_nonzero(scope.tx_seen)),
     }
 
@@ -120,20 +120,6 @@ def _columns(snap: Snapshot, rows: I64 | None) -> _Obs:
     if rows is None:
         return _Obs(o.tx, o.ts_ms, o.snr_db, o.rssi_dbm)
     return _Obs(o.tx[rows], o.ts_ms[rows], o.snr_db[rows], o.rssi_dbm[rows])
-
-
-def _summary(values: F64) -> JSONObject:
-    """§3.3 step 2: min, max, mean, upper median and population stddev; zeros when empty."""
-    if values.size == 0:
-        return {"avg": 0.0, "max": 0.0, "median": 0.0, "min": 0.0, "stddev": 0.0}
-    avg = float(values.sum()) / values.size
-    return {
-        "avg": avg,
-        "max": float(values.max()),
-        "median": upper_median_of(values),
-        "min": float(values.min()),
-        "stddev": population_stddev(values, avg),
-    }
 
 
 def _packets_per_hour(snap: Snapshot, obs: _Obs, hours: I64, bare_tx: I64) -> list[JSONValue]:
@@ -161,10 +147,11 @@ def _distinct_tx_hours(tx: I32, hours: I64, first_hour: I64) -> I64:
     """
     if tx.size == 0:
         return np.empty(0, np.int64)
-    offset = hours - first_hour[tx]
-    lo = int(offset.min())
-    span = int(offset.max()) - lo + 1
-    keys = tx.astype(np.int64) * span + (offset - lo)
+    keys = hours - first_hour[tx]  # becomes the pair key in place: these are big arrays
+    lo = int(keys.min())
+    span = int(keys.max()) - lo + 1
+    keys -= lo
+    keys += np.multiply(tx, span, dtype=np.int64)
     table_size = first_hour.size * span
     if table_size <= max(8 * tx.size, 1 << 20):
         marked = np.zeros(table_size, np.bool_)
@@ -187,40 +174,35 @@ def _payload_types(snap: Snapshot, tx_seen: Bool) -> list[JSONValue]:
     ]
 
 
-def _snr_by_type(types: npt.NDArray[np.uint8], snr: F64) -> list[JSONValue]:
+def _snr_by_type(types: npt.NDArray[np.uint8], snr: Coded) -> list[JSONValue]:
     """SNR samples per payload type name: count, mean, min, max; by count desc, name."""
-    counts = np.bincount(types, minlength=TYPE_CODES)
-    sums = np.bincount(types, weights=snr, minlength=TYPE_CODES)
-    lows = np.full(TYPE_CODES, np.inf)
-    highs = np.full(TYPE_CODES, -np.inf)
-    np.minimum.at(lows, types, snr)
-    np.maximum.at(highs, types, snr)
-    rows: list[tuple[int, str, int]] = [
+    per_type = group_stats(types.astype(np.int64), TYPE_CODES, snr)
+    counts = per_type.counts
+    rows = sorted(
         (-int(counts[t]), payload_type_name(int(t)), int(t)) for t in np.flatnonzero(counts)
-    ]
-    rows.sort()
+    )
     return [
         {
             "name": name,
             "count": -neg,
-            "avg": float(sums[t]) / -neg,
-            "min": float(lows[t]),
-            "max": float(highs[t]),
+            "avg": float(per_type.sums[t]) / -neg,
+            "min": float(per_type.mins[t]),
+            "max": float(per_type.maxs[t]),
         }
         for neg, name, t in rows
     ]
 
 
-def _signal_over_time(hours: I64, snr: F64) -> list[JSONValue]:
+def _signal_over_time(hours: I64, snr: Coded) -> list[JSONValue]:
     """SNR samples per observation hour and their mean, by hour."""
     codes, keys = dense_codes(hours)
-    counts = np.bincount(codes, minlength=keys.size)
-    sums = np.bincount(codes, weights=snr, minlength=keys.size)
+    per_hour = group_stats(codes, keys.size, snr)
+    counts = per_hour.counts
     return [
         {
             "hour": hour_label(int(keys[c])),
             "count": int(counts[c]),
-            "avgSnr": float(sums[c]) / int(counts[c]),
+            "avgSnr": float(per_hour.sums[c]) / int(counts[c]),
         }
         for c in np.flatnonzero(counts)
     ]

@@ -87,6 +87,7 @@ def histogram(
     values: npt.NDArray[np.floating],
     bins: int,
     *,
+    counts: npt.NDArray[np.integer] | None = None,
     round_places: int | None = None,
     flat_width: float | None = None,
 ) -> JSONObject:
@@ -95,10 +96,15 @@ def histogram(
     With no values: {"bins": [], "min": 0, "max": 0}. When all values are equal the RF
     rule takes a range of 1 (width 1/bins); distance instead passes `flat_width=1`.
     `round_places` rounds each bin's x and w (distance: 1 decimal; RF: none).
+    With `counts`, `values` are distinct values and `counts[i]` samples hold `values[i]`
+    (values with a zero count are ignored): the same result as the repeated samples.
     """
-    if values.size == 0:
-        return {"bins": [], "min": 0, "max": 0}
     v = values.astype(np.float64, copy=False)
+    if counts is not None:
+        present = counts > 0
+        v, counts = v[present], counts[present]
+    if v.size == 0:
+        return {"bins": [], "min": 0, "max": 0}
     lo, hi = float(v.min()), float(v.max())
     span = hi - lo
     if span == 0 and flat_width is not None:
@@ -106,12 +112,12 @@ def histogram(
     else:
         width = (span if span != 0 else 1.0) / bins
     index = np.minimum(np.floor((v - lo) / width).astype(np.int64), bins - 1)
-    counts = np.bincount(np.maximum(index, 0), minlength=bins)
+    per_bin = np.bincount(np.maximum(index, 0), weights=counts, minlength=bins)
     out: list[JSONValue] = []
     for i in range(bins):
         x = lo + i * width
         w = width
         if round_places is not None:
             x, w = round_half_away(x, round_places), round_half_away(w, round_places)
-        out.append({"x": x, "w": w, "count": int(counts[i])})
+        out.append({"x": x, "w": w, "count": int(per_bin[i])})
     return {"bins": out, "min": lo, "max": hi}

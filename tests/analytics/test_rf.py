@@ -336,3 +336,20 @@ def test_select_reports_rows_in_scope() -> None:
     assert scope.obs_rows is not None and scope.obs_rows.tolist() == [3, 5]
     assert scope.tx_seen.tolist() == [True, True, False]
     assert np.array_equal(rf.select(snap, _q()).tx_seen, np.ones(3, np.bool_))
+
+
+def test_signal_values_off_the_quarter_grid_are_reported_as_stored() -> None:
+    b = StoreBuilder()
+    o = b.observer("A", "SEA")
+    tx = b.tx()
+    for value in (7.2, -3.1, 7.2):
+        b.obs(tx, o, snr=value, rssi=-97.5)
+    out = rf.compute(b.snapshot(), _q())
+    stored = [float(np.float32(v)) for v in (7.2, -3.1, 7.2)]  # the store keeps float32
+    snr = obj(out["snr"])
+    assert (snr["min"], snr["max"], snr["median"]) == (stored[1], stored[0], stored[0])
+    assert snr["avg"] == pytest.approx(sum(stored) / 3, rel=1e-12)
+    assert items(out["snrByType"]) == [
+        {"name": "ADVERT", "count": 3, "avg": snr["avg"], "min": stored[1], "max": stored[0]}
+    ]
+    assert obj(out["rssi"])["median"] == -97.5

@@ -85,3 +85,13 @@ def test_population_stddev_divides_by_n() -> None:
     assert population_stddev(values, 5.0) == 2.0
     assert population_stddev(np.array([3.0]), 3.0) == 0.0
     assert population_stddev(np.array([], np.float64), 0.0) == 0.0
+
+
+@given(st.lists(st.tuples(st.floats(-1e3, 1e3), st.integers(0, 5)), min_size=1, max_size=30))
+def test_histogram_of_counted_values_equals_histogram_of_the_samples(
+    pairs: list[tuple[float, int]],
+) -> None:
+    values = np.array([v for v, _ in pairs])
+    counts = np.array([c for _, c in pairs])
+    samples = np.repeat(values, counts)
+    assert histogram(values, 25, counts=counts) == histogram(samples, 25)
