@@ -47,8 +47,12 @@ TYPE_WEIGHTS = np.array([0.35, 0.15, 0.14, 0.12, 0.08, 0.05, 0.04, 0.03, 0.02, 0
 CHANNELS = ("Public", "#test", "#wardriving", "#emergency", "#bots")
 
 
-def synthetic(n_tx: int, n_obs: int, seed: int, now_ms: int) -> Snapshot:
-    """A store of the staging profile's size, built straight from columns."""
+def synthetic(n_tx: int, n_obs: int, seed: int, now_ms: int, *, off_grid: bool = False) -> Snapshot:
+    """A store of the staging profile's size, built straight from columns.
+
+    `off_grid` moves 1% of SNR samples off the quarter-dB grid (+0.1 dB), the slow path
+    of meshlens.analytics.tally.
+    """
     rng = np.random.default_rng(seed)
     start = now_ms - 7 * DAY_MS
     first_seen = np.sort(rng.integers(start, now_ms, n_tx))
@@ -75,6 +79,8 @@ def synthetic(n_tx: int, n_obs: int, seed: int, now_ms: int) -> Snapshot:
     tx_of, ts = tx_of[order], ts[order]
     n = tx_of.size
     snr = (rng.integers(-80, 56, n) / 4).astype(np.float32)
+    if off_grid:
+        snr[rng.random(n) < 0.01] += np.float32(0.1)
     snr[rng.random(n) < 0.08] = np.nan
     rssi = rng.integers(-125, -40, n).astype(np.float32)
     rssi[rng.random(n) < 0.05] = np.nan
@@ -179,6 +185,7 @@ def main() -> None:
     ap.add_argument("--observations", type=int, default=2_300_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--off-grid", action="store_true", help="1%% of SNR off the 0.25 dB grid")
     args = ap.parse_args()
     t = time.perf_counter()
     if args.db:
@@ -186,8 +193,10 @@ def main() -> None:
         source = str(args.db)
     else:
         now = 1_767_225_600_000
-        snap = synthetic(args.transmissions, args.observations, args.seed, now)
-        source = f"synthetic seed {args.seed}"
+        snap = synthetic(
+            args.transmissions, args.observations, args.seed, now, off_grid=args.off_grid
+        )
+        source = f"synthetic seed {args.seed}" + (", 1% SNR off grid" if args.off_grid else "")
     built_s = time.perf_counter() - t
     now_ms = int(snap.obs.ts_ms.max()) if len(snap.obs) else 0
     print(f"store: {source}: {len(snap.tx):,} transmissions, {len(snap.obs):,} observations "

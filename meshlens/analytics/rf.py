@@ -77,9 +77,12 @@ def compute(snap: Snapshot, query: Query) -> JSONObject:
     """The /api/analytics/rf body for one query shape."""
     scope = select(snap, query)
     obs = _columns(snap, scope.obs_rows)
-    has_snr = ~np.isnan(obs.snr)
+    # A non-finite value (an observer can send "Infinity") counts as missing: the
+    # reference's JSON encoder fails on the mean it would make.
+    has_snr = np.isfinite(obs.snr)
+    has_rssi = np.isfinite(obs.rssi)
     snr = code(obs.snr[has_snr])
-    rssi = code(obs.rssi[~np.isnan(obs.rssi)]).tally()
+    rssi = code(obs.rssi[has_rssi]).tally()
     snr_all = snr.tally()
     raw_len = snap.tx.raw_len
     sizes = raw_len[scope.tx_seen & (raw_len > 0)].astype(np.int64)
@@ -95,7 +98,7 @@ def compute(snap: Snapshot, query: Query) -> JSONObject:
         "payloadTypes": _payload_types(snap, scope.tx_seen),
         "rssi": rssi.summary(),
         "rssiValues": rssi.histogram(RSSI_BINS),
-        "scatterData": _scatter(obs, has_snr & ~np.isnan(obs.rssi)),
+        "scatterData": _scatter(obs, has_snr & has_rssi),
         "signalOverTime": _signal_over_time(hours[has_snr], snr),
         "snr": snr_all.summary(),
         "snrByType": _snr_by_type(snr_types, snr),

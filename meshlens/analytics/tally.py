@@ -4,8 +4,8 @@ Radios report SNR in quarter dB and RSSI in whole dBm, so millions of signal sam
 a few hundred distinct values. A sample becomes a small integer code (its value on the
 quarter-unit grid) and one bincount gives every value's count; min, max, mean, upper
 median, standard deviation and histograms then come from that short table, exactly as
-from the samples. Samples off the grid (a hostile or unusual source) fall back to
-np.unique codes: slower, same answers.
+from the samples. Samples off the grid (a hostile or unusual source) are coded by
+np.unique: a sort, so slower, with the same answers.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from meshlens.analytics.stats import histogram
 from meshlens.records import JSONObject
 
 STEPS_PER_UNIT = 4  # quarter dB: the finest step MeshCore radios report
-MAX_GRID = 1 << 20  # samples beyond +-this use the general path (int32 codes stay exact)
+MAX_GRID = 1 << 20  # samples beyond +-this are off the grid (int32 codes stay exact)
+MAX_SPAN = 1 << 16  # grid steps from the lowest to the highest on-grid sample
 TABLE_CELLS = 1 << 22  # largest group x value table built in one bincount
 
+Bool = npt.NDArray[np.bool_]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -31,7 +33,7 @@ Floats = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class Tally:
-    """Distinct sample values (ascending) and how many samples hold each."""
+    """Distinct finite sample values (ascending) and how many samples hold each."""
 
     values: F64
     counts: I64
@@ -78,21 +80,49 @@ class Coded:
 
 
 def code(samples: Floats) -> Coded:
-    """Code finite samples: on the quarter grid when they all lie on it, else by np.unique."""
+    """Code samples by value: grid codes for those on the quarter grid, np.unique for the rest.
+
+    The few off-grid values (if any) are merged into the grid's table, so values stay
+    ascending. When most samples are off the grid, or the grid would span too wide a
+    range, every sample is coded by np.unique (a sort: slower, same answers).
+    """
     if samples.size == 0:
         return Coded(np.empty(0, np.int32), np.empty(0, np.float64))
     lo, hi = float(samples.min()), float(samples.max())
+    in_range: Bool | None = None
     if lo > -MAX_GRID and hi < MAX_GRID:  # also false for NaN and infinities
-        # x4 is exact in binary floating point, and so is the int32 cast of a whole number.
-        steps = samples * STEPS_PER_UNIT
-        codes = steps.astype(np.int32)
-        if np.array_equal(codes, steps):
-            lo_steps = int(codes.min())
+        steps = samples * STEPS_PER_UNIT  # exact in binary floating point
+    else:  # scale and cast only what an int32 holds exactly
+        in_range = (samples > -MAX_GRID) & (samples < MAX_GRID)
+        steps = np.where(in_range, samples, 0) * STEPS_PER_UNIT
+    codes = steps.astype(np.int32)
+    on_grid = codes == steps
+    if in_range is not None:
+        on_grid &= in_range
+    off = samples.size - int(np.count_nonzero(on_grid))
+    if off <= samples.size // 4:
+        lo_steps = int(np.min(codes, where=on_grid, initial=np.iinfo(np.int32).max))
+        hi_steps = int(np.max(codes, where=on_grid, initial=np.iinfo(np.int32).min))
+        if hi_steps - lo_steps < MAX_SPAN:
             codes -= lo_steps
-            values = (lo_steps + np.arange(int(codes.max()) + 1)) / STEPS_PER_UNIT
-            return Coded(codes, values.astype(np.float64))
+            grid = (lo_steps + np.arange(hi_steps - lo_steps + 1)) / STEPS_PER_UNIT
+            if off == 0:
+                return Coded(codes, grid.astype(np.float64))
+            return _with_off_grid(samples, codes, on_grid, grid.astype(np.float64))
     values, inverse = np.unique(samples, return_inverse=True)
     return Coded(inverse.astype(np.int32), values.astype(np.float64))
+
+
+def _with_off_grid(samples: Floats, codes: I32, on_grid: Bool, grid: F64) -> Coded:
+    """Give off-grid samples codes after the grid's, then renumber so values ascend."""
+    off_grid = ~on_grid
+    extra, extra_codes = np.unique(samples[off_grid], return_inverse=True)
+    codes[off_grid] = grid.size + extra_codes.astype(np.int32)
+    values = np.concatenate([grid, extra.astype(np.float64)])
+    order = np.argsort(values, kind="stable")
+    rank = np.empty(order.size, np.int32)
+    rank[order] = np.arange(order.size, dtype=np.int32)
+    return Coded(rank[codes], values[order])
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,13 +177,15 @@ def test_scatter_holds_at_most_500_evenly_spaced_points(points: int) -> None:
 def test_missing_snr_or_rssi() -> None:
     b = StoreBuilder()
     o = b.observer("A", "SEA")
+    # An observer that sends "SNR": "Infinity": counted as missing, not as a sample.
+    b.obs(b.tx(), o, snr=math.inf, rssi=-math.inf)
     b.obs(b.tx(), o, snr=None, rssi=-80)  # counts, adds RSSI and an hour; no SNR, no point
     b.obs(b.tx(), o, snr=3.0, rssi=None)  # SNR only: no scatter point
     b.obs(b.tx(), o)  # neither
     out = rf.compute(b.snapshot(), _q())
-    assert (out["totalPackets"], out["totalAllPackets"], out["totalTransmissions"]) == (1, 3, 3)
+    assert (out["totalPackets"], out["totalAllPackets"], out["totalTransmissions"]) == (1, 4, 4)
     assert out["scatterData"] == []
-    assert out["packetsPerHour"] == [{"hour": "2026-01-01T00", "count": 3}]
+    assert out["packetsPerHour"] == [{"hour": "2026-01-01T00", "count": 4}]
     assert out["signalOverTime"] == [{"hour": "2026-01-01T00", "count": 1, "avgSnr": 3.0}]
     rssi = out["rssi"]
     assert isinstance(rssi, dict) and rssi["min"] == rssi["max"] == -80

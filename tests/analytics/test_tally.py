@@ -12,6 +12,20 @@ from meshlens.analytics.tally import code, group_stats
 
 quarters = st.lists(st.integers(-600, 200).map(lambda q: q / 4), min_size=1, max_size=60)
 anything = st.lists(st.floats(-1e6, 1e6, width=32), min_size=1, max_size=60)
+# Mostly on the grid, a few off it: the merged path.
+mostly_quarters = st.tuples(quarters, st.lists(st.floats(-50, 50, width=32), max_size=3)).map(
+    lambda parts: parts[0] * 4 + parts[1]
+)
+# Beyond the int32-exact range: never cast (infinities: see the coding test below).
+extremes = st.lists(
+    st.one_of(
+        st.floats(width=32, allow_nan=False, allow_infinity=False),
+        st.integers(-600, 200).map(lambda q: q / 4),
+    ),
+    min_size=1,
+    max_size=40,
+)
+samples_strategy = st.one_of(quarters, mostly_quarters, anything, extremes)
 
 
 def test_quarter_db_samples_code_onto_the_grid() -> None:
@@ -27,6 +41,21 @@ def test_samples_off_the_grid_code_by_their_distinct_values() -> None:
     assert np.array_equal(coded.values[coded.codes], samples.astype(np.float64))
 
 
+def test_a_few_off_grid_samples_merge_into_the_grid_table_in_order() -> None:
+    samples = np.array([1.0, 7.2, 0.5, -3.1, 1.0, 1.0, 0.25, 0.75], np.float32)
+    coded = code(samples)
+    assert np.all(np.diff(coded.values) > 0)
+    assert np.array_equal(coded.values[coded.codes], samples.astype(np.float64))
+    assert coded.values.size == 4 + 2  # the grid 0.25..1.0, then -3.1 and 7.2 merged in
+
+
+def test_codes_of_every_kind_of_sample_map_back_to_it() -> None:
+    samples = np.array([3e38, -np.inf, 2.5, 1e7, -2.5, 2.5], np.float32)
+    coded = code(samples)
+    assert np.all(np.diff(coded.values) > 0)
+    assert np.array_equal(coded.values[coded.codes], samples.astype(np.float64))
+
+
 def test_no_samples() -> None:
     tally = code(np.empty(0, np.float32)).tally()
     assert tally.n == 0
@@ -34,7 +63,7 @@ def test_no_samples() -> None:
     assert tally.histogram(20) == {"bins": [], "min": 0, "max": 0}
 
 
-@given(st.one_of(quarters, anything))
+@given(samples_strategy)
 def test_summary_and_histogram_match_the_samples(values: list[float]) -> None:
     samples = np.array(values, np.float32)
     exact = samples.astype(np.float64)
@@ -49,7 +78,7 @@ def test_summary_and_histogram_match_the_samples(values: list[float]) -> None:
     assert tally.histogram(20) == histogram(exact, 20)
 
 
-@given(st.one_of(quarters, anything), st.data())
+@given(samples_strategy, st.data())
 def test_group_stats_table_and_per_sample_paths_agree(
     values: list[float], data: st.DataObject
 ) -> None:
