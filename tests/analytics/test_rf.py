@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,11 +11,15 @@ import pytest
 from meshlens.analytics import rf
 from meshlens.analytics.query import Query, parse_query
 from meshlens.analytics.registry import BY_NAME, REGION_WINDOW
+from meshlens.db.database import Database
+from meshlens.ingest.pipeline import Pipeline
 from meshlens.records import JSONObject
 from meshlens.store.snapshot import Snapshot
 from meshlens.store.store import PacketStore
 from meshlens.times import iso_seconds
+from meshlens.wire import PUBLIC_KEY_HEX
 from tests.analytics.stores import MINUTE, T0, StoreBuilder, items, obj
+from tests.ingest.helpers import advert_frame, channel_frame, sighting
 
 EMPTY_HISTOGRAM = {"bins": [], "min": 0, "max": 0}
 ZERO_SUMMARY = {"avg": 0.0, "max": 0.0, "median": 0.0, "min": 0.0, "stddev": 0.0}
@@ -355,3 +360,39 @@ def test_signal_values_off_the_quarter_grid_are_reported_as_stored() -> None:
         {"name": "ADVERT", "count": 3, "avg": snr["avg"], "min": stored[1], "max": stored[0]}
     ]
     assert obj(out["rssi"])["median"] == -97.5
+
+
+@pytest.mark.parametrize("dense_cells", [None, 0])
+def test_distinct_transmission_hours_with_a_repeat_weeks_later(dense_cells: int | None) -> None:
+    first_hour = np.array([100, 200, 300], np.int64)
+    tx = np.array([0, 0, 1, 0, 2, 1, 0, 2], np.int32)
+    # tx0 in hours 100, 100, 101 and again 1000 hours later; tx1 at 200 twice; tx2 at 300, 303.
+    hours = np.array([100, 100, 200, 101, 300, 200, 1100, 303], np.int64)
+    got = rf._distinct_tx_hours(tx, hours, first_hour, dense_cells=dense_cells)
+    assert sorted(got.tolist()) == [100, 101, 200, 300, 303, 1100]
+
+
+def test_real_frames_through_the_pipeline(tmp_path: Path) -> None:
+    advert = advert_frame(1, name="Hilltop", path=b"\xaa")
+    text = channel_frame(bytes.fromhex(PUBLIC_KEY_HEX), "alice: hello")
+    store = PacketStore()
+    with Database(tmp_path / "m.db") as db:
+        Pipeline(db, store).process(
+            [
+                sighting(advert, "OBS1", region="SEA", at_ms=T0, snr=6.5, rssi=-90),
+                sighting(advert, "OBS2", region="PDX", at_ms=T0 + MINUTE, snr=-1.5, rssi=-110),
+                sighting(text, "OBS1", region="SEA", at_ms=T0 + 2 * MINUTE, snr=None, rssi=-95),
+            ]
+        )
+    out = rf.compute(store.snapshot(), _q())
+    assert (out["totalPackets"], out["totalAllPackets"], out["totalTransmissions"]) == (2, 3, 2)
+    sizes = sorted([len(advert), len(text)])
+    assert (out["minPacketSize"], out["maxPacketSize"]) == (sizes[0], sizes[1])
+    assert out["avgPacketSize"] == sum(sizes) // 2
+    assert out["payloadTypes"] == [
+        {"type": 4, "name": "ADVERT", "count": 1},
+        {"type": 5, "name": "GRP_TXT", "count": 1},
+    ]
+    assert out["snrByType"] == [{"name": "ADVERT", "count": 2, "avg": 2.5, "min": -1.5, "max": 6.5}]
+    sea = rf.compute(store.snapshot(), _q(region="SEA"))
+    assert (sea["totalPackets"], sea["totalAllPackets"]) == (1, 2)
