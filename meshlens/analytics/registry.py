@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from meshlens.analytics import channels, rf
 from meshlens.analytics.query import Query
 from meshlens.records import JSONValue
 from meshlens.store.snapshot import Snapshot
@@ -60,6 +61,7 @@ ANALYTICS: tuple[Analytic, ...] = (
         "rf",
         REGION_WINDOW,
         "SNR and RSSI distributions, packet sizes, payload types, signal over time.",
+        compute=rf.compute,
     ),
     Analytic(
         "distance",
@@ -74,6 +76,7 @@ ANALYTICS: tuple[Analytic, ...] = (
         "channels",
         REGION_WINDOW,
         "Channel activity: messages per channel, senders, timeline, message lengths.",
+        compute=channels.compute,
     ),
     Analytic(
         "hash-sizes",

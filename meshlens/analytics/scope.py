@@ -25,7 +25,10 @@ def region_observers(snap: Snapshot, query: Query) -> npt.NDArray[np.int32] | No
 
 def observations_in_region(snap: Snapshot, observers: npt.NDArray[np.int32]) -> Mask:
     """Observations made by one of `observers`."""
-    return np.isin(snap.obs.observer, observers)
+    # A lookup table over the few observers beats np.isin's sort on millions of rows.
+    chosen = np.zeros(len(snap.observers), np.bool_)
+    chosen[observers] = True
+    return chosen[snap.obs.observer]
 
 
 def transmissions_in_region(snap: Snapshot, observers: npt.NDArray[np.int32]) -> Mask:

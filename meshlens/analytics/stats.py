@@ -53,6 +53,23 @@ def upper_median(sorted_values: Sequence[float] | npt.NDArray[np.floating]) -> f
     return float(sorted_values[n // 2]) if n else 0.0
 
 
+def upper_median_of(values: npt.NDArray[np.floating]) -> float:
+    """The upper median of unsorted values, by selection instead of a full sort; 0 when empty."""
+    n = values.size
+    if n == 0:
+        return 0.0
+    return float(np.partition(values, n // 2)[n // 2])
+
+
+def population_stddev(values: npt.NDArray[np.floating], mean_value: float) -> float:
+    """Standard deviation around `mean_value`, dividing by N (§1.7); 0 when empty."""
+    n = values.size
+    if n == 0:
+        return 0.0
+    deviations = values.astype(np.float64, copy=False) - mean_value
+    return math.sqrt(float(np.dot(deviations, deviations)) / n)
+
+
 def true_median(values: Sequence[float] | npt.NDArray[np.floating]) -> float:
     """The middle value, averaging the two middle ones for even n; 0 when empty."""
     n = len(values)
@@ -70,6 +87,7 @@ def histogram(
     values: npt.NDArray[np.floating],
     bins: int,
     *,
+    counts: npt.NDArray[np.integer] | None = None,
     round_places: int | None = None,
     flat_width: float | None = None,
 ) -> JSONObject:
@@ -78,10 +96,15 @@ def histogram(
     With no values: {"bins": [], "min": 0, "max": 0}. When all values are equal the RF
     rule takes a range of 1 (width 1/bins); distance instead passes `flat_width=1`.
     `round_places` rounds each bin's x and w (distance: 1 decimal; RF: none).
+    With `counts`, `values` are distinct values and `counts[i]` samples hold `values[i]`
+    (values with a zero count are ignored): the same result as the repeated samples.
     """
-    if values.size == 0:
+    v = values.astype(np.float64, copy=False)
+    if counts is not None:
+        present = counts > 0
+        v, counts = v[present], counts[present]
+    if v.size == 0:
         return {"bins": [], "min": 0, "max": 0}
-    v = values.astype(np.float64)
     lo, hi = float(v.min()), float(v.max())
     span = hi - lo
     if span == 0 and flat_width is not None:
@@ -89,12 +112,12 @@ def histogram(
     else:
         width = (span if span != 0 else 1.0) / bins
     index = np.minimum(np.floor((v - lo) / width).astype(np.int64), bins - 1)
-    counts = np.bincount(np.maximum(index, 0), minlength=bins)
+    per_bin = np.bincount(np.maximum(index, 0), weights=counts, minlength=bins)
     out: list[JSONValue] = []
     for i in range(bins):
         x = lo + i * width
         w = width
         if round_places is not None:
             x, w = round_half_away(x, round_places), round_half_away(w, round_places)
-        out.append({"x": x, "w": w, "count": int(counts[i])})
+        out.append({"x": x, "w": w, "count": int(per_bin[i])})
     return {"bins": out, "min": lo, "max": hi}

@@ -10,12 +10,14 @@ from hypothesis import strategies as st
 from meshlens.analytics.stats import (
     histogram,
     mean,
+    population_stddev,
     round1,
     round2,
     round_array,
     round_half_away,
     true_median,
     upper_median,
+    upper_median_of,
 )
 
 
@@ -64,3 +66,32 @@ def test_histogram_edge_cases() -> None:
     assert flat["bins"][0] == {"x": 5.0, "w": 0.05, "count": 2}  # type: ignore[index]
     flat_distance = histogram(np.array([5.0]), 25, flat_width=1.0, round_places=1)
     assert flat_distance["bins"][1] == {"x": 6.0, "w": 1.0, "count": 0}  # type: ignore[index]
+
+
+def test_upper_median_of_unsorted_values_selects_index_n_over_2() -> None:
+    assert upper_median_of(np.array([4.0, 1.0, 3.0, 2.0])) == 3.0  # not 2.5
+    assert upper_median_of(np.array([5.0, -1.0, 2.0])) == 2.0
+    assert upper_median_of(np.array([], np.float64)) == 0.0
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=50))
+def test_upper_median_of_agrees_with_sorting(values: list[float]) -> None:
+    assert upper_median_of(np.array(values)) == upper_median(sorted(values))
+
+
+def test_population_stddev_divides_by_n() -> None:
+    # 2, 4, 4, 4, 5, 5, 7, 9: mean 5, squared deviations sum to 32, 32 / 8 = 4.
+    values = np.array([2.0, 4, 4, 4, 5, 5, 7, 9])
+    assert population_stddev(values, 5.0) == 2.0
+    assert population_stddev(np.array([3.0]), 3.0) == 0.0
+    assert population_stddev(np.array([], np.float64), 0.0) == 0.0
+
+
+@given(st.lists(st.tuples(st.floats(-1e3, 1e3), st.integers(0, 5)), min_size=1, max_size=30))
+def test_histogram_of_counted_values_equals_histogram_of_the_samples(
+    pairs: list[tuple[float, int]],
+) -> None:
+    values = np.array([v for v, _ in pairs])
+    counts = np.array([c for _, c in pairs])
+    samples = np.repeat(values, counts)
+    assert histogram(values, 25, counts=counts) == histogram(samples, 25)

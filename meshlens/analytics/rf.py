@@ -1,0 +1,249 @@
+"""RF: signal quality, packet sizes, payload types and traffic per hour (analytics-part-a §3).
+
+Everything is per observation, using each observation's own SNR and RSSI. Two modes
+(§3.2): without a region (or with one that matches no observer) the window tests each
+transmission's first_seen and every observation of an included transmission counts;
+with a region only that region's observers' observations count, each tested against the
+window by its own time. Nothing is rounded (§1.7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from meshlens.analytics.hours import HOUR_MS, dense_codes, hour_label, hours_of
+from meshlens.analytics.query import Query
+from meshlens.analytics.scope import observations_in_region, region_observers, within
+from meshlens.analytics.stats import histogram
+from meshlens.analytics.tally import Coded, code, group_stats
+from meshlens.records import JSONObject, JSONValue
+from meshlens.store.snapshot import Snapshot
+from meshlens.wire import PayloadType
+
+SNR_BINS = 20
+RSSI_BINS = 20
+SIZE_BINS = 25
+SCATTER_POINTS = 500  # decision 5: at most this many, chosen deterministically
+TYPE_CODES = 256  # payload_type is a uint8 column
+NEAR_HOURS = 4  # observation hours after a transmission's first hour kept in a dense table
+
+Bool = npt.NDArray[np.bool_]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The rows one query covers."""
+
+    obs_rows: I64 | None  # observations counted; None means every observation
+    tx_seen: Bool  # transmissions counted once each (the distinct hashes)
+    bare_tx: I64  # transmissions with no observation at all (mode G only, §3.2)
+
+
+@dataclass(frozen=True, slots=True)
+class _Obs:
+    """The columns of the observations in scope, in store (arrival) order."""
+
+    tx: I32
+    ts_ms: I64
+    snr: F32
+    rssi: F32
+
+
+def select(snap: Snapshot, query: Query) -> Scope:
+    """Which observations and transmissions the query covers, per §3.2's two modes."""
+    observers = region_observers(snap, query)
+    if observers is not None:
+        mask = observations_in_region(snap, observers)
+        if query.has_window:
+            mask &= within(snap.obs.ts_ms, query)
+        rows = np.flatnonzero(mask)
+        seen = np.zeros(len(snap.tx), np.bool_)
+        seen[snap.obs.tx[rows]] = True
+        return Scope(rows, seen, np.empty(0, np.int64))
+    bare = snap.tx.obs_count == 0
+    if not query.has_window:
+        return Scope(None, np.ones(len(snap.tx), np.bool_), np.flatnonzero(bare))
+    tx_in = within(snap.tx.first_seen_ms, query)
+    rows = np.flatnonzero(tx_in[snap.obs.tx])
+    return Scope(rows, tx_in, np.flatnonzero(tx_in & bare))
+
+
+def compute(snap: Snapshot, query: Query) -> JSONObject:
+    """The /api/analytics/rf body for one query shape."""
+    scope = select(snap, query)
+    obs = _columns(snap, scope.obs_rows)
+    # A non-finite value (an observer can send "Infinity") counts as missing: the
+    # reference's JSON encoder fails on the mean it would make.
+    has_snr = np.isfinite(obs.snr)
+    has_rssi = np.isfinite(obs.rssi)
+    snr = code(obs.snr[has_snr])
+    rssi = code(obs.rssi[has_rssi]).tally()
+    snr_all = snr.tally()
+    raw_len = snap.tx.raw_len
+    sizes = raw_len[scope.tx_seen & (raw_len > 0)].astype(np.int64)
+    hours = hours_of(obs.ts_ms)
+    snr_types = np.take(snap.tx.payload_type, obs.tx)[has_snr]
+    # Keys in Go's order for a map (sorted), so encoded bytes match the reference's.
+    return {
+        "avgPacketSize": int(sizes.sum()) // sizes.size if sizes.size else 0,
+        "maxPacketSize": int(sizes.max()) if sizes.size else 0,
+        "minPacketSize": int(sizes.min()) if sizes.size else 0,
+        "packetSizes": histogram(sizes.astype(np.float64), SIZE_BINS),
+        "packetsPerHour": _packets_per_hour(snap, obs, hours, scope.bare_tx),
+        "payloadTypes": _payload_types(snap, scope.tx_seen),
+        "rssi": rssi.summary(),
+        "rssiValues": rssi.histogram(RSSI_BINS),
+        "scatterData": _scatter(obs, has_snr & has_rssi),
+        "signalOverTime": _signal_over_time(hours[has_snr], snr),
+        "snr": snr_all.summary(),
+        "snrByType": _snr_by_type(snr_types, snr),
+        "snrValues": snr_all.histogram(SNR_BINS),
+        "timeSpanHours": _time_span_hours(obs.ts_ms, snap.tx.first_seen_ms[scope.bare_tx]),
+        "totalAllPackets": int(obs.tx.size + scope.bare_tx.size),
+        "totalPackets": snr_all.n,
+        "totalTransmissions": int(np.count_nonzero(scope.tx_seen)),
+    }
+
+
+def payload_type_name(payload_type: int) -> str:
+    """§1.1 payload type names with HEAD's GRP_DATA/MULTIPART/RAW_CUSTOM; else UNK(n)."""
+    try:
+        return PayloadType(payload_type).name
+    except ValueError:
+        return f"UNK({payload_type})"
+
+
+def _columns(snap: Snapshot, rows: I64 | None) -> _Obs:
+    o = snap.obs
+    if rows is None:
+        return _Obs(o.tx, o.ts_ms, o.snr_db, o.rssi_dbm)
+    return _Obs(o.tx[rows], o.ts_ms[rows], o.snr_db[rows], o.rssi_dbm[rows])
+
+
+def _packets_per_hour(snap: Snapshot, obs: _Obs, hours: I64, bare_tx: I64) -> list[JSONValue]:
+    """Distinct transmissions per hour, bucketed by observation time (§3.2).
+
+    A transmission heard in two hours counts in both. A transmission with no observation
+    counts once in the hour of its first_seen.
+    """
+    first_hour = hours_of(snap.tx.first_seen_ms)
+    pair_hours = _distinct_tx_hours(obs.tx, hours, first_hour)
+    all_hours = np.concatenate([pair_hours, first_hour[bare_tx]])
+    codes, keys = dense_codes(all_hours)
+    counts = np.bincount(codes, minlength=keys.size)
+    return [
+        {"hour": hour_label(int(keys[c])), "count": int(counts[c])} for c in np.flatnonzero(counts)
+    ]
+
+
+def _distinct_tx_hours(
+    tx: I32, hours: I64, first_hour: I64, *, dense_cells: int | None = None
+) -> I64:
+    """The hour of each distinct (transmission, hour) pair among the observations.
+
+    A transmission's observations fall within an hour or two of its first_seen, so a
+    pair is keyed by (row, hour - first hour) and deduplicated by marking a small dense
+    table instead of sorting millions of keys. When some offsets are large (the same
+    content heard again weeks later), only those few pairs are sorted.
+    """
+    if tx.size == 0:
+        return np.empty(0, np.int64)
+    limit = max(8 * tx.size, 1 << 20) if dense_cells is None else dense_cells
+    offset = hours - first_hour[tx]
+    lo = int(offset.min())
+    span = int(offset.max()) - lo + 1
+    if first_hour.size * span <= limit:
+        return _dense_pairs(tx, offset, lo, span, first_hour)
+    near = (offset >= 0) & (offset < NEAR_HOURS)
+    far = ~near
+    far_values, far_codes = np.unique(hours[far], return_inverse=True)
+    keys = np.unique((tx[far].astype(np.int64) << 32) | far_codes.astype(np.int64))
+    far_hours = far_values[keys & 0xFFFFFFFF]
+    near_hours = _dense_pairs(tx[near], offset[near], 0, NEAR_HOURS, first_hour)
+    return np.concatenate([near_hours, far_hours])
+
+
+def _dense_pairs(tx: I32, offset: I64, lo: int, span: int, first_hour: I64) -> I64:
+    """Distinct (row, offset) pairs, offsets within [lo, lo + span), marked in a table."""
+    keys = offset - lo
+    keys += np.multiply(tx, span, dtype=np.int64)
+    marked = np.zeros(first_hour.size * span, np.bool_)
+    marked[keys] = True
+    rows, rel = np.divmod(np.flatnonzero(marked), span)
+    return first_hour[rows] + rel + lo
+
+
+def _payload_types(snap: Snapshot, tx_seen: Bool) -> list[JSONValue]:
+    """Distinct transmissions per payload type, by count desc then type (decision 1)."""
+    counts = np.bincount(snap.tx.payload_type[tx_seen], minlength=TYPE_CODES)
+    present = np.flatnonzero(counts)
+    order = np.lexsort((present, -counts[present]))
+    return [
+        {"type": int(t), "name": payload_type_name(int(t)), "count": int(counts[t])}
+        for t in present[order]
+    ]
+
+
+def _snr_by_type(types: npt.NDArray[np.uint8], snr: Coded) -> list[JSONValue]:
+    """SNR samples per payload type name: count, mean, min, max; by count desc, name."""
+    per_type = group_stats(types.astype(np.int64), TYPE_CODES, snr)
+    counts = per_type.counts
+    rows = sorted(
+        (-int(counts[t]), payload_type_name(int(t)), int(t)) for t in np.flatnonzero(counts)
+    )
+    return [
+        {
+            "name": name,
+            "count": -neg,
+            "avg": float(per_type.sums[t]) / -neg,
+            "min": float(per_type.mins[t]),
+            "max": float(per_type.maxs[t]),
+        }
+        for neg, name, t in rows
+    ]
+
+
+def _signal_over_time(hours: I64, snr: Coded) -> list[JSONValue]:
+    """SNR samples per observation hour and their mean, by hour."""
+    codes, keys = dense_codes(hours)
+    per_hour = group_stats(codes, keys.size, snr)
+    counts = per_hour.counts
+    return [
+        {
+            "hour": hour_label(int(keys[c])),
+            "count": int(counts[c]),
+            "avgSnr": float(per_hour.sums[c]) / int(counts[c]),
+        }
+        for c in np.flatnonzero(counts)
+    ]
+
+
+def _scatter(obs: _Obs, both: Bool) -> list[JSONValue]:
+    """At most 500 (snr, rssi) points, evenly spaced over the arrival order (decision 5).
+
+    Of N points with both values, point i of the sample is the one at index
+    floor(i * N / 500): the same input always gives the same points, exactly
+    min(N, 500) of them, spread over the whole period instead of the reference's
+    every (N // 500)-th point, which keeps 500 to 999.
+    """
+    idx = np.flatnonzero(both)
+    if idx.size > SCATTER_POINTS:
+        idx = idx[np.arange(SCATTER_POINTS, dtype=np.int64) * idx.size // SCATTER_POINTS]
+    snr = obs.snr[idx].tolist()
+    rssi = obs.rssi[idx].tolist()
+    return [{"snr": s, "rssi": r} for s, r in zip(snr, rssi, strict=True)]
+
+
+def _time_span_hours(obs_ms: I64, bare_ms: I64) -> float:
+    """Hours from the earliest to the latest observation time in scope (0 when one or none)."""
+    if obs_ms.size == 0 and bare_ms.size == 0:
+        return 0.0
+    lo = min(int(a.min()) for a in (obs_ms, bare_ms) if a.size)
+    hi = max(int(a.max()) for a in (obs_ms, bare_ms) if a.size)
+    return (hi - lo) / HOUR_MS if hi != lo else 0.0

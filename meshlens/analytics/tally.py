@@ -1,0 +1,171 @@
+"""Samples counted per distinct value, so statistics over millions cost per distinct value.
+
+Radios report SNR in quarter dB and RSSI in whole dBm, so millions of signal samples hold
+a few hundred distinct values. A sample becomes a small integer code (its value on the
+quarter-unit grid) and one bincount gives every value's count; min, max, mean, upper
+median, standard deviation and histograms then come from that short table, exactly as
+from the samples. Samples off the grid (a hostile or unusual source) are coded by
+np.unique: a sort, so slower, with the same answers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from meshlens.analytics.stats import histogram
+from meshlens.records import JSONObject
+
+STEPS_PER_UNIT = 4  # quarter dB: the finest step MeshCore radios report
+MAX_GRID = 1 << 20  # samples beyond +-this are off the grid (int32 codes stay exact)
+MAX_SPAN = 1 << 16  # grid steps from the lowest to the highest on-grid sample
+TABLE_CELLS = 1 << 22  # largest group x value table built in one bincount
+
+Bool = npt.NDArray[np.bool_]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+Floats = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Distinct finite sample values (ascending) and how many samples hold each."""
+
+    values: F64
+    counts: I64
+
+    @property
+    def n(self) -> int:
+        """The number of samples."""
+        return int(self.counts.sum())
+
+    def summary(self) -> JSONObject:
+        """min, max, mean, upper median and population stddev; all 0 with no samples."""
+        n = self.n
+        if n == 0:
+            return {"avg": 0.0, "max": 0.0, "median": 0.0, "min": 0.0, "stddev": 0.0}
+        present = np.flatnonzero(self.counts)
+        values, counts = self.values[present], self.counts[present]
+        avg = float(np.dot(values, counts)) / n
+        # Upper median: the sample at sorted index n // 2.
+        median = values[int(np.searchsorted(np.cumsum(counts), n // 2, side="right"))]
+        deviations = values - avg
+        return {
+            "avg": avg,
+            "max": float(values[-1]),
+            "median": float(median),
+            "min": float(values[0]),
+            "stddev": math.sqrt(float(np.dot(deviations * deviations, counts)) / n),
+        }
+
+    def histogram(self, bins: int) -> JSONObject:
+        """The reference histogram of the samples (stats.histogram)."""
+        return histogram(self.values, bins, counts=self.counts)
+
+
+@dataclass(frozen=True, slots=True)
+class Coded:
+    """Samples as codes into a table of distinct values."""
+
+    codes: I32  # per sample
+    values: F64  # the value each code stands for, ascending
+
+    def tally(self) -> Tally:
+        """Count the samples per value."""
+        return Tally(self.values, np.bincount(self.codes, minlength=self.values.size))
+
+
+def code(samples: Floats) -> Coded:
+    """Code samples by value: grid codes for those on the quarter grid, np.unique for the rest.
+
+    The few off-grid values (if any) are merged into the grid's table, so values stay
+    ascending. When most samples are off the grid, or the grid would span too wide a
+    range, every sample is coded by np.unique (a sort: slower, same answers).
+    """
+    if samples.size == 0:
+        return Coded(np.empty(0, np.int32), np.empty(0, np.float64))
+    lo, hi = float(samples.min()), float(samples.max())
+    in_range: Bool | None = None
+    if lo > -MAX_GRID and hi < MAX_GRID:  # also false for NaN and infinities
+        steps = samples * STEPS_PER_UNIT  # exact in binary floating point
+    else:  # scale and cast only what an int32 holds exactly
+        in_range = (samples > -MAX_GRID) & (samples < MAX_GRID)
+        steps = np.where(in_range, samples, 0) * STEPS_PER_UNIT
+    codes = steps.astype(np.int32)
+    on_grid = codes == steps
+    if in_range is not None:
+        on_grid &= in_range
+    off = samples.size - int(np.count_nonzero(on_grid))
+    if off <= samples.size // 4:
+        lo_steps = int(np.min(codes, where=on_grid, initial=np.iinfo(np.int32).max))
+        hi_steps = int(np.max(codes, where=on_grid, initial=np.iinfo(np.int32).min))
+        if hi_steps - lo_steps < MAX_SPAN:
+            codes -= lo_steps
+            grid = (lo_steps + np.arange(hi_steps - lo_steps + 1)) / STEPS_PER_UNIT
+            if off == 0:
+                return Coded(codes, grid.astype(np.float64))
+            return _with_off_grid(samples, codes, on_grid, grid.astype(np.float64))
+    values, inverse = np.unique(samples, return_inverse=True)
+    return Coded(inverse.astype(np.int32), values.astype(np.float64))
+
+
+def _with_off_grid(samples: Floats, codes: I32, on_grid: Bool, grid: F64) -> Coded:
+    """Give off-grid samples codes after the grid's, then renumber so values ascend."""
+    off_grid = ~on_grid
+    extra, extra_codes = np.unique(samples[off_grid], return_inverse=True)
+    codes[off_grid] = grid.size + extra_codes.astype(np.int32)
+    values = np.concatenate([grid, extra.astype(np.float64)])
+    order = np.argsort(values, kind="stable")
+    rank = np.empty(order.size, np.int32)
+    rank[order] = np.arange(order.size, dtype=np.int32)
+    return Coded(rank[codes], values[order])
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStats:
+    """Per group: sample count, sum, min and max (min/max meaningless where count is 0)."""
+
+    counts: I64
+    sums: F64
+    mins: F64
+    maxs: F64
+
+
+def group_stats(
+    groups: I64, n_groups: int, coded: Coded, *, table_cells: int = TABLE_CELLS
+) -> GroupStats:
+    """Count, sum, min and max of the samples of each group (groups are 0..n_groups-1).
+
+    With few distinct values one bincount fills a group x value table; otherwise (the
+    np.unique fallback of `code`) per-sample reductions do it.
+    """
+    n_values = coded.values.size
+    if n_values == 0:
+        nothing = np.zeros(n_groups, np.float64)
+        return GroupStats(np.zeros(n_groups, np.int64), nothing, nothing, nothing)
+    if n_groups * n_values <= table_cells:
+        table = np.bincount(groups * n_values + coded.codes, minlength=n_groups * n_values).reshape(
+            n_groups, n_values
+        )
+        present = table > 0
+        first = np.argmax(present, axis=1)
+        last = n_values - 1 - np.argmax(present[:, ::-1], axis=1)
+        values = coded.values
+        return GroupStats(
+            table.sum(axis=1), table.astype(np.float64) @ values, values[first], values[last]
+        )
+    samples = coded.values[coded.codes]
+    mins = np.full(n_groups, np.inf)
+    maxs = np.full(n_groups, -np.inf)
+    np.minimum.at(mins, groups, samples)
+    np.maximum.at(maxs, groups, samples)
+    return GroupStats(
+        np.bincount(groups, minlength=n_groups),
+        np.asarray(np.bincount(groups, weights=samples, minlength=n_groups), np.float64),
+        mins,
+        maxs,
+    )
