@@ -121,11 +121,14 @@ def _go_float(text: str) -> float | None:
 
 
 def first_number(payload: Mapping[str, object], *keys: str) -> float | None:
-    """The first of `keys` present in `payload`, coerced; a present key never falls through."""
+    """The first of `keys` present in `payload`, coerced; a present key never falls through.
+
+    NaN and infinities parse (Go syntax) but are no measurement: they read as absent.
+    """
     for key in keys:
         if key in payload:
             value = coerce_number(payload[key])
-            return None if value is None or math.isnan(value) else value
+            return None if value is None or not math.isfinite(value) else value
     return None
 
 

@@ -51,6 +51,7 @@ def test_a_present_key_never_falls_through_to_its_alternate() -> None:
     assert first_number({"SNR": None, "snr": 5}, "SNR", "snr") is None
     assert first_number({"snr": "6"}, "SNR", "snr") == 6.0
     assert first_number({"SNR": "NaN"}, "SNR") is None
+    assert first_number({"RSSI": "-Infinity"}, "RSSI") is None
 
 
 def test_packet_message_fields_and_region_override() -> None:
