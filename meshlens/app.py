@@ -163,8 +163,10 @@ class Server:
         clock: Clock | None = None,
         interval_override_s: float | None = None,
         runner: Runner | None = None,
+        load: Callable[..., LoadProgress] = load_store,
     ) -> None:
         self.settings = settings
+        self._load_store = load  # tests hold the load to watch the warm-up gate
         self.clock: Clock = clock or SystemClock()
         self.feeds = tuple(feeds)
         self.db = Database(settings.db_path)
@@ -249,7 +251,7 @@ class Server:
             if self._stopping:
                 return
             self._stopping = True
-        log.info("meshlens stopping")
+        log.info("meshlens stopping (%d sightings queued)", self.worker.depth)
         for feed in self.feeds:
             feed.stop()
         if self._loader.ident is not None:
@@ -278,7 +280,7 @@ class Server:
         """Fill the store, then start ingest and the recomputers; False if it did not load."""
         started = time.monotonic()
         try:
-            done = load_store(
+            done = self._load_store(
                 self.db, self.store, keys=self.keys, regions=self.regions,
                 on_progress=_ProgressLog(self._check_cancelled),
             )  # fmt: skip

@@ -60,6 +60,11 @@ class FastPath:
             a.route: a for a in service.analytics if a.compute is not None
         }
 
+    @property
+    def inner(self) -> ASGIApp:
+        """The Starlette app behind the fast path."""
+        return self._app
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one request (or pass a lifespan/other scope to Starlette)."""
         if scope["type"] != "http":
