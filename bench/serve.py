@@ -43,6 +43,7 @@ from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.server import bind
 from meshlens.app import Server
 from meshlens.config import Settings
+from meshlens.recomputer import ForkRunner
 from meshlens.records import JSONValue, Sighting
 from meshlens.store.snapshot import Snapshot
 
@@ -170,10 +171,11 @@ class Churn:
 
 
 def start_server(
-    settings: Settings, analytics: Sequence[Analytic]
+    settings: Settings, analytics: Sequence[Analytic], niceness: int | None = None
 ) -> tuple[Server, int, Callable[[], None]]:
     """The real Server on a thread's event loop; returns it, its port and a stop function."""
-    server = Server(settings, analytics=analytics)
+    runner = None if niceness is None else ForkRunner(niceness=niceness)
+    server = Server(settings, analytics=analytics, runner=runner)
     sock = bind("127.0.0.1", 0)
     port = int(sock.getsockname()[1])
     holder: dict[str, Any] = {}
@@ -207,7 +209,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--route", default="/api/analytics/rf")
     parser.add_argument("--no-ingest", action="store_true", help="churn without ingest")
     parser.add_argument("--no-recompute", action="store_true", help="churn without computes")
-    parser.add_argument("--switch-interval-ms", type=float, help="override sys.setswitchinterval")
+    parser.add_argument("--niceness", type=int, help="replace the compute children's niceness")
+    parser.add_argument(
+        "--switch-interval-ms", type=float, help="replace the server's sys.setswitchinterval"
+    )
     return parser
 
 
@@ -252,18 +257,19 @@ def report(rows: list[tuple[str, WrkResult]]) -> None:
 def main() -> None:
     """Serve a copy of the database and run the phases."""
     args = _parser().parse_args()
-    if args.switch_interval_ms:
-        sys.setswitchinterval(args.switch_interval_ms / 1000)
     with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
         db = Path(tmp) / "serve.db"
         shutil.copy(args.db, db)
         built = [a.name for a in ANALYTICS if a.compute is not None]
         print(f"database {args.db} (copied); built analytics: {built or 'none'}; others stand-ins")
         started = time.perf_counter()
-        server, port, stop = start_server(Settings(db_path=db), bench_registry())
+        server, port, stop = start_server(Settings(db_path=db), bench_registry(), args.niceness)
         try:
             while not (server.status.loaded and server.recomputers.ready()):
                 time.sleep(0.05)
+            if args.switch_interval_ms:  # replaces the one Server.run chose
+                sys.setswitchinterval(args.switch_interval_ms / 1000)
+            print(f"switch interval {sys.getswitchinterval() * 1000:g} ms")
             snap = server.store.snapshot()
             print(f"loaded {len(snap.tx):,} transmissions, {len(snap.obs):,} observations;"
                   f" ready after {time.perf_counter() - started:.1f} s")  # fmt: skip

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -38,6 +39,9 @@ log = logging.getLogger("meshlens")
 
 # Computes yield the CPU to serving (and to ingest) when both want it.
 COMPUTE_NICENESS = 10
+# How long a thread holding the GIL (the ingest pipeline, a few ms per batch) may keep the
+# event loop waiting for it; CPython's default is 5 ms (docs/benchmarks.md, "Serving").
+SWITCH_INTERVAL_S = 0.001
 
 
 def channel_keys(settings: Settings) -> ChannelKeys:
@@ -231,6 +235,8 @@ class Server:
         handled = _handle_signals(self._loop, stop)
         server = HttpServer(self.app, sock)
         lag = asyncio.create_task(self.context.loop_lag.run(), name="loop-lag")
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
         try:
             log.info("meshlens listening on http://%s:%d", server.host, server.port)
             if on_listening is not None:
@@ -240,6 +246,7 @@ class Server:
             self._loader.start()
             await serve_until(server, stop)
         finally:
+            sys.setswitchinterval(switch_interval)
             lag.cancel()
             for sig in handled:
                 self._loop.remove_signal_handler(sig)

@@ -173,7 +173,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings = _settings(args)
         demo = args.demo or settings.meshlens.demo
         if demo:
-            raise ConfigError("--demo", "the simulator's demo feed, which is not in this build yet")
+            raise MeshlensError("--demo needs the simulator's demo feed, not in this build yet")
         server = Server(settings, demo=demo)
     except MeshlensError as error:
         return _fail("serve", error)
