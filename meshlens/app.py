@@ -175,23 +175,39 @@ class Server:
         self.feeds = tuple(feeds)
         self.db = Database(settings.db_path)
         try:
-            self.store = PacketStore()
-            self.keys = channel_keys(settings)
-            self.regions = region_keys(settings)
-            pipeline = Pipeline(
-                self.db, self.store, keys=self.keys, regions=self.regions,
-                options=pipeline_options(settings),
-            )  # fmt: skip
-            self.worker = IngestWorker(
-                pipeline,
-                capacity=settings.ingest_buffer_size,
-                batch_size=settings.meshlens.ingest.batch_size,
-                batch_latency_s=settings.meshlens.ingest.batch_latency_ms / 1000.0,
-            )
-            self.runner = runner or make_runner(settings)
-        except BaseException:
+            self._build(analytics, demo, interval_override_s, runner)
+        except BaseException:  # nothing may keep the database (and its lock) open
             self.db.close()
             raise
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loader = threading.Thread(target=self._load, name="store-load", daemon=True)
+        self._load_ended = threading.Event()
+
+    def _build(
+        self,
+        analytics: Sequence[Analytic],
+        demo: bool,
+        interval_override_s: float | None,
+        runner: Runner | None,
+    ) -> None:
+        """Everything but the database, from the settings."""
+        settings = self.settings
+        self.store = PacketStore()
+        self.keys = channel_keys(settings)
+        self.regions = region_keys(settings)
+        pipeline = Pipeline(
+            self.db, self.store, keys=self.keys, regions=self.regions,
+            options=pipeline_options(settings),
+        )  # fmt: skip
+        self.worker = IngestWorker(
+            pipeline,
+            capacity=settings.ingest_buffer_size,
+            batch_size=settings.meshlens.ingest.batch_size,
+            batch_latency_s=settings.meshlens.ingest.batch_latency_ms / 1000.0,
+        )
+        self.runner = runner or make_runner(settings)
         self.board = SnapshotBoard()
         self.recomputers = RecomputerSet(clock=self.clock, publish=self.board.publish)
         add_recomputers(
@@ -214,11 +230,6 @@ class Server:
             loop_lag=LoopLag(), registry=registry, status=self.status,
         )  # fmt: skip
         self.app = build_asgi(self.context)
-        self._lock = threading.Lock()
-        self._stopping = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loader = threading.Thread(target=self._load, name="store-load", daemon=True)
-        self._load_ended = threading.Event()
 
     # --- running ---------------------------------------------------------------------
 

@@ -84,6 +84,7 @@ class AnalyticsService:
         self._ready: set[str] = set()
         # name -> (the Published it was built from, its Representation)
         self._prepared: dict[str, tuple[Published, Representation]] = {}
+        self._ttl_s = {a.ttl_setting: ttl_of(settings, a.ttl_setting) for a in self.analytics}
         self._caches: dict[str, OnDemandCache[Published]] = {}
         self.reset_filtered()
 
@@ -161,7 +162,7 @@ class AnalyticsService:
 
     async def filtered(self, analytic: Analytic, query: Query) -> Representation:
         """A filtered shape through its single-flight cache; computed on the runner."""
-        ttl_s = ttl_of(self._settings, analytic.ttl_setting)
+        ttl_s = self._ttl_s[analytic.ttl_setting]
         cache = self._caches[analytic.ttl_setting]
         key = (analytic.name, query.cache_key())
         published = await cache.get(key, functools.partial(self._compute, analytic, query))
@@ -184,7 +185,7 @@ class AnalyticsService:
         """Forget every filtered result (at the end of loading: they saw a partial store)."""
         self._caches = {
             a.ttl_setting: OnDemandCache(
-                ttl_s=ttl_of(self._settings, a.ttl_setting),
+                ttl_s=self._ttl_s[a.ttl_setting],
                 size_of=published_size,
                 max_entries=FILTERED_MAX_ENTRIES,
                 max_bytes=FILTERED_MAX_BYTES,
