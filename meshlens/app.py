@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
+from typing import Protocol
 
+from meshlens.analytics.registry import ANALYTICS, Analytic
+from meshlens.api.analytics import AnalyticsService
+from meshlens.api.asgi import build_asgi
+from meshlens.api.context import ApiContext, ServerStatus
+from meshlens.api.loop_lag import LoopLag
+from meshlens.api.metrics import RequestStats, build_registry
+from meshlens.api.ops import EMPTY_HINT
+from meshlens.api.recompute import add_recomputers
+from meshlens.api.server import HttpServer, serve_until
 from meshlens.config import GeoFilter, Settings
 from meshlens.db.database import Database
 from meshlens.geo import inside_polygon, near_polygon
 from meshlens.ingest.loader import load_store
 from meshlens.ingest.pipeline import Pipeline, PipelineOptions
+from meshlens.ingest.worker import IngestWorker
+from meshlens.recomputer import ForkRunner, RecomputerSet, Runner, SnapshotBoard, ThreadRunner
+from meshlens.records import Clock, SystemClock
 from meshlens.store.store import LoadProgress, PacketStore
 from meshlens.wire import ChannelKeys, RegionKeys
 
 log = logging.getLogger("meshlens")
+
+# Computes yield the CPU to serving (and to ingest) when both want it.
+COMPUTE_NICENESS = 10
+# How long a thread holding the GIL (the ingest pipeline, a few ms per batch) may keep the
+# event loop waiting for it; CPython's default is 5 ms (docs/benchmarks.md, "Serving").
+SWITCH_INTERVAL_S = 0.001
 
 
 def channel_keys(settings: Settings) -> ChannelKeys:
@@ -91,3 +118,255 @@ def open_storage(
         load_store(db, store, keys=keys, regions=regions, on_progress=on_progress)
     pipeline = Pipeline(db, store, keys=keys, regions=regions, options=pipeline_options(settings))
     return Storage(db, store, pipeline, keys)
+
+
+# --- meshlens serve ---------------------------------------------------------------------
+
+
+class Feed(Protocol):
+    """A live source of sightings (the demo simulator; MQTT sources later)."""
+
+    name: str
+
+    def start(self, worker: IngestWorker) -> None:
+        """Begin offering sightings to `worker` (they queue while the store loads)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop offering; return once nothing more will be offered."""
+        ...
+
+
+class _LoadCancelledError(Exception):
+    """Raised from the load's progress callback when the server stops mid-load."""
+
+
+def make_runner(settings: Settings) -> Runner:
+    """Where computes run (`analytics.computeIn`): forked children, or threads."""
+    if settings.analytics.compute_in == "fork":
+        return ForkRunner(niceness=COMPUTE_NICENESS)
+    return ThreadRunner(niceness=COMPUTE_NICENESS)
+
+
+class Server:
+    """`meshlens serve`: storage, ingest, recomputers and the HTTP API on one event loop.
+
+    The listener binds at once; the store loads from the database in a background thread
+    (progress in /api/health); when loading ends the ingest worker starts draining what
+    queued meanwhile and every recomputer runs its first pass over the complete store,
+    which lifts the warm-up gate (decision 12). `run()` returns after a graceful stop.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        analytics: Sequence[Analytic] = ANALYTICS,
+        feeds: Sequence[Feed] = (),
+        demo: bool = False,
+        clock: Clock | None = None,
+        interval_override_s: float | None = None,
+        runner: Runner | None = None,
+        load: Callable[..., LoadProgress] = load_store,
+    ) -> None:
+        self.settings = settings
+        self._load_store = load  # tests hold the load to watch the warm-up gate
+        self.clock: Clock = clock or SystemClock()
+        self.feeds = tuple(feeds)
+        self.db = Database(settings.db_path)
+        try:
+            self._build(analytics, demo, interval_override_s, runner)
+        except BaseException:  # nothing may keep the database (and its lock) open
+            self.db.close()
+            raise
+        self._lock = threading.Lock()
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loader = threading.Thread(target=self._load, name="store-load", daemon=True)
+        self._load_ended = threading.Event()
+
+    def _build(
+        self,
+        analytics: Sequence[Analytic],
+        demo: bool,
+        interval_override_s: float | None,
+        runner: Runner | None,
+    ) -> None:
+        """Everything but the database, from the settings."""
+        settings = self.settings
+        self.store = PacketStore()
+        self.keys = channel_keys(settings)
+        self.regions = region_keys(settings)
+        pipeline = Pipeline(
+            self.db, self.store, keys=self.keys, regions=self.regions,
+            options=pipeline_options(settings),
+        )  # fmt: skip
+        self.worker = IngestWorker(
+            pipeline,
+            capacity=settings.ingest_buffer_size,
+            batch_size=settings.meshlens.ingest.batch_size,
+            batch_latency_s=settings.meshlens.ingest.batch_latency_ms / 1000.0,
+        )
+        self.runner = runner or make_runner(settings)
+        self.board = SnapshotBoard()
+        self.recomputers = RecomputerSet(clock=self.clock, publish=self.board.publish)
+        add_recomputers(
+            self.recomputers, analytics, store=self.store, runner=self.runner,
+            clock=self.clock, settings=settings, interval_override_s=interval_override_s,
+        )  # fmt: skip
+        self.service = AnalyticsService(
+            analytics, board=self.board, recomputers=self.recomputers, store=self.store,
+            runner=self.runner, clock=self.clock, settings=settings,
+        )  # fmt: skip
+        registry = build_registry(
+            recomputers=self.recomputers, worker=self.worker, store=self.store,
+            runner=self.runner, service=self.service,
+        )  # fmt: skip
+        self.status = ServerStatus(self.clock.now_ms(), self.clock.monotonic_s(), demo=demo)
+        self.context = ApiContext(
+            settings=settings, service=self.service, recomputers=self.recomputers,
+            store=self.store, worker=self.worker, runner=self.runner, clock=self.clock,
+            keys=self.keys, regions=self.regions, requests=RequestStats(registry, self.clock),
+            loop_lag=LoopLag(), registry=registry, status=self.status,
+        )  # fmt: skip
+        self.app = build_asgi(self.context)
+
+    # --- running ---------------------------------------------------------------------
+
+    async def run(
+        self,
+        sock: socket.socket,
+        *,
+        stop: asyncio.Event | None = None,
+        on_listening: Callable[[int], None] | None = None,
+    ) -> None:
+        """Serve on `sock` until SIGTERM/SIGINT (or `stop` is set), then shut down."""
+        self._loop = asyncio.get_running_loop()
+        stop = stop or asyncio.Event()
+        handled = _handle_signals(self._loop, stop)
+        server = HttpServer(self.app, sock)
+        lag = asyncio.create_task(self.context.loop_lag.run(), name="loop-lag")
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
+        try:
+            log.info("meshlens listening on http://%s:%d", server.host, server.port)
+            if on_listening is not None:
+                on_listening(server.port)
+            for feed in self.feeds:
+                feed.start(self.worker)
+            self._loader.start()
+            await serve_until(server, stop)
+        finally:
+            sys.setswitchinterval(switch_interval)
+            lag.cancel()
+            for sig in handled:
+                self._loop.remove_signal_handler(sig)
+            await asyncio.to_thread(self.shutdown)
+
+    def shutdown(self) -> None:
+        """Stop feeds, load, recomputers and runner; write what is queued; close the DB."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._stopping = True
+        log.info("meshlens stopping (%d sightings queued)", self.worker.depth)
+        for feed in self.feeds:
+            feed.stop()
+        if self._loader.ident is not None:
+            self._load_ended.wait()
+        # A compute in flight gets a moment to finish before its child is killed.
+        self.recomputers.stop(timeout_s=1.0)
+        self.runner.stop()
+        self.recomputers.stop()
+        self.worker.stop()  # writes everything already queued
+        stored = self.worker.counters.snapshot().stored_observations
+        self.db.close()
+        log.info("meshlens stopped (%d observations stored this run)", stored)
+
+    # --- the start-up load (its own thread) --------------------------------------------
+
+    def _load(self) -> None:
+        started = time.monotonic()
+        try:
+            loaded = self._load_and_start()
+        finally:
+            self._load_ended.set()
+        if loaded:
+            self._log_ready(started)
+
+    def _load_and_start(self) -> bool:
+        """Fill the store, then start ingest and the recomputers; False if it did not load."""
+        started = time.monotonic()
+        try:
+            done = self._load_store(
+                self.db, self.store, keys=self.keys, regions=self.regions,
+                on_progress=_ProgressLog(self._check_cancelled),
+            )  # fmt: skip
+        except _LoadCancelledError:
+            log.info("start-up load cancelled: the server is stopping")
+            return False
+        except Exception as err:  # the server keeps answering health with the error
+            log.exception("start-up load failed; analytics stay unavailable")
+            self.status.load_error = f"{type(err).__name__}: {err}"
+            return False
+        log.info(
+            "loaded %d transmissions and %d observations in %.1f s",
+            done.transmissions_loaded, done.observations_loaded, time.monotonic() - started,
+        )  # fmt: skip
+        with self._lock:
+            self.status.loaded = True
+            self.worker.start()  # even when stopping: what queued during the load is written
+            if self._stopping:
+                return False
+            self.recomputers.mark_loaded()
+            self.recomputers.start(wait=False)
+        if self._loop is not None:
+            # Filtered results cached during the load saw a partial store.
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to reset
+                self._loop.call_soon_threadsafe(self.service.reset_filtered)
+        if done.transmissions_loaded == 0 and not self.status.demo:
+            log.warning("%s", EMPTY_HINT)
+        return True
+
+    def _check_cancelled(self) -> None:
+        # A load is abandoned on stop unless sightings wait for it: they need the full store.
+        if self._stopping and self.worker.depth == 0:
+            raise _LoadCancelledError
+
+    def _log_ready(self, started: float) -> None:
+        firsts = [member.start(wait=False) for member in self.recomputers]
+        wait_futures(firsts)
+        if firsts and not self._stopping:
+            log.info(
+                "analytics ready: %d recomputers, first pass %.1f s after start",
+                len(firsts), time.monotonic() - started,
+            )  # fmt: skip
+
+
+class _ProgressLog:
+    """The load's progress callback: logs every tenth, and lets a stop cancel the load."""
+
+    def __init__(self, check: Callable[[], None]) -> None:
+        self._check = check
+        self._logged = -1
+
+    def __call__(self, progress: LoadProgress) -> None:
+        self._check()
+        tenth = int(progress.fraction * 10)
+        if progress.loading and tenth > self._logged:
+            self._logged = tenth
+            log.info(
+                "loading: %d%% (%d of %d observations)",
+                tenth * 10, progress.observations_loaded, progress.observations_total,
+            )  # fmt: skip
+
+
+def _handle_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> list[signal.Signals]:
+    """SIGTERM and SIGINT set `stop` (main thread only; elsewhere, e.g. tests, none)."""
+    if threading.current_thread() is not threading.main_thread():
+        return []
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+        handled.append(sig)
+    return handled

@@ -162,8 +162,50 @@ def _register_import(sub: Subparsers, handlers: dict[str, Command]) -> None:
     handlers["import"] = _import
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """Run the HTTP server until SIGTERM or SIGINT."""
+    import asyncio  # noqa: PLC0415 - keeps `meshlens decode` light
+
+    from meshlens.api.server import bind  # noqa: PLC0415
+    from meshlens.app import Server  # noqa: PLC0415
+
+    try:
+        settings = _settings(args)
+        demo = args.demo or settings.meshlens.demo
+        if demo:
+            raise MeshlensError("--demo needs the simulator's demo feed, not in this build yet")
+        server = Server(settings, demo=demo)
+    except MeshlensError as error:
+        return _fail("serve", error)
+    try:
+        sock = bind(settings.meshlens.host, settings.port)
+    except OSError as error:
+        server.shutdown()
+        return _fail("serve", MeshlensError(f"cannot listen on {settings.meshlens.host}:"
+                                            f"{settings.port}: {error.strerror}"))  # fmt: skip
+    asyncio.run(server.run(sock))
+    return 0
+
+
+def _register_serve(sub: Subparsers, handlers: dict[str, Command]) -> None:
+    parser = sub.add_parser(
+        "serve",
+        help="run the HTTP API (and dashboard) until stopped",
+        description="Listen at once, load the database in the background, recompute the "
+        "analytics, and serve them. SIGTERM or SIGINT stops it gracefully: everything "
+        "already received is written before it exits.",
+    )
+    parser.add_argument("--host", help="address to bind (default: meshlens.host, 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="TCP port (default: port, 3000; 0 = any free)")
+    parser.add_argument(
+        "--demo", action="store_true", help="feed the server from the built-in mesh simulator"
+    )
+    _add_data_options(parser)
+    handlers["serve"] = _serve
+
+
 # Each entry adds one subcommand's parser and handler; keep them in --help order.
-_COMMANDS: list[_Registrar] = [_register_import, _register_decode]
+_COMMANDS: list[_Registrar] = [_register_serve, _register_import, _register_decode]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -76,3 +76,11 @@ class NotReadyError(MeshlensError):
 
 class StorageError(MeshlensError):
     """The database could not be opened, migrated or written."""
+
+
+class NotBuiltError(MeshlensError):
+    """An analytic is registered but its compute has not landed in this build yet."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} is not available in this meshlens build yet")
+        self.name = name

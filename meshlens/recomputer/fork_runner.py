@@ -278,7 +278,10 @@ class ForkRunner:
     def _launch(self, batch: list[tuple[Future[Any], Callable[[], Any]]]) -> None:
         read_fd, write_fd = os.pipe()
         with self._cond:
-            others = [rnd.fd for rnd in self._active.values()]
+            # A round whose collector has closed its fd but not yet left _active may list
+            # a number os.pipe() just reused for this round: the child must not close its
+            # own write end (it would die with EBADF before sending anything).
+            others = [rnd.fd for rnd in self._active.values() if rnd.fd != write_fd]
         try:
             pid = _fork()
         except BaseException:

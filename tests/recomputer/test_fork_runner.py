@@ -234,3 +234,20 @@ def test_the_fork_warning_of_python_3_12_is_suppressed_narrowly(
         warnings.simplefilter("always")
         assert fork_runner_module._fork() == 4242
     assert [str(w.message) for w in caught] == ["something else"]
+
+
+def test_a_stale_round_holding_a_reused_fd_number_does_not_kill_the_next_child(
+    runner: ForkRunner,
+) -> None:
+    # A finished round's collector closes its fd before leaving _active; os.pipe() may then
+    # hand the same number to the next round. Pin that state: the lowest free numbers are
+    # what the next pipe gets, and a stale round lists the one that becomes the write end.
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)
+    os.close(write_fd)
+    stale = fork_runner_module._Round(pid=2**22 + 1, fd=write_fd, futures=[])
+    runner._active[stale.pid] = stale
+    try:
+        assert runner.submit(lambda: "alive").result(10) == "alive"
+    finally:
+        del runner._active[stale.pid]

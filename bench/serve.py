@@ -1,0 +1,288 @@
+"""Serving: default-shape reads over HTTP under wrk, idle and while everything churns.
+
+One run, one server (the real `meshlens.app.Server`: granian embedded, the fast path,
+ForkRunner computes) on a staging-scale database, measured by `wrk` at 32 keep-alive
+connections, in phases:
+  1. idle: the default-shape read of rf through the fast path;
+  2. the same bytes through the Starlette route (`?region=` is the default shape too);
+  3. churn: every recomputer recomputing back to back (interval ~0) plus ingest at
+     500 observations/s through the IngestWorker;
+  4. idle again (drift check).
+Analytics whose compute has not landed are replaced by stand-ins that do comparable
+vectorised work over the same columns, so nine recomputers really churn. Run:
+
+    flock /work/bench.lock env PYTHONPATH=. python -m bench.serve
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import itertools
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.encoder_data import DEFAULT_CACHE, sightings
+from meshlens.analytics.query import Query
+from meshlens.analytics.registry import ANALYTICS, Analytic
+from meshlens.api.server import bind
+from meshlens.app import Server
+from meshlens.config import Settings
+from meshlens.recomputer import ForkRunner
+from meshlens.records import JSONValue, Sighting
+from meshlens.store.snapshot import Snapshot
+
+SIM_CACHE = Path("/work/bench-data/staging-seed1.db")
+
+
+def standin(snap: Snapshot, query: Query) -> JSONValue:
+    """An analytic-sized compute (~0.1-0.2 s at staging scale): histograms, series, top hops."""
+    obs, tx = snap.obs, snap.tx
+    valid = ~np.isnan(obs.snr_db)
+    snr, rssi = obs.snr_db[valid], obs.rssi_dbm[valid]
+    hours = (obs.ts_ms - (obs.ts_ms.min() if len(obs) else 0)) // 3_600_000
+    per_hour = np.bincount(hours) if len(obs) else np.zeros(0, np.int64)
+    snr_hour = np.bincount(hours[valid], weights=snr, minlength=len(per_hour))
+    hop_counts = np.bincount(snap.hops) if len(snap.hops) else np.zeros(0, np.int64)
+    top = np.argsort(-hop_counts, kind="stable")[:50]
+    per_observer = np.bincount(obs.observer, minlength=len(snap.observers))
+    step = max(1, len(snr) // 500)
+    return {
+        "totalObservations": len(obs),
+        "perObserver": per_observer.tolist(),
+        "snr": np.histogram(snr, bins=40)[0].tolist() if len(snr) else [],
+        "rssi": np.histogram(rssi, bins=40)[0].tolist() if len(rssi) else [],
+        "payloadTypes": np.bincount(tx.payload_type, minlength=16).tolist(),
+        "sizes": np.bincount(tx.raw_len).tolist(),
+        "packetsPerHour": [{"hour": int(h), "count": int(c)} for h, c in enumerate(per_hour)],
+        "signalOverTime": [float(v) for v in snr_hour],
+        "topHops": [{"hop": snap.hop_hex[int(i)], "count": int(hop_counts[i])} for i in top],
+        "scatterData": [
+            {"snr": float(s), "rssi": float(r)}
+            for s, r in zip(snr[::step][:500], rssi[::step][:500], strict=False)
+        ],
+    }
+
+
+def bench_registry() -> tuple[Analytic, ...]:
+    """The registry, with stand-ins for analytics not built yet."""
+    return tuple(a if a.compute else dataclasses.replace(a, compute=standin) for a in ANALYTICS)
+
+
+@dataclass(frozen=True, slots=True)
+class WrkResult:
+    """What wrk measured in one phase."""
+
+    requests_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * _UNITS[unit]
+
+
+def run_wrk(url: str, *, seconds: int, connections: int, threads: int) -> WrkResult:
+    """wrk against `url`; latency percentiles from its --latency table."""
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    percent = dict(re.findall(r"^\s+(\d+)%\s+(\S+)$", out, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    return WrkResult(
+        requests_s=float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        p50_ms=_ms(percent["50"]),
+        p99_ms=_ms(percent["99"]),
+        requests=int(total.group(1)) if total else 0,
+        errors=int(errors.group(1)) if errors else 0,
+    )
+
+
+class Churn:
+    """Every recomputer back to back, and ingest at a fixed rate, until stopped."""
+
+    def __init__(
+        self,
+        server: Server,
+        feed: Iterator[Sighting],
+        rate_per_s: float,
+        *,
+        recompute: bool = True,
+        ingest: bool = True,
+    ) -> None:
+        self._server = server
+        self._feed = feed
+        self._rate = rate_per_s
+        self._stop = threading.Event()
+        self.rounds = 0
+        self.offered = 0
+        self._threads = [
+            *([threading.Thread(target=self._recompute, name="churn-recompute")] * recompute),
+            *([threading.Thread(target=self._ingest, name="churn-ingest")] * ingest),
+        ]
+
+    def __enter__(self) -> Churn:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+
+    def _recompute(self) -> None:
+        members = list(self._server.recomputers)
+        while not self._stop.is_set():
+            wait_futures([m.refresh(join_in_flight=False) for m in members])
+            self.rounds += 1
+
+    def _ingest(self) -> None:
+        started = time.perf_counter()
+        while not self._stop.is_set():
+            due = int((time.perf_counter() - started) * self._rate)
+            for item in itertools.islice(self._feed, max(0, due - self.offered)):
+                self._server.worker.offer(item)
+                self.offered += 1
+            time.sleep(0.01)
+
+
+def start_server(
+    settings: Settings, analytics: Sequence[Analytic], niceness: int | None = None
+) -> tuple[Server, int, Callable[[], None]]:
+    """The real Server on a thread's event loop; returns it, its port and a stop function."""
+    runner = None if niceness is None else ForkRunner(niceness=niceness)
+    server = Server(settings, analytics=analytics, runner=runner)
+    sock = bind("127.0.0.1", 0)
+    port = int(sock.getsockname()[1])
+    holder: dict[str, Any] = {}
+    ready = threading.Event()
+
+    async def main() -> None:
+        holder["loop"], holder["stop"] = asyncio.get_running_loop(), asyncio.Event()
+        ready.set()
+        await server.run(sock, stop=holder["stop"])
+
+    thread = threading.Thread(target=lambda: asyncio.run(main()), name="server")
+    thread.start()
+    ready.wait()
+
+    def stop() -> None:
+        holder["loop"].call_soon_threadsafe(holder["stop"].set)
+        thread.join()
+
+    return server, port, stop
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default = SIM_CACHE if SIM_CACHE.exists() else DEFAULT_CACHE
+    parser.add_argument("--db", type=Path, default=default, help="database to serve (copied)")
+    parser.add_argument("--seconds", type=int, default=8, help="length of each wrk phase")
+    parser.add_argument("--pairs", type=int, default=4, help="idle/churn phase pairs")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--ingest-rate", type=float, default=500.0)
+    parser.add_argument("--route", default="/api/analytics/rf")
+    parser.add_argument("--no-ingest", action="store_true", help="churn without ingest")
+    parser.add_argument("--no-recompute", action="store_true", help="churn without computes")
+    parser.add_argument("--niceness", type=int, help="replace the compute children's niceness")
+    parser.add_argument(
+        "--switch-interval-ms", type=float, help="replace the server's sys.setswitchinterval"
+    )
+    return parser
+
+
+def measure(server: Server, port: int, args: argparse.Namespace) -> list[tuple[str, WrkResult]]:
+    """The phases: fast path and Starlette idle, then idle/churn pairs interleaved."""
+    wanted = int(args.ingest_rate * args.seconds * args.pairs * 1.2) // 30 + 10
+    feed = iter(list(sightings(wanted, seed=7)))
+    url = f"http://127.0.0.1:{port}{args.route}"
+    run = {"connections": args.connections, "threads": args.threads, "seconds": args.seconds}
+    rows = [
+        ("idle, fast path", run_wrk(url, **run)),
+        ("idle, Starlette route (`?region=`)", run_wrk(url + "?region=", **run)),
+    ]
+    for pair in range(args.pairs):
+        rows.append((f"idle {pair + 1}", run_wrk(url, **run)))
+        churning = Churn(
+            server, feed, args.ingest_rate,
+            recompute=not args.no_recompute, ingest=not args.no_ingest,
+        )  # fmt: skip
+        with churning as churn:
+            result = run_wrk(url, **run)
+        rows.append((f"churn {pair + 1}: {churn.rounds} rounds, {churn.offered} obs", result))
+    return rows
+
+
+def report(rows: list[tuple[str, WrkResult]]) -> None:
+    """Markdown rows, then the medians and the ratio the issue asks for."""
+    print("\n| phase | requests/s | p50 ms | p99 ms | non-2xx |")
+    print("|---|---|---|---|---|")
+    for name, r in rows:
+        print(f"| {name} | {r.requests_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |")
+    idle = [r for name, r in rows if name.startswith("idle ")]
+    churn = [r for name, r in rows if name.startswith("churn ")]
+    idle_p99 = statistics.median(r.p99_ms for r in idle)
+    churn_p99 = statistics.median(r.p99_ms for r in churn)
+    print(f"\nmedian idle: {statistics.median(r.requests_s for r in idle):,.0f} req/s,"
+          f" p99 {idle_p99:.2f} ms; median churn: "
+          f"{statistics.median(r.requests_s for r in churn):,.0f} req/s, p99 {churn_p99:.2f} ms;"
+          f" p99 churn/idle x{churn_p99 / idle_p99:.2f}")  # fmt: skip
+
+
+def main() -> None:
+    """Serve a copy of the database and run the phases."""
+    args = _parser().parse_args()
+    with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
+        db = Path(tmp) / "serve.db"
+        shutil.copy(args.db, db)
+        built = [a.name for a in ANALYTICS if a.compute is not None]
+        print(f"database {args.db} (copied); built analytics: {built or 'none'}; others stand-ins")
+        started = time.perf_counter()
+        server, port, stop = start_server(Settings(db_path=db), bench_registry(), args.niceness)
+        try:
+            while not (server.status.loaded and server.recomputers.ready()):
+                time.sleep(0.05)
+            if args.switch_interval_ms:  # replaces the one Server.run chose
+                sys.setswitchinterval(args.switch_interval_ms / 1000)
+            print(f"switch interval {sys.getswitchinterval() * 1000:g} ms")
+            snap = server.store.snapshot()
+            print(f"loaded {len(snap.tx):,} transmissions, {len(snap.obs):,} observations;"
+                  f" ready after {time.perf_counter() - started:.1f} s")  # fmt: skip
+            firsts = {s.name: round(s.last_duration_s or 0, 3) for s in server.recomputers.stats()}
+            print("first-pass compute s (one child, in turn):", firsts)
+            body = server.board.load(args.route.rsplit("/", 1)[-1])
+            print(f"{args.route} body: {len(body.body) if body else 0:,} bytes")
+            rows = measure(server, port, args)
+        finally:
+            stop()
+    report(rows)
+    print("load average at the end:", os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""Prometheus metrics: request counts and latency, plus collectors read at scrape time.
+
+Request metrics are bumped on every request (fast path included), through children
+cached per label set so a request costs a dict lookup and two locked increments.
+Everything else (recomputers, ingest, store, runner, filtered caches) is read when
+/metrics is scraped, from the objects that already keep those counters.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from meshlens.analytics.stats import round1
+from meshlens.api.analytics import AnalyticsService
+from meshlens.ingest.worker import IngestWorker
+from meshlens.recomputer import ForkRunner, RecomputerSet, Runner
+from meshlens.records import Clock, JSONObject
+from meshlens.store.snapshot import OBS_DTYPES, TX_DTYPES
+from meshlens.store.store import PacketStore
+from meshlens.times import iso_seconds
+
+LATENCY_BUCKETS_S = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+SLOW_MS = 100.0  # api-resources §3: a request slower than this joins the slow ring
+SLOW_RING = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SlowRequest:
+    """One entry of the slow-request ring."""
+
+    path: str
+    ms: float
+    at_ms: int
+    status: int
+
+
+class RequestStats:
+    """Request counters for /metrics and /api/health; safe from any thread."""
+
+    def __init__(self, registry: CollectorRegistry, clock: Clock) -> None:
+        self._clock = clock
+        self._requests = Counter(
+            "meshlens_http_requests",
+            "HTTP requests answered, by route template, method and status.",
+            ["route", "method", "status"],
+            registry=registry,
+        )
+        self._latency = Histogram(
+            "meshlens_http_request_duration_seconds",
+            "Time from receiving a request to handing its last byte to the server.",
+            ["route"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._lock = threading.Lock()
+        self._total = 0
+        self._total_s = 0.0
+        self._slow: collections.deque[SlowRequest] = collections.deque(maxlen=SLOW_RING)
+
+    def record(self, route: str, method: str, status: int, seconds: float, path: str) -> None:
+        """Count one finished request."""
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self._requests.labels(route, method, str(status)),
+                self._latency.labels(route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+        with self._lock:
+            self._total += 1
+            self._total_s += seconds
+            if seconds * 1000.0 > SLOW_MS:
+                self._slow.append(SlowRequest(path, seconds * 1000.0, self._clock.now_ms(), status))
+
+    def summary(self) -> tuple[int, float, list[SlowRequest]]:
+        """Total requests, their mean in ms, and the slow ring (oldest first)."""
+        with self._lock:
+            mean_ms = self._total_s * 1000.0 / self._total if self._total else 0.0
+            return self._total, mean_ms, list(self._slow)
+
+
+def slow_json(entry: SlowRequest) -> JSONObject:
+    """A slow-ring entry as /api/health's `recentSlow` shows it."""
+    return {
+        "path": entry.path,
+        "ms": round1(entry.ms),
+        "time": iso_seconds(entry.at_ms),
+        "status": entry.status,
+    }
+
+
+def _gauge(name: str, doc: str, labels: list[str] | None = None) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=labels)
+
+
+def _counter(name: str, doc: str, labels: list[str] | None = None) -> CounterMetricFamily:
+    return CounterMetricFamily(name, doc, labels=labels)
+
+
+class RecomputerCollector:
+    """meshlens_recompute_*: one series per analytic with a recomputer."""
+
+    def __init__(self, recomputers: RecomputerSet) -> None:
+        self._recomputers = recomputers
+
+    def collect(self) -> Iterable[Metric]:
+        """Read every member's stats."""
+        lab = ["analytic"]
+        runs = _counter("meshlens_recompute_runs", "Computes that returned.", lab)
+        skipped = _counter("meshlens_recompute_skipped", "Ticks skipped: store unchanged.", lab)
+        failures = _counter("meshlens_recompute_failures", "Computes that raised.", lab)
+        overruns = _counter(
+            "meshlens_recompute_overruns", "Computes longer than the interval.", lab
+        )
+        consecutive = _gauge("meshlens_recompute_consecutive_failures", "Failures in a row.", lab)
+        duration = _gauge("meshlens_recompute_last_duration_seconds", "Last compute's time.", lab)
+        age = _gauge("meshlens_recompute_snapshot_age_seconds", "Age of the served snapshot.", lab)
+        interval = _gauge("meshlens_recompute_interval_seconds", "Recompute interval.", lab)
+        stale = _gauge("meshlens_recompute_stale", "1 when past maximum staleness.", lab)
+        ready = _gauge("meshlens_recompute_ready", "1 when the warm-up gate has lifted.", lab)
+        generation = _gauge("meshlens_recompute_generation", "Store generation served.", lab)
+        for s in self._recomputers.stats():
+            name = [s.name]
+            runs.add_metric(name, s.runs)
+            skipped.add_metric(name, s.skipped)
+            failures.add_metric(name, s.failures)
+            overruns.add_metric(name, s.overruns)
+            consecutive.add_metric(name, s.consecutive_failures)
+            if s.last_duration_s is not None:
+                duration.add_metric(name, s.last_duration_s)
+            if s.snapshot_age_s is not None:
+                age.add_metric(name, s.snapshot_age_s)
+            interval.add_metric(name, s.interval_s)
+            stale.add_metric(name, float(s.stale))
+            ready.add_metric(name, float(self._recomputers.is_ready(s.name)))
+            if s.generation is not None:
+                generation.add_metric(name, s.generation)
+        return [runs, skipped, failures, overruns, consecutive, duration, age, interval, stale,
+                ready, generation]  # fmt: skip
+
+
+class IngestCollector:
+    """meshlens_ingest_*: the pipeline's total counters and the queue depth."""
+
+    def __init__(self, worker: IngestWorker) -> None:
+        self._worker = worker
+
+    def collect(self) -> Iterable[Metric]:
+        """Read the counters once."""
+        c = self._worker.counters.snapshot()
+        out: list[Metric] = []
+        for name, value, doc in (
+            ("received", c.received, "Sightings taken in."),
+            ("stored_observations", c.stored_observations, "Observations written."),
+            ("new_transmissions", c.new_transmissions, "New transmissions written."),
+            ("duplicates", c.duplicates, "Sightings already stored."),
+            ("dropped", c.dropped, "Sightings lost to a full queue."),
+        ):
+            family = _counter(f"meshlens_ingest_{name}", doc)
+            family.add_metric([], value)
+            out.append(family)
+        rejected = _counter("meshlens_ingest_rejected", "Sightings refused, by reason.", ["reason"])
+        for reason, count in sorted(c.rejected.items()):
+            rejected.add_metric([reason], count)
+        depth = _gauge("meshlens_ingest_queue_depth", "Sightings waiting to be written.")
+        depth.add_metric([], self._worker.depth)
+        out += [rejected, depth]
+        if c.last_message_ms is not None:
+            last = _gauge("meshlens_ingest_last_message_timestamp_seconds", "Last sighting.")
+            last.add_metric([], c.last_message_ms / 1000.0)
+            out.append(last)
+        return out
+
+
+def store_bytes(store: PacketStore) -> int:
+    """Bytes held by the current snapshot's columns (an estimate of the store's size)."""
+    snap = store.snapshot()
+    total = snap.hops.nbytes + snap.raw.nbytes
+    total += sum(getattr(snap.tx, name).nbytes for name in TX_DTYPES)
+    total += sum(getattr(snap.obs, name).nbytes for name in OBS_DTYPES)
+    return int(total)
+
+
+class StoreCollector:
+    """meshlens_store_*: sizes of the in-memory store and the load's progress."""
+
+    def __init__(self, store: PacketStore) -> None:
+        self._store = store
+
+    def collect(self) -> Iterable[Metric]:
+        """Read the current snapshot's sizes."""
+        snap = self._store.snapshot()
+        progress = self._store.progress
+        out: list[Metric] = []
+        for name, value, doc in (
+            ("transmissions", len(snap.tx), "Transmissions in memory."),
+            ("observations", len(snap.obs), "Observations in memory."),
+            ("nodes", len(snap.nodes), "Nodes known."),
+            ("observers", len(snap.observers), "Observers known."),
+            ("generation", snap.generation, "Appends so far."),
+            ("bytes", store_bytes(self._store), "Bytes of the columns (estimate)."),
+            ("loading", int(progress.loading), "1 while the start-up load runs."),
+            ("load_fraction", progress.fraction, "Share of observations loaded."),
+        ):
+            family = _gauge(f"meshlens_store_{name}", doc)
+            family.add_metric([], value)
+            out.append(family)
+        return out
+
+
+class RunnerCollector:
+    """meshlens_compute_*: the fork runner's counters (nothing for other runners)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self._runner = runner
+
+    def collect(self) -> Iterable[Metric]:
+        """Read the runner's counters."""
+        if not isinstance(self._runner, ForkRunner):
+            return []
+        s = self._runner.stats()
+        out: list[Metric] = []
+        for name, value, doc, kind in (
+            ("forks", s.forks, "Compute children forked.", _counter),
+            ("jobs_returned", s.jobs_returned, "Jobs that returned.", _counter),
+            ("jobs_raised", s.jobs_raised, "Jobs that raised.", _counter),
+            ("children_lost", s.children_lost, "Children that died mid-round.", _counter),
+            ("active_children", s.active_children, "Children running now.", _gauge),
+            ("pending_jobs", s.pending, "Jobs waiting for a child.", _gauge),
+        ):
+            family = kind(f"meshlens_compute_{name}", doc)
+            family.add_metric([], value)
+            out.append(family)
+        return out
+
+
+class FilteredCacheCollector:
+    """meshlens_filtered_cache_*: the single-flight caches of filtered shapes."""
+
+    def __init__(self, service: AnalyticsService) -> None:
+        self._service = service
+
+    def collect(self) -> Iterable[Metric]:
+        """Read every cache's counters."""
+        lab = ["cache"]
+        fields = ("hits", "misses", "stale", "joins", "errors", "evictions")
+        counters = {
+            f: _counter(f"meshlens_filtered_cache_{f}", f"Lookups: {f}.", lab) for f in fields
+        }
+        entries = _gauge("meshlens_filtered_cache_entries", "Entries held.", lab)
+        size = _gauge("meshlens_filtered_cache_bytes", "Bytes held.", lab)
+        for name, stats in sorted(self._service.filtered_stats().items()):
+            for f in fields:
+                counters[f].add_metric([name], getattr(stats, f))
+            entries.add_metric([name], stats.entries)
+            size.add_metric([name], stats.bytes)
+        return [*counters.values(), entries, size]
+
+
+def build_registry(
+    *,
+    recomputers: RecomputerSet,
+    worker: IngestWorker,
+    store: PacketStore,
+    runner: Runner,
+    service: AnalyticsService,
+    process: bool = True,
+) -> CollectorRegistry:
+    """A fresh registry with meshlens' collectors (and the process's, on Linux)."""
+    registry = CollectorRegistry(auto_describe=False)
+    collectors: list[Callable[[], Any]] = [
+        lambda: RecomputerCollector(recomputers),
+        lambda: IngestCollector(worker),
+        lambda: StoreCollector(store),
+        lambda: RunnerCollector(runner),
+        lambda: FilteredCacheCollector(service),
+    ]
+    for make in collectors:
+        registry.register(make())
+    if process:
+        ProcessCollector(registry=registry)
+    return registry

@@ -1,0 +1,95 @@
+"""From the registry to running recomputers: one per analytic that has a compute.
+
+Each recomputer's `produce` takes the store snapshot and the time in this process (the
+snapshot read is one attribute load, and a forked child must never touch the store's
+writer side), then runs the compute, the per-key details and the JSON encoding on the
+runner, so only bytes come back (`render_analytic`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+
+import orjson
+
+from meshlens.analytics.query import Query
+from meshlens.analytics.registry import Analytic
+from meshlens.config import Settings
+from meshlens.recomputer import RecomputerSet, Rendered, Runner, produce_on, render
+from meshlens.records import Clock, JSONValue
+from meshlens.store.snapshot import Snapshot
+from meshlens.store.store import PacketStore
+
+# Results that depend on "now" (recent windows, ages) change while the store does not;
+# an unchanged store is still recomputed after this many intervals.
+REFRESH_UNCHANGED_INTERVALS = 12
+
+
+def encode(value: JSONValue) -> bytes:
+    """JSON bytes of a compute result; numpy scalars a kernel left in encode as numbers."""
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def render_analytic(analytic: Analytic, snapshot: Snapshot, query: Query) -> Rendered:
+    """Compute, encode and render one analytic (runs on the runner: no I/O, no logging)."""
+    if analytic.compute is None:
+        raise ValueError(f"analytic {analytic.name!r} has no compute")
+    body = encode(analytic.compute(snapshot, query))
+    extra: Mapping[str, bytes] | None = None
+    if analytic.detail is not None:
+        details = analytic.detail.compute(snapshot, query)
+        extra = {key: encode(value) for key, value in details.items()}
+    return render(body, extra)
+
+
+def default_query(settings: Settings, now_ms: int) -> Query:
+    """The shape recomputers precompute: no region, no window."""
+    return Query(now_ms=now_ms, node_blacklist=frozenset(settings.node_blacklist))
+
+
+def _job(analytic: Analytic, prepared: tuple[Snapshot, Query]) -> Rendered:
+    return render_analytic(analytic, *prepared)
+
+
+def add_recomputers(
+    recomputers: RecomputerSet,
+    analytics: Iterable[Analytic],
+    *,
+    store: PacketStore,
+    runner: Runner,
+    clock: Clock,
+    settings: Settings,
+    interval_override_s: float | None = None,
+) -> list[str]:
+    """Add one member per analytic with a compute; returns their names.
+
+    `interval_override_s` replaces every configured interval (tests and benchmarks run
+    recomputers every few milliseconds).
+    """
+
+    def prepare() -> tuple[Snapshot, Query]:
+        return store.snapshot(), default_query(settings, clock.now_ms())
+
+    def generation() -> int:
+        return store.generation
+
+    added: list[str] = []
+    for analytic in analytics:
+        if analytic.compute is None:
+            continue
+        interval_s = interval_override_s or float(
+            settings.analytics.interval_s(analytic.config_key)
+        )
+        recomputers.add(
+            analytic.name,
+            produce_on(runner, prepare, functools.partial(_job, analytic)),
+            interval_s=interval_s,
+            generation=generation,
+            max_staleness_s=None
+            if interval_override_s
+            else settings.analytics.staleness_limit_s(analytic.config_key),
+            refresh_unchanged_after_s=interval_s * REFRESH_UNCHANGED_INTERVALS,
+        )
+        added.append(analytic.name)
+    return added
