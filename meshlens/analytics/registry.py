@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from meshlens.analytics import (
     channels,
+    hash_collisions,
+    hash_sizes,
     nodes_clock_skew,
     observers_clock_skew,
     rf,
@@ -90,6 +92,7 @@ ANALYTICS: tuple[Analytic, ...] = (
         "hashSizes",
         REGION,
         "Path hash sizes in use and which nodes can do multi-byte hashes.",
+        compute=hash_sizes.compute,
     ),
     Analytic(
         "hash-collisions",
@@ -97,6 +100,7 @@ ANALYTICS: tuple[Analytic, ...] = (
         "hashCollisions",
         REGION,
         "Repeaters sharing 1-, 2- and 3-byte prefixes, classed by how close they are.",
+        compute=hash_collisions.compute,
         ttl_setting="analyticsHashSizes",
     ),
     Analytic(

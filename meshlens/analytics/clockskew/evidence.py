@@ -17,7 +17,7 @@ import numpy.typing as npt
 from meshlens.analytics.clockskew import severity as sev
 from meshlens.analytics.clockskew.nodes import NodeSkew
 from meshlens.analytics.clockskew.samples import Engine
-from meshlens.analytics.segments import segments_of
+from meshlens.analytics.segments import ranges, segments_of
 from meshlens.analytics.stats import round_array
 from meshlens.records import JSONObject, JSONValue
 from meshlens.store.snapshot import Snapshot
@@ -45,7 +45,7 @@ def evidence_of(snap: Snapshot, engine: Engine, nodes: Iterable[NodeSkew]) -> di
         rows = sorted(node.hashes, key=lambda r: (-first[r], tx[r]))
         kept[node.pubkey] = rows[:EVIDENCE_HASHES]
     every = np.array([r for rows in kept.values() for r in rows], np.int64)
-    sample_rows = _ranges(h.start[every], h.count[every])
+    sample_rows = ranges(h.start[every], h.count[every])
     s = engine.samples
     observer = s.observer[sample_rows]
     ids = np.array([o.id for o in snap.observers], object)
@@ -104,15 +104,6 @@ def evidence_of(snap: Snapshot, engine: Engine, nodes: Iterable[NodeSkew]) -> di
         }
         out[pubkey] = Evidence(hashes, summary)
     return out
-
-
-def _ranges(starts: I64, counts: I64) -> I64:
-    """The concatenation of range(start, start + count) for each pair."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.empty(0, np.int64)
-    offsets = np.cumsum(counts) - counts
-    return np.repeat(starts - offsets, counts) + np.arange(total, dtype=np.int64)
 
 
 def _evidence_medians(corrected: npt.NDArray[np.float64], counts: I64) -> npt.NDArray[np.float64]:
