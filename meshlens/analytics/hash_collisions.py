@@ -125,12 +125,7 @@ def _collision(
         max_km = max(
             haversine_km(a[0], a[1], b[0], b[1]) for a, b in itertools.combinations(located, 2)
         )
-        if max_km < LOCAL_KM:
-            label = "local"
-        elif max_km < REGIONAL_KM:
-            label = "regional"
-        else:
-            label = "distant"
+        label = distance_class(max_km)
     else:
         label = "incomplete"
     nodes: list[JSONValue] = list(group)
@@ -149,6 +144,15 @@ def _collision(
 
 def _coord(value: JSONValue) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
+
+
+def distance_class(max_km: float) -> str:
+    """local under 50 km, regional under 200 km, else distant (each edge is the farther class)."""
+    if max_km < LOCAL_KM:
+        return "local"
+    if max_km < REGIONAL_KM:
+        return "regional"
+    return "distant"
 
 
 def _one_byte_cells(rows: list[JSONObject], by_prefix: dict[str, list[JSONObject]]) -> JSONObject:

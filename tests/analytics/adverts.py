@@ -51,7 +51,9 @@ class AdvertStore:
         """`observer` reports `raw` at unix time `at_s`."""
         region = self.regions.get(observer, "SEA")
         self.sightings.append(
-            sighting(raw, observer, name=f"name {observer}", region=region, at_ms=round(at_s * 1000))
+            sighting(
+                raw, observer, name=f"name {observer}", region=region, at_ms=round(at_s * 1000)
+            )
         )
 
     def heard_by(self, raw: bytes, at: Sequence[tuple[str, float]]) -> None:

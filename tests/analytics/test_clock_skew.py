@@ -97,7 +97,9 @@ def test_two_observers_one_ten_seconds_fast_both_correct_to_55(tmp_path: Path) -
     s.heard_by(advert(1, T0_S + 60), [("OBS1", T0_S), ("OBS2", T0_S + 10)])
     snap = s.snapshot(tmp_path)
     assert _fleet(snap)[public_key_hex(1)]["medianSkewSec"] == 55.0
-    offsets = {r["observerID"]: r["offsetSec"] for r in items(observers_clock_skew.compute(snap, Q))}
+    offsets = {
+        r["observerID"]: r["offsetSec"] for r in items(observers_clock_skew.compute(snap, Q))
+    }
     assert offsets == {"OBS1": -5.0, "OBS2": 5.0}
 
 
