@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from meshlens.analytics.hash_info import hash_info, hash_sizes_of
+from meshlens.analytics.hash_info import hash_info
 from meshlens.analytics.segments import ranges
 from meshlens.records import JSONValue
+from meshlens.store.hops import hop_key
 from meshlens.store.snapshot import Snapshot
 from meshlens.times import iso_seconds
 from meshlens.wire import PayloadType
 
 STATUS_RANK = {"confirmed": 0, "suspected": 1, "unknown": 2}
-PREFIX_CHARS = (2, 4, 6)
+PREFIX_CHARS = (4, 6)  # 1-byte hops never make a suspect (see path_suspects)
 
 
 def capability(snap: Snapshot, now_ms: int, adopters: dict[str, int]) -> list[JSONValue]:
@@ -58,22 +59,42 @@ def capability(snap: Snapshot, now_ms: int, adopters: dict[str, int]) -> list[JS
 
 
 def path_suspects(snap: Snapshot) -> dict[str, int]:
-    """Lower-case hop hex -> hash size of the first multi-byte packet whose path holds it.
+    """Lower-case 4- and 6-character key prefixes seen as a hop of a multi-byte path -> size.
 
-    "First" is in store order, as the reference walks its per-hop index; non-TRACE only.
+    The reference walks, per prefix, the packets whose path holds it and takes the size
+    of the first multi-byte one. A hop's width is its packet's hash size (TRACE aside),
+    so a 2-byte hop only ever sits in a 2-byte packet: the answer is the hop's width
+    whenever a non-TRACE path holds it, and 1-byte hops never make a suspect.
     """
-    tx = snap.tx
-    size = hash_sizes_of(tx.path_byte)
-    multi = (size >= 2) & (tx.payload_type != PayloadType.TRACE)
-    obs_rows = np.flatnonzero(multi[snap.obs.tx])
-    if obs_rows.size == 0:
-        return {}
-    lengths = snap.obs.path_len[obs_rows]
-    hop_rows = ranges(snap.obs.path_off[obs_rows], lengths)
-    hop = snap.hops[hop_rows].astype(np.int64)
-    owner = np.repeat(snap.obs.tx[obs_rows], lengths.astype(np.int64)).astype(np.int64)
-    # The first transmission per distinct hop: smallest owner row.
-    first = np.full(len(snap.hop_hex), np.iinfo(np.int64).max, np.int64)
-    np.minimum.at(first, hop, owner)
-    found = np.flatnonzero(first != np.iinfo(np.int64).max)
-    return {snap.hop_hex[int(h)].lower(): int(size[first[h]]) for h in found.tolist()}
+    trace_only = _trace_only_hops(snap)
+    out: dict[str, int] = {}
+    for node in snap.nodes:
+        pk = node.public_key.lower()
+        for width in (2, 3):
+            prefix = pk[: 2 * width]
+            if len(prefix) < 2 * width:
+                continue
+            try:
+                key = hop_key(bytes.fromhex(prefix))
+            except ValueError:
+                continue
+            hop = snap.hop_hex.id_of(key)
+            if hop is not None and hop not in trace_only:
+                out[prefix] = width
+    return out
+
+
+def _trace_only_hops(snap: Snapshot) -> frozenset[int]:
+    """Hop ids that occur only in TRACE route paths (#714: they prove no hash size)."""
+    is_trace = snap.tx.payload_type[snap.obs.tx] == PayloadType.TRACE
+    trace = np.flatnonzero(is_trace)
+    if trace.size == 0:
+        return frozenset()
+    in_trace = np.unique(snap.hops[ranges(snap.obs.path_off[trace], snap.obs.path_len[trace])])
+    if in_trace.size == 0:
+        return frozenset()
+    # Only 2- and 3-byte hops can make a suspect, so only those paths need looking at.
+    other = np.flatnonzero(~is_trace & (snap.obs.hop_width >= 2) & (snap.obs.hop_width <= 3))
+    elsewhere = np.zeros(len(snap.hop_hex), np.bool_)
+    elsewhere[snap.hops[ranges(snap.obs.path_off[other], snap.obs.path_len[other])]] = True
+    return frozenset(in_trace[~elsewhere[in_trace]].tolist())
