@@ -20,6 +20,7 @@ from meshlens.times import iso_seconds
 from meshlens.wire import PayloadType
 
 STATUS_RANK = {"confirmed": 0, "suspected": 1, "unknown": 2}
+CHUNK_OBS = 65_536  # observations scanned per step when proving a hop is not TRACE-only
 PREFIX_CHARS = (4, 6)  # 1-byte hops never make a suspect (see path_suspects)
 
 
@@ -66,35 +67,41 @@ def path_suspects(snap: Snapshot) -> dict[str, int]:
     so a 2-byte hop only ever sits in a 2-byte packet: the answer is the hop's width
     whenever a non-TRACE path holds it, and 1-byte hops never make a suspect.
     """
-    trace_only = _trace_only_hops(snap)
-    out: dict[str, int] = {}
+    wanted: dict[int, tuple[str, int]] = {}
     for node in snap.nodes:
         pk = node.public_key.lower()
         for width in (2, 3):
             prefix = pk[: 2 * width]
-            if len(prefix) < 2 * width:
-                continue
             try:
-                key = hop_key(bytes.fromhex(prefix))
+                raw = bytes.fromhex(prefix)
             except ValueError:
                 continue
-            hop = snap.hop_hex.id_of(key)
-            if hop is not None and hop not in trace_only:
-                out[prefix] = width
-    return out
+            hop = snap.hop_hex.id_of(hop_key(raw)) if len(raw) == width else None
+            if hop is not None:
+                wanted[hop] = (prefix, width)
+    for hop in _only_in_trace(snap, frozenset(wanted)):
+        del wanted[hop]
+    return dict(wanted.values())
 
 
-def _trace_only_hops(snap: Snapshot) -> frozenset[int]:
-    """Hop ids that occur only in TRACE route paths (#714: they prove no hash size)."""
+def _only_in_trace(snap: Snapshot, hops: frozenset[int]) -> frozenset[int]:
+    """Those of `hops` that occur only in TRACE route paths (#714: they prove no hash size)."""
     is_trace = snap.tx.payload_type[snap.obs.tx] == PayloadType.TRACE
     trace = np.flatnonzero(is_trace)
-    if trace.size == 0:
+    if trace.size == 0 or not hops:
         return frozenset()
     in_trace = np.unique(snap.hops[ranges(snap.obs.path_off[trace], snap.obs.path_len[trace])])
-    if in_trace.size == 0:
+    pending = hops & frozenset(in_trace.tolist())
+    if not pending:
         return frozenset()
-    # Only 2- and 3-byte hops can make a suspect, so only those paths need looking at.
+    # Look for them in other 2- and 3-byte paths, a chunk at a time: common hops turn
+    # up in the first chunk, so the whole column is rarely read.
     other = np.flatnonzero(~is_trace & (snap.obs.hop_width >= 2) & (snap.obs.hop_width <= 3))
-    elsewhere = np.zeros(len(snap.hop_hex), np.bool_)
-    elsewhere[snap.hops[ranges(snap.obs.path_off[other], snap.obs.path_len[other])]] = True
-    return frozenset(in_trace[~elsewhere[in_trace]].tolist())
+    marks = np.zeros(len(snap.hop_hex), np.bool_)
+    ids = np.array(sorted(pending), np.int64)
+    for start in range(0, other.size, CHUNK_OBS):
+        rows = other[start : start + CHUNK_OBS]
+        marks[snap.hops[ranges(snap.obs.path_off[rows], snap.obs.path_len[rows])]] = True
+        if marks[ids].all():
+            return frozenset()
+    return frozenset(ids[~marks[ids]].tolist())
