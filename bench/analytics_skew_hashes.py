@@ -9,7 +9,7 @@ serves), timed with its JSON encoding; `roles (engine shared)` is roles after th
 fleet list ran in the same round, as the recomputers share it in one forked child.
 
     flock /work/bench.lock env PYTHONPATH=. /work/venv/bin/python -m bench.analytics_skew_hashes \\
-        --db /work/bench-data/staging-seed1-54087eb87c.db
+        --db /work/bench-data/staging-seed1.db
 """
 
 from __future__ import annotations
@@ -79,9 +79,7 @@ def _list_len(value: JSONValue) -> int:
 def main() -> None:
     """Print one markdown row per analytic and shape."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--db", type=Path, default=Path("/work/bench-data/staging-seed1-54087eb87c.db")
-    )
+    parser.add_argument("--db", type=Path, default=Path("/work/bench-data/staging-seed1.db"))
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--region", default="SJC")
     args = parser.parse_args()
