@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from meshlens.analytics import channels, rf
+from meshlens.analytics import (
+    channels,
+    hash_collisions,
+    hash_sizes,
+    nodes_clock_skew,
+    observers_clock_skew,
+    rf,
+    roles,
+)
 from meshlens.analytics.query import Query
 from meshlens.records import JSONValue
 from meshlens.store.snapshot import Snapshot
@@ -84,6 +92,7 @@ ANALYTICS: tuple[Analytic, ...] = (
         "hashSizes",
         REGION,
         "Path hash sizes in use and which nodes can do multi-byte hashes.",
+        compute=hash_sizes.compute,
     ),
     Analytic(
         "hash-collisions",
@@ -91,6 +100,7 @@ ANALYTICS: tuple[Analytic, ...] = (
         "hashCollisions",
         REGION,
         "Repeaters sharing 1-, 2- and 3-byte prefixes, classed by how close they are.",
+        compute=hash_collisions.compute,
         ttl_setting="analyticsHashSizes",
     ),
     Analytic(
@@ -99,6 +109,7 @@ ANALYTICS: tuple[Analytic, ...] = (
         "roles",
         NO_PARAMS,
         "Nodes per role with each role's clock-skew posture.",
+        compute=roles.compute,
     ),
     Analytic(
         "observers-clock-skew",
@@ -106,6 +117,7 @@ ANALYTICS: tuple[Analytic, ...] = (
         "observersClockSkew",
         NO_PARAMS,
         "Each observer's clock offset, calibrated against multi-observer medians.",
+        compute=observers_clock_skew.compute,
     ),
     Analytic(
         "nodes-clock-skew",
@@ -113,6 +125,12 @@ ANALYTICS: tuple[Analytic, ...] = (
         "nodesClockSkew",
         NO_PARAMS,
         "Each node's clock skew, severity and drift, from its own adverts.",
+        compute=nodes_clock_skew.compute,
+        detail=Detail(
+            "/api/nodes/{pubkey}/clock-skew",
+            nodes_clock_skew.details,
+            nodes_clock_skew.NOT_FOUND,
+        ),
     ),
 )
 

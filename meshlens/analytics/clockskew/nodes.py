@@ -1,0 +1,177 @@
+"""One clock-skew view per node, from its own adverts only (§3.3, decision 7).
+
+A node's points are its adverts' per-hash median skews (rounded to 0.1 s, as the
+reference feeds them on) at each advert's latest observation time. The recent window
+decides the severity; RTC resets (|skew| > 24 h) are left out of it (HEAD #1285). The
+reference also mixes in adverts a repeater merely relayed; meshlens attributes an
+advert to its signer only (`tx.from_key`), so a repeater never inherits a relayed
+node's bad clock.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+
+import numpy as np
+
+from meshlens.analytics.clockskew import severity as sev
+from meshlens.analytics.clockskew.drift import drift_per_day
+from meshlens.analytics.clockskew.samples import Engine, engine_of
+from meshlens.analytics.segments import segments_of
+from meshlens.analytics.stats import round_array
+from meshlens.store.snapshot import Snapshot
+
+RECENT_COUNT = 5  # the recent window holds at most this many adverts...
+RECENT_SPAN_S = 3600  # ...and only those within an hour of the newest
+MIN_DRIFT_POINTS = 5
+MAX_DRIFT_PER_DAY_S = 86_400.0  # beyond this the "drift" is a reset, not a slope
+NO_CLOCK_FRACTION = 0.10  # fewer good recent samples than this: no usable clock
+BIMODAL_FRACTION = 0.80  # fewer (with some bad ones): flips between two clocks
+
+
+@dataclass(frozen=True, slots=True)
+class BadSample:
+    """A recent advert more than an hour but less than a day off (HEAD #1094)."""
+
+    tx: int
+    advert_ts: int
+    skew_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSkew:
+    """A node's clock as its own adverts show it (unrounded; views round)."""
+
+    pubkey: str
+    mean_s: float
+    median_s: float
+    last_s: float
+    recent_s: float
+    drift_per_day_s: float
+    severity: str
+    sample_count: int
+    calibrated: bool
+    last_advert_ts: int
+    last_observed_s: int
+    good_fraction: float
+    recent_bad: int
+    recent_count: int
+    bad_samples: tuple[BadSample, ...]
+    hashes: tuple[int, ...]  # rows of Engine.hashes, by (latest observation, tx row)
+    ts: tuple[int, ...]  # each advert's latest observation time, ascending
+    skews: tuple[float, ...]  # each advert's median skew, rounded to 0.1 s
+
+
+def node_skews(snap: Snapshot) -> dict[str, NodeSkew]:
+    """Every node with clock data, by public key (ascending); computed once per snapshot."""
+    return snap.memo("clockskew.nodes", lambda: build_node_skews(snap, engine_of(snap)))
+
+
+def build_node_skews(snap: Snapshot, engine: Engine) -> dict[str, NodeSkew]:
+    """Group each advert's skew under its signer and judge each node's clock."""
+    h = engine.hashes
+    signer = snap.tx.from_key[h.tx]
+    rows = np.flatnonzero(signer >= 0)
+    rows = rows[np.lexsort((h.tx[rows], h.last_observed_s[rows], signer[rows]))]
+    per_node = segments_of(signer[rows])
+    ts = h.last_observed_s[rows].tolist()
+    skew = round_array(h.median_s[rows], 1).tolist()
+    last = h.last_s[rows].tolist()
+    advert = h.advert_ts[rows].tolist()
+    tx = h.tx[rows].tolist()
+    samples = per_node.sums(h.count[rows].astype(np.float64)).astype(np.int64).tolist()
+    calibrated = (per_node.sums(h.calibrated[rows].astype(np.float64)) > 0).tolist()
+    hash_rows = rows.tolist()
+    out: dict[str, NodeSkew] = {}
+    for k, (a, n) in enumerate(
+        zip(per_node.starts.tolist(), per_node.counts.tolist(), strict=True)
+    ):
+        b = a + n
+        pubkey = snap.strings[int(signer[rows[a]])]
+        node_ts, node_skew = ts[a:b], skew[a:b]
+        # The latest advert by observation time; among ties the first (lowest row).
+        j = a + bisect_left(node_ts, node_ts[-1])
+        out[pubkey] = _judge(
+            pubkey,
+            node_ts,
+            node_skew,
+            last_s=last[j],
+            last_advert_ts=advert[j],
+            tx=tx[a:b],
+            advert=advert[a:b],
+            sample_count=samples[k],
+            calibrated=calibrated[k],
+            hashes=tuple(hash_rows[a:b]),
+        )
+    return dict(sorted(out.items()))
+
+
+def median(values: list[float]) -> float:
+    """The true median of a short list; 0 when empty."""
+    n = len(values)
+    if n == 0:
+        return 0.0
+    s = sorted(values)
+    return (s[(n - 1) // 2] + s[n // 2]) / 2.0
+
+
+def _judge(
+    pubkey: str,
+    ts: list[int],
+    skew: list[float],
+    *,
+    last_s: float,
+    last_advert_ts: int,
+    tx: list[int],
+    advert: list[int],
+    sample_count: int,
+    calibrated: bool,
+    hashes: tuple[int, ...],
+) -> NodeSkew:
+    """§3.3 steps 5-8 with HEAD's three-way split of the recent window."""
+    n = len(ts)
+    start = max(n - RECENT_COUNT, bisect_left(ts, ts[-1] - RECENT_SPAN_S))
+    recent = skew[start:]
+    recent_s = median(recent)
+    good = [v for v in recent if abs(v) <= sev.GOOD_S]
+    bad = [
+        BadSample(tx[i], advert[i], skew[i])
+        for i in range(start, n)
+        if sev.GOOD_S < abs(skew[i]) <= sev.RTC_RESET_S
+    ]
+    counted = len(good) + len(bad)  # RTC resets are not counted at all
+    fraction = len(good) / counted if counted else 0.0
+    if fraction < NO_CLOCK_FRACTION:
+        severity = sev.NO_CLOCK
+    elif fraction < BIMODAL_FRACTION and bad:
+        severity = sev.BIMODAL_CLOCK
+        recent_s = median(good)
+    else:
+        recent_s = median(good)
+        severity = sev.classify(abs(recent_s))
+    drift = 0.0
+    if severity not in (sev.NO_CLOCK, sev.BIMODAL_CLOCK) and n >= MIN_DRIFT_POINTS:
+        drift = drift_per_day(ts, skew)
+        if abs(drift) > MAX_DRIFT_PER_DAY_S:
+            drift = 0.0
+    return NodeSkew(
+        pubkey=pubkey,
+        mean_s=sum(skew) / n,
+        median_s=median(skew),
+        last_s=last_s,
+        recent_s=recent_s,
+        drift_per_day_s=drift,
+        severity=severity,
+        sample_count=sample_count,
+        calibrated=calibrated,
+        last_advert_ts=last_advert_ts,
+        last_observed_s=ts[-1],
+        good_fraction=fraction,
+        recent_bad=len(bad),
+        recent_count=counted,
+        bad_samples=tuple(bad),
+        hashes=hashes,
+        ts=tuple(ts),
+        skews=tuple(skew),
+    )

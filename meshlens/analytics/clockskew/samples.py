@@ -1,0 +1,170 @@
+"""Advert clock samples, observer calibration and per-hash skew (analytics-part-b §3.2).
+
+A sample is one observation of an advert whose timestamp is plausible: the advertiser's
+clock (`advert_ts`) against the time the observer heard it. Observers are calibrated
+against each other on adverts heard more than once; each sample's skew is then
+corrected by its observer's offset, and summarised per advert (content hash).
+Everything here is sorting and segment reductions over the columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from meshlens.analytics.segments import Segments, segments_of, sort_pairs
+from meshlens.store.snapshot import Snapshot
+from meshlens.wire import PayloadType
+
+# §3.1: advert timestamps outside 2020-01-01 .. 2100-01-01 are not a clock reading.
+ADVERT_TS_MIN = 1_577_836_800
+ADVERT_TS_MAX = 4_102_444_800
+
+Bool = npt.NDArray[np.bool_]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Samples:
+    """One row per sample, grouped by transmission; within one, by observed time, then arrival."""
+
+    tx: I32  # transmission row
+    observer: I32  # observer index
+    observed_s: I64  # observation time, unix seconds
+    raw_s: I64  # advert_ts - observed_s: positive means the node's clock is ahead
+    offset_s: F64  # the observer's offset, 0 when it has none
+    calibrated: Bool  # the observer has an offset
+    corrected_s: F64  # raw_s + offset_s
+
+    def __len__(self) -> int:
+        return int(self.tx.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Observers heard on multi-observation adverts: their offset and how many samples made it."""
+
+    observer: I32  # observer index, ascending
+    offset_s: F64  # median deviation from the per-advert median time; positive = ahead
+    samples: I64
+
+
+@dataclass(frozen=True, slots=True)
+class HashSkew:
+    """One row per advert transmission with samples, ascending transmission row."""
+
+    tx: I32
+    start: I64  # first row in Samples
+    count: I64  # samples of this transmission
+    median_s: F64  # true median of the corrected skews (unrounded)
+    mean_s: F64
+    last_s: F64  # corrected skew of the latest observation (ties: last to arrive)
+    calibrated: Bool  # any sample calibrated
+    advert_ts: I64
+    first_observed_s: I64
+    last_observed_s: I64
+
+    def __len__(self) -> int:
+        return int(self.tx.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """The engine state one snapshot gives: samples, observer offsets, per-hash skew."""
+
+    samples: Samples
+    calibration: Calibration
+    hashes: HashSkew
+
+
+def engine_of(snap: Snapshot) -> Engine:
+    """The engine state of a snapshot, computed once and shared by every analytic using it."""
+    return snap.memo("clockskew.engine", lambda: build_engine(snap))
+
+
+def build_engine(snap: Snapshot) -> Engine:
+    """Collect samples, calibrate observers and summarise each advert (§3.2)."""
+    tx = snap.tx
+    plausible = (
+        (tx.payload_type == PayloadType.ADVERT)
+        & (tx.advert_ts >= ADVERT_TS_MIN)
+        & (tx.advert_ts <= ADVERT_TS_MAX)
+    )
+    rows = np.flatnonzero(plausible[snap.obs.tx])
+    tx_of = snap.obs.tx[rows]
+    observed = np.floor_divide(snap.obs.ts_ms[rows], 1000)
+    # Stable: observations heard in the same second keep their arrival order.
+    order = np.lexsort((observed, tx_of))
+    tx_of, observed = tx_of[order], observed[order]
+    observer = snap.obs.observer[rows[order]]
+    groups = segments_of(tx_of)
+    calibration = calibrate(groups, observer, observed)
+    offset_of = np.zeros(len(snap.observers), np.float64)
+    has_offset = np.zeros(len(snap.observers), np.bool_)
+    offset_of[calibration.observer] = calibration.offset_s
+    has_offset[calibration.observer] = True
+    raw = tx.advert_ts[tx_of] - observed
+    offset = offset_of[observer]
+    samples = Samples(
+        tx=tx_of,
+        observer=observer,
+        observed_s=observed,
+        raw_s=raw,
+        offset_s=offset,
+        calibrated=has_offset[observer],
+        corrected_s=raw + offset,
+    )
+    return Engine(samples, calibration, _per_hash(snap, samples, groups))
+
+
+def calibrate(groups: Segments, observer: I32, observed: I64) -> Calibration:
+    """§3.2.2: each observer's median deviation from the median time of each multi-sample advert.
+
+    Only adverts with two or more samples count (the same observer twice counts twice);
+    an observer seen only on single-sample adverts gets no offset.
+    """
+    # Work in half seconds: a median of whole seconds is a multiple of 0.5, so every
+    # deviation is an exact integer here and sorts as part of one int64 key.
+    half = 2 * observed
+    lo = groups.starts + (groups.counts - 1) // 2
+    hi = groups.starts + groups.counts // 2
+    median2 = (observed[lo] + observed[hi]) if len(groups) else np.empty(0, np.int64)
+    multi = groups.spread(groups.counts >= 2).astype(np.bool_)
+    deviation2 = half[multi] - groups.spread(median2)[multi]
+    who, deviation2 = sort_pairs(observer[multi], deviation2)
+    per_observer = segments_of(who)
+    offsets = per_observer.medians(deviation2.astype(np.float64)) / 2.0
+    return Calibration(
+        observer=who[per_observer.starts].astype(np.int32),
+        offset_s=offsets,
+        samples=per_observer.counts,
+    )
+
+
+def _per_hash(snap: Snapshot, samples: Samples, groups: Segments) -> HashSkew:
+    """§3.2.3: per advert, the median, mean and latest of its corrected skews."""
+    corrected = samples.corrected_s
+    # Offsets are medians of half seconds, so corrected skews are exact quarter seconds:
+    # sort them as integers within each advert (group codes keep the advert order).
+    code = np.repeat(np.arange(len(groups), dtype=np.int64), groups.counts)
+    _, quarters = sort_pairs(code, np.rint(corrected * 4).astype(np.int64))
+    within = quarters / 4.0
+    last = groups.ends - 1
+    tx_rows = samples.tx[groups.starts] if len(groups) else np.empty(0, np.int32)
+    calibrated_count = groups.sums(samples.calibrated.astype(np.float64))
+    return HashSkew(
+        tx=tx_rows,
+        start=groups.starts,
+        count=groups.counts,
+        median_s=groups.medians(within),
+        mean_s=groups.sums(corrected) / np.maximum(groups.counts, 1),
+        last_s=corrected[last],
+        calibrated=calibrated_count > 0,
+        advert_ts=snap.tx.advert_ts[tx_rows],
+        first_observed_s=samples.observed_s[groups.starts],
+        last_observed_s=samples.observed_s[last],
+    )
