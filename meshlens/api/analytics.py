@@ -133,10 +133,10 @@ class AnalyticsService:
         published = self._board.load(analytic.name) if self.is_ready(analytic.name) else None
         if published is None:
             raise NotReadyError(RETRY_AFTER_S)
-        body = published.extra.get(key.strip().lower())
-        if body is None:
+        compressed = published.extra.get(key.strip().lower())
+        if compressed is None:
             raise MissingDetailError(analytic.detail.not_found, key)
-        return Representation.detail(body, published, self.max_age_s(analytic))
+        return Representation.detail(compressed, published, self.max_age_s(analytic))
 
     # --- any shape ---------------------------------------------------------------------
 

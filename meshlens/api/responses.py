@@ -9,6 +9,7 @@ Cache-Control); errors are `{"error": message}` with the status from one table.
 from __future__ import annotations
 
 import functools
+import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -206,10 +207,15 @@ class Representation:
         )
 
     @classmethod
-    def detail(cls, body: bytes, published: Published, max_age_s: int) -> Representation:
-        """One side output of a snapshot (a per-key body), with its own ETag."""
+    def detail(cls, compressed: bytes, published: Published, max_age_s: int) -> Representation:
+        """One side output of a snapshot (a per-key body, stored gzip), with its own ETag."""
+        body = gzip.decompress(compressed)
         return cls(
-            body, etag_of(body), computed_at_ms=published.computed_at_ms, max_age_s=max_age_s
+            body,
+            etag_of(body),
+            computed_at_ms=published.computed_at_ms,
+            max_age_s=max_age_s,
+            gzip_body=compressed,
         )
 
     def reply(

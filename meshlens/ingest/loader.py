@@ -6,6 +6,8 @@ code path with live ingest, and a key added to the config decrypts old traffic t
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import math
 from collections.abc import Callable
@@ -62,7 +64,25 @@ def load_store(
         report(LoadProgress(True, loaded_tx, loaded_obs, counts.observations))
     final = LoadProgress(False, loaded_tx, loaded_obs, counts.observations)
     report(final)
+    return_freed_memory()
     return final
+
+
+def return_freed_memory() -> None:
+    """Give the heap the load freed back to the operating system.
+
+    Loading builds millions of short-lived row tuples; glibc keeps their pages after they
+    are freed (about 120 MB at the staging profile). malloc_trim returns them, which also
+    makes every later fork of this process cheaper. A no-op where glibc is absent.
+    """
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
 
 
 def _decode_row(
