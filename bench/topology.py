@@ -1,0 +1,124 @@
+"""Topology and distance compute times (and encode times) at the staging profile.
+
+Run: `flock /work/bench.lock env PYTHONPATH=. python -m bench.topology [--db PATH]`.
+With --db it loads a staging database read-only (`meshlens simulate --profile staging`);
+without, it uses the synthetic mesh of bench/mesh_model.py (cached as a pickle under
+/work/bench-data/ so it is built once). Each figure is the best and median of several
+cold computes: every run gets a fresh snapshot memo, so nothing carries over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import pickle
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from meshlens.analytics import distance, topology
+from meshlens.analytics.hops.context import best_paths, resolve_per_transmission
+from meshlens.analytics.hops.neighbours import neighbour_graph
+from meshlens.analytics.query import Query
+from meshlens.records import JSONValue
+from meshlens.store.snapshot import Snapshot
+from meshlens.store.store import PacketStore
+
+CACHE = Path("/work/bench-data")
+
+
+def synthetic(seed: int) -> tuple[PacketStore, int]:
+    """The synthetic staging-sized mesh, built once and cached."""
+    from bench.mesh_model import build_mesh
+
+    path = CACHE / f"topology-synthetic-{seed}.pickle"
+    if path.is_file():
+        with path.open("rb") as f:
+            store, now_ms = pickle.load(f)  # our own cache file, written below
+        return store, now_ms
+    model = build_mesh(seed=seed, observers=40)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        pickle.dump((model.store, model.now_ms), f, protocol=pickle.HIGHEST_PROTOCOL)
+    return model.store, model.now_ms
+
+
+def staging(db_path: Path) -> tuple[PacketStore, int]:
+    """A staging database loaded read-only; 'now' is its latest observation."""
+    from meshlens.db.database import ReadOnlyDatabase
+    from meshlens.ingest.loader import load_store
+
+    store = PacketStore()
+    load_store(ReadOnlyDatabase(db_path), store)
+    snap = store.snapshot()
+    return store, int(snap.obs.ts_ms.max(initial=0))
+
+
+def timed(run: Callable[[], object], rounds: int) -> tuple[float, float]:
+    """Best and median wall time in ms."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return min(times), statistics.median(times)
+
+
+def main() -> None:
+    """Print markdown rows for docs/benchmarks.md."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", type=Path)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    store, now_ms = staging(args.db) if args.db else synthetic(args.seed)
+    base = store.snapshot()
+    print(f"data: {len(base.tx)} transmissions, {len(base.obs)} observations, "
+          f"{len(base.nodes)} nodes, {len(base.observers)} observers, "
+          f"{len(base.hop_hex)} distinct hops")  # fmt: skip
+
+    def cold() -> Snapshot:
+        return dataclasses.replace(base, derived={})
+
+    default = Query(now_ms=now_ms)
+    regions = sorted({o.iata for o in base.observers if o.iata})
+    region = Query(now_ms=now_ms, region=frozenset(regions[:1]))
+    window = Query(now_ms=now_ms, since_ms=now_ms - 24 * 3_600_000, window_key="rel:24h")
+    black = {n.public_key for n in base.nodes[:50]}
+    blacklisted = Query(now_ms=now_ms, node_blacklist=frozenset(black))
+    rows: list[tuple[str, Callable[[], object]]] = [
+        ("neighbour graph", lambda: neighbour_graph(cold())),
+        ("distance resolution (per transmission)", lambda: _resolve_all(cold(), now_ms)),
+        ("topology, default shape", lambda: topology.compute(cold(), default)),
+        ("topology, region " + ",".join(region.region), lambda: topology.compute(cold(), region)),
+        ("topology, window 24h", lambda: topology.compute(cold(), window)),
+        ("topology, 50 nodes blacklisted", lambda: topology.compute(cold(), blacklisted)),
+        ("distance, default shape", lambda: distance.compute(cold(), default)),
+        ("distance, region " + ",".join(region.region), lambda: distance.compute(cold(), region)),
+    ]
+    print("| compute | best ms | median ms |")
+    print("|---|---|---|")
+    for label, run in rows:
+        best, median = timed(run, args.rounds)
+        print(f"| {label} | {best:.0f} | {median:.0f} |")
+    for name, value in (("topology", topology.compute(cold(), default)),
+                        ("distance", distance.compute(cold(), default))):  # fmt: skip
+        best, median = timed(lambda v=value: orjson.dumps(v), args.rounds)  # type: ignore[misc]
+        size = len(orjson.dumps(value))
+        print(f"| {name}: encode with orjson ({size / 1e6:.2f} MB) | {best:.1f} | {median:.1f} |")
+
+
+def _resolve_all(snap: Snapshot, now_ms: int) -> JSONValue:
+    import numpy as np
+
+    rows = np.flatnonzero(snap.tx.best_obs >= 0).astype(np.int64)
+    _, owner, hop = best_paths(snap, rows)
+    resolve_per_transmission(snap, rows, owner, hop, now_ms)
+    return None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,236 @@
+"""Distance (analytics-part-a §4): how long the links are, from the GPS of resolved hops.
+
+Computed on the fly from the snapshot (no incremental index): each transmission's best
+path is resolved with its own context in one vectorised batch, GPS-bearing nodes are
+chained (sender first), and every consecutive pair up to 300 km is a hop record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from meshlens.analytics.hops.arrays import first_of_runs
+from meshlens.analytics.hops.context import best_paths, resolve_per_transmission
+from meshlens.analytics.hops.roster import Roster, originator_nodes, roster_of
+from meshlens.analytics.query import Query
+from meshlens.analytics.scope import region_observers, transmissions_in_region
+from meshlens.analytics.stats import histogram, round2, round_array, true_median
+from meshlens.geo import EARTH_RADIUS_KM
+from meshlens.records import JSONObject, JSONValue
+from meshlens.store.snapshot import Snapshot
+from meshlens.times import iso_seconds
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+MAX_PAIR_KM = 300.0
+TOP_HOPS = 20
+TOP_PATHS = 20
+HISTOGRAM_BINS = 25
+CATEGORIES = ("R↔R", "C↔R", "C↔C")
+
+
+@dataclass(frozen=True, slots=True)
+class _Hops:
+    """Hop records in transmission then path order."""
+
+    owner: I64  # index into the scope's transmission rows
+    a: I64  # node index of the earlier node in the chain
+    b: I64
+    km: F64  # unrounded
+    dist: F64  # round2
+    category: I64  # index into CATEGORIES
+
+
+def compute(snap: Snapshot, query: Query) -> JSONValue:
+    """The distance response for one region (distance takes no time window, §4.1)."""
+    roster = roster_of(snap)
+    scope = snap.tx.best_obs >= 0
+    observers = region_observers(snap, query)
+    if observers is not None:
+        scope &= transmissions_in_region(snap, observers)
+    tx_rows = np.flatnonzero(scope).astype(np.int64)
+    hops = _hop_records(snap, roster, tx_rows, query.now_ms)
+    snr = snap.obs.snr_db[snap.tx.best_obs[tx_rows]].astype(np.float64)
+    first_seen = snap.tx.first_seen_ms[tx_rows]
+    stamp = _Stamps(first_seen)
+    paths = _paths(snap, roster, hops, tx_rows, stamp)
+    return {
+        "summary": {
+            "totalHops": int(hops.dist.size),
+            "totalPaths": paths[0],
+            "avgDist": round2(float(hops.dist.mean())) if hops.dist.size else 0.0,
+            "maxDist": round2(float(hops.dist.max())) if hops.dist.size else 0.0,
+        },
+        "topHops": _top_hops(snap, roster, hops, tx_rows=tx_rows, snr=snr, stamp=stamp),
+        "topPaths": paths[1],
+        "catStats": {
+            name: _category(hops.dist[hops.category == i]) for i, name in enumerate(CATEGORIES)
+        },
+        "distHistogram": _histogram(hops.dist),
+        "distOverTime": _over_time(hops, first_seen),
+    }
+
+
+def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _Hops:
+    """§4.2 steps 1-4: resolve, chain the GPS nodes (sender first), keep pairs <= 300 km."""
+    _, owner, hop = best_paths(snap, tx_rows)
+    node = resolve_per_transmission(snap, tx_rows, owner, hop, now_ms).node
+    sender = originator_nodes(snap)[tx_rows]
+    s_rows = np.flatnonzero(sender >= 0)
+    chain_owner = np.concatenate([s_rows, owner])
+    chain_node = np.concatenate([sender[s_rows], node])
+    # Senders sort before their transmission's hops; hops keep path order (stable sort).
+    order = np.argsort(chain_owner * 2 + np.repeat([0, 1], [s_rows.size, owner.size]),
+                       kind="stable")  # fmt: skip
+    chain_owner, chain_node = chain_owner[order], chain_node[order]
+    placed = chain_node >= 0
+    placed[placed] = roster.has_gps[chain_node[placed]]
+    chain_owner, chain_node = chain_owner[placed], chain_node[placed]
+    same = chain_owner[1:] == chain_owner[:-1]
+    pair_owner = chain_owner[1:][same]
+    a, b = chain_node[:-1][same], chain_node[1:][same]
+    km = _haversine_km(roster, a, b)
+    keep = km <= MAX_PAIR_KM  # §4.2: strictly greater is dropped, tested before rounding
+    a, b, km, pair_owner = a[keep], b[keep], km[keep], pair_owner[keep]
+    repeaters = roster.repeater[a].astype(np.int64) + roster.repeater[b]
+    return _Hops(
+        owner=pair_owner,
+        a=a,
+        b=b,
+        km=km,
+        dist=round_array(km, 2),
+        category=2 - repeaters,  # 2 repeaters: R↔R, 1: C↔R, 0: C↔C
+    )
+
+
+def _haversine_km(roster: Roster, a: I64, b: I64) -> F64:
+    la, oa = np.radians(roster.lat[a]), np.radians(roster.lon[a])
+    lb, ob = np.radians(roster.lat[b]), np.radians(roster.lon[b])
+    h = np.sin((lb - la) / 2) ** 2 + np.cos(la) * np.cos(lb) * np.sin((ob - oa) / 2) ** 2
+    return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(h, 1.0))), np.float64)
+
+
+class _Stamps:
+    """Transmission first-seen times as the reference prints them, formatted on demand."""
+
+    def __init__(self, first_seen_ms: I64) -> None:
+        self._ms = first_seen_ms
+
+    def iso(self, owner: int) -> str:
+        """RFC3339 second precision (the reference's first_seen text)."""
+        return iso_seconds(int(self._ms[owner]))
+
+
+def _ends(roster: Roster, a: int, b: int) -> JSONObject:
+    return {"fromName": roster.names[a], "fromPk": roster.keys[a],
+            "toName": roster.names[b], "toPk": roster.keys[b]}  # fmt: skip
+
+
+def _top_hops(
+    snap: Snapshot, roster: Roster, hops: _Hops, *, tx_rows: I64, snr: F64, stamp: _Stamps
+) -> list[JSONValue]:
+    """§4.3 step 4: one entry per unordered pair, its longest record, SNR over all of them."""
+    if hops.dist.size == 0:
+        return []
+    lo = np.where(roster.rank[hops.a] <= roster.rank[hops.b], hops.a, hops.b)
+    hi = np.where(lo == hops.a, hops.b, hops.a)
+    pair = lo * roster.node_count + hi
+    record = np.arange(pair.shape[0])
+    order = np.lexsort((record, -hops.dist, pair))
+    lead = first_of_runs(pair[order])
+    starts = np.flatnonzero(lead)
+    sizes = np.diff(np.append(starts, order.shape[0]))
+    winner = order[starts]
+    pick = np.lexsort((roster.rank[hi[winner]], roster.rank[lo[winner]], -hops.dist[winner]))
+    out: list[JSONValue] = []
+    for i in pick[:TOP_HOPS].tolist():
+        r = int(winner[i])
+        members = order[starts[i] : starts[i] + sizes[i]]
+        values = snr[hops.owner[members]]
+        values = values[~np.isnan(values)]
+        owner = int(hops.owner[r])
+        out.append(
+            {
+                **_ends(roster, int(hops.a[r]), int(hops.b[r])),
+                "dist": float(hops.dist[r]),
+                "type": CATEGORIES[int(hops.category[r])],
+                "bestSnr": float(values.max()) if values.size else None,
+                "medianSnr": true_median(values) if values.size else None,
+                "obsCount": int(sizes[i]),
+                "hash": snap.content_hash(int(tx_rows[owner])),
+                "timestamp": stamp.iso(owner),
+            }
+        )
+    return out
+
+
+def _paths(
+    snap: Snapshot, roster: Roster, hops: _Hops, tx_rows: I64, stamp: _Stamps
+) -> tuple[int, list[JSONValue]]:
+    """§4.2 step 5 and §4.3 step 5: path records, and the 20 longest."""
+    if hops.owner.size == 0:
+        return 0, []
+    lead = first_of_runs(hops.owner)
+    starts = np.flatnonzero(lead)
+    sizes = np.diff(np.append(starts, hops.owner.shape[0]))
+    totals = round_array(np.add.reduceat(hops.km, starts), 2)
+    hashes = snap.tx.hash[tx_rows[hops.owner[starts]]]
+    pick = np.lexsort((hashes, -totals))[:TOP_PATHS]
+    out: list[JSONValue] = []
+    for i in pick.tolist():
+        s, n = int(starts[i]), int(sizes[i])
+        owner = int(hops.owner[s])
+        out.append(
+            {
+                "hash": snap.content_hash(int(tx_rows[owner])),
+                "totalDist": float(totals[i]),
+                "hopCount": n,
+                "timestamp": stamp.iso(owner),
+                "hops": [
+                    {**_ends(roster, int(hops.a[r]), int(hops.b[r])), "dist": float(hops.dist[r])}
+                    for r in range(s, s + n)
+                ],
+            }
+        )
+    return int(starts.size), out
+
+
+def _category(dist: F64) -> JSONObject:
+    """§4.3 step 2: count, mean, upper median, min and max, each rounded to 2 decimals."""
+    if dist.size == 0:
+        return {"count": 0, "avg": 0, "median": 0, "min": 0, "max": 0}
+    return {
+        "count": int(dist.size),
+        "avg": round2(float(dist.mean())),
+        "median": round2(float(np.partition(dist, dist.size // 2)[dist.size // 2])),
+        "min": round2(float(dist.min())),
+        "max": round2(float(dist.max())),
+    }
+
+
+def _histogram(dist: F64) -> JSONValue:
+    """§4.3 step 6: 25 bins, x and w to one decimal; an empty list when there are no hops."""
+    if dist.size == 0:
+        return []
+    return histogram(dist, HISTOGRAM_BINS, round_places=1, flat_width=1.0)
+
+
+def _over_time(hops: _Hops, first_seen: I64) -> list[JSONValue]:
+    """§4.3 step 3: mean hop length per hour of first_seen."""
+    if hops.dist.size == 0:
+        return []
+    hour = first_seen[hops.owner] // 3_600_000
+    keys, inverse, counts = np.unique(hour, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=hops.dist)
+    return [
+        {
+            "hour": iso_seconds(int(k) * 3_600_000)[:13],
+            "avg": round2(float(s / n)),
+            "count": int(n),
+        }
+        for k, s, n in zip(keys.tolist(), sums.tolist(), counts.tolist(), strict=True)
+    ]
