@@ -108,10 +108,15 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
 
 
 def _haversine_km(roster: Roster, a: I64, b: I64) -> F64:
-    la, oa = np.radians(roster.lat[a]), np.radians(roster.lon[a])
-    lb, ob = np.radians(roster.lat[b]), np.radians(roster.lon[b])
-    h = np.sin((lb - la) / 2) ** 2 + np.cos(la) * np.cos(lb) * np.sin((ob - oa) / 2) ** 2
+    lat, lon, cos_lat = _radians(roster)
+    la, lb = lat[a], lat[b]
+    h = np.sin((lb - la) / 2) ** 2 + cos_lat[a] * cos_lat[b] * np.sin((lon[b] - lon[a]) / 2) ** 2
     return np.asarray(2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(h, 1.0))), np.float64)
+
+
+def _radians(roster: Roster) -> tuple[F64, F64, F64]:
+    lat, lon = np.radians(roster.lat), np.radians(roster.lon)
+    return lat, lon, np.cos(lat)
 
 
 class _Stamps:
@@ -139,18 +144,19 @@ def _top_hops(
     lo = np.where(roster.rank[hops.a] <= roster.rank[hops.b], hops.a, hops.b)
     hi = np.where(lo == hops.a, hops.b, hops.a)
     pair = lo * roster.node_count + hi
+    keys, inverse, sizes = np.unique(pair, return_inverse=True, return_counts=True)
+    longest = np.full(keys.shape[0], -1.0)
+    np.maximum.at(longest, inverse, hops.dist)
+    # The first record reaching the pair's longest distance wins (strictly larger replaces).
     record = np.arange(pair.shape[0])
-    order = np.lexsort((record, -hops.dist, pair))
-    lead = first_of_runs(pair[order])
-    starts = np.flatnonzero(lead)
-    sizes = np.diff(np.append(starts, order.shape[0]))
-    winner = order[starts]
-    pick = np.lexsort((roster.rank[hi[winner]], roster.rank[lo[winner]], -hops.dist[winner]))
+    reaching = hops.dist == longest[inverse]
+    winner = np.full(keys.shape[0], pair.shape[0], np.int64)
+    np.minimum.at(winner, inverse[reaching], record[reaching])
+    pick = np.lexsort((roster.rank[hi[winner]], roster.rank[lo[winner]], -longest))
     out: list[JSONValue] = []
     for i in pick[:TOP_HOPS].tolist():
         r = int(winner[i])
-        members = order[starts[i] : starts[i] + sizes[i]]
-        values = snr[hops.owner[members]]
+        values = snr[hops.owner[inverse == i]]
         values = values[~np.isnan(values)]
         owner = int(hops.owner[r])
         out.append(
