@@ -49,7 +49,8 @@ def build_mesh(
     rng = np.random.default_rng(seed)
     lat = 47.0 + rng.random(nodes) * span_deg
     lon = -122.0 + rng.random(nodes) * span_deg * 1.4
-    role = rng.choice(["repeater", "companion", "room", "sensor"], nodes, p=[0.45, 0.45, 0.05, 0.05])
+    roles = ["repeater", "companion", "room", "sensor"]
+    role = rng.choice(roles, nodes, p=[0.45, 0.45, 0.05, 0.05])
     keys = [rng.bytes(32).hex() for _ in range(nodes)]
     gps = rng.random(nodes) < gps_share
     width = np.where(rng.random(nodes) < two_byte_share, 2, 1)
@@ -57,11 +58,18 @@ def build_mesh(
     parent = _routes(lat, lon, relays)
     obs_nodes = rng.choice(relays, observers, replace=False)
     node_rows = [
-        Node(PubKey(keys[i]), f"n{i}", str(role[i]), float(lat[i]) if gps[i] else None,
-             float(lon[i]) if gps[i] else None, T_END - 30 * DAY, T_END - int(rng.integers(0, 5 * DAY)),
-             int(rng.integers(1, 60)))
+        Node(
+            PubKey(keys[i]),
+            f"n{i}",
+            str(role[i]),
+            float(lat[i]) if gps[i] else None,
+            float(lon[i]) if gps[i] else None,
+            T_END - 30 * DAY,
+            T_END - int(rng.integers(0, 5 * DAY)),
+            int(rng.integers(1, 60)),
+        )
         for i in range(nodes)
-    ]  # fmt: skip
+    ]
     observer_rows = [
         ObserverRow(j + 1, Observer(ObserverId(keys[o].upper()), f"obs{j}",
                                     "SEA" if lon[o] < -121.3 else "PDX", 0, T_END))
@@ -78,8 +86,10 @@ def build_mesh(
     route_cache: dict[tuple[int, int], list[int] | None] = {}
     for t in range(transmissions):
         o = int(origins[t])
-        tx_rows.append(TxRow(t + 1, f"{t + 1:016x}", int(times[t]), 1, 4 if advert[t] else 2, 1,
-                             0, b"\x00\x00", from_pubkey=keys[o] if advert[t] else None))  # fmt: skip
+        origin = keys[o] if advert[t] else None
+        kind = 4 if advert[t] else 2
+        tx_rows.append(TxRow(t + 1, f"{t + 1:016x}", int(times[t]), 1, kind, 1, 0, b"\x00\x00",
+                             from_pubkey=origin))  # fmt: skip
         start = int(entry[o])
         w = int(width[o])
         for j, obs in enumerate(obs_nodes.tolist()):
@@ -90,7 +100,7 @@ def build_mesh(
             else:
                 key = (start, obs)
                 if key not in route_cache:
-                    route_cache[key] = _route(parent, relays, start, obs, lat, lon)
+                    route_cache[key] = _route(parent, start, obs)
                 route = route_cache[key]
             if route is None or len(route) > max_hops or rng.random() < 0.2:
                 continue
@@ -134,7 +144,7 @@ def _nearest(
 ) -> npt.NDArray[np.int64]:
     """Per node: the repeater nearest to it (itself for a repeater)."""
     d = np.hypot(lat[:, None] - lat[relays][None, :], (lon[:, None] - lon[relays][None, :]) * 0.68)
-    return relays[np.argmin(d, axis=1)]
+    return np.asarray(relays[np.argmin(d, axis=1)], np.int64)
 
 
 def _routes(
@@ -148,16 +158,8 @@ def _routes(
     return {int(relays[i]): relays[np.flatnonzero(near[i])].tolist() for i in range(relays.size)}
 
 
-def _route(
-    graph: dict[int, list[int]],
-    relays: npt.NDArray[np.int64],
-    start: int,
-    observer: int,
-    lat: npt.NDArray[np.float64],
-    lon: npt.NDArray[np.float64],
-) -> list[int] | None:
+def _route(graph: dict[int, list[int]], start: int, observer: int) -> list[int] | None:
     """Shortest repeater route from `start` to a repeater next to `observer`, or None."""
-    del relays, lat, lon
     prev: dict[int, int] = {start: start}
     queue = deque([start])
     while queue:

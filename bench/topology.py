@@ -120,8 +120,6 @@ def _resolve_all(snap: Snapshot, now_ms: int) -> JSONValue:
     return None
 
 
-
-
 def accuracy(seed: int, transmissions: int) -> None:
     """How often the resolver names the true relay, by tier, on a synthetic mesh."""
     import numpy as np

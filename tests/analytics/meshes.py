@@ -73,8 +73,17 @@ class Mesh:
         db_id = len(self.transmissions) + 1
         ptype = payload_type if payload_type is not None else (4 if origin else 2)
         self.transmissions.append(
-            TxRow(db_id, f"{db_id:016x}", at_ms, 1, ptype, 1, 0, bytes([db_id % 256, 0]),
-                  from_pubkey=origin)  # fmt: skip
+            TxRow(
+                db_id,
+                f"{db_id:016x}",
+                at_ms,
+                1,
+                ptype,
+                1,
+                0,
+                bytes([db_id % 256, 0]),
+                from_pubkey=origin,
+            )
         )
         for observer_id, path in heard:
             width = len(path[0]) // 2 if path else 1

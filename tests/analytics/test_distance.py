@@ -37,7 +37,9 @@ def test_chain_skips_a_node_without_gps_and_starts_at_the_sender() -> None:
     assert path["timestamp"] == "2026-01-01T00:00:00Z"
     assert out["catStats"]["C↔R"]["count"] == 1 and out["catStats"]["R↔R"]["count"] == 1
     assert out["catStats"]["C↔C"] == {"count": 0, "avg": 0, "median": 0, "min": 0, "max": 0}
-    assert out["distOverTime"] == [{"hour": "2026-01-01T00", "avg": round2((d1 + d2) / 2), "count": 2}]
+    assert out["distOverTime"] == [
+        {"hour": "2026-01-01T00", "avg": round2((d1 + d2) / 2), "count": 2}
+    ]
 
 
 def test_pairs_over_300_km_are_dropped_and_the_chain_goes_on() -> None:

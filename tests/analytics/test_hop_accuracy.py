@@ -21,9 +21,7 @@ from meshlens.analytics.hops.roster import Roster, roster_of
 from meshlens.store.snapshot import Snapshot
 
 
-def _oracle(
-    snap: Snapshot, roster: Roster, hop: str, context: list[int], now_ms: int
-) -> int:
+def _oracle(snap: Snapshot, roster: Roster, hop: str, context: list[int], now_ms: int) -> int:
     """§1.4 read literally: one hop, one context list, Python all the way."""
     cands = list(roster.candidates(hop))
     if not cands:
@@ -39,11 +37,10 @@ def _oracle(
         edges.setdefault(b, []).append((a, s, n))
     best: dict[int, tuple[float, int]] = {}
     for x in context:
-        for far, s, n in edges.get(x, []):
-            if far in cands and s > best.get(far, (0.0, 0))[0]:
-                best[far] = (s, n)
-            elif far in cands and s == best.get(far, (0.0, 0))[0] and n > best[far][1]:
-                best[far] = (s, n)
+        for other, s, n in edges.get(x, []):
+            # Each candidate keeps its best edge; equal scores keep the larger count.
+            if other in cands and (s, n) > best.get(other, (0.0, 0)):
+                best[other] = (s, n)
     ranked = sorted(((s, n, c) for c, (s, n) in best.items() if s > 0),
                     key=lambda r: (-r[0], roster.keys[r[2]]))  # fmt: skip
     if ranked and ranked[0][1] >= 3 and (len(ranked) == 1 or ranked[0][0] >= 3 * ranked[1][0]):
@@ -60,11 +57,11 @@ def _oracle(
             d_lon = math.radians(roster.lon[c] - lon0) * math.cos(
                 math.radians((roster.lat[c] + lat0) / 2)
             )
-            return math.sqrt(d_lat**2 + d_lon**2), roster.keys[c]
+            return float(math.sqrt(d_lat**2 + d_lon**2)), roster.keys[c]
 
         return min(gps, key=far)
     pool = gps or cands
-    return min(pool, key=lambda c: (-roster.advert_count[c], roster.keys[c]))
+    return min(pool, key=lambda c: (-int(roster.advert_count[c]), roster.keys[c]))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import first_of_runs, group_by
+from meshlens.analytics.hops.arrays import first_of_runs
 from meshlens.analytics.hops.resolver import (
     GEO,
     Adjacency,
@@ -33,7 +33,6 @@ from meshlens.analytics.hops.roster import (
     HopCandidates,
     Roster,
     hop_candidates,
-    originator_nodes,
     roster_of,
 )
 from meshlens.geo import EARTH_RADIUS_KM
@@ -121,65 +120,34 @@ def _with_y(ev: _Evidence, y: I64) -> _Evidence:
 
 
 def _evidence(snap: Snapshot, roster: Roster) -> tuple[_Evidence, _Evidence, _Evidence]:
-    """Group every observation into the three edge sources."""
-    obs = snap.obs
-    n_obs_idx = max(len(snap.observers), 1)
-    n_hops = max(len(snap.hop_hex), 1)
-    from_ep = originator_nodes(snap)[obs.tx]
-    observer = obs.observer.astype(np.int64)
-    obs_ep = roster.observer_endpoint.astype(np.int64)[observer] if observer.size else observer
-    plen = obs.path_len.astype(np.int64)
-    with_path = plen > 0
-    hop_at = np.where(with_path, obs.path_off, 0)
-    first_hop = snap.hops[hop_at].astype(np.int64) if snap.hops.size else np.zeros_like(plen)
-    last_hop = (
-        snap.hops[hop_at + np.maximum(plen - 1, 0)].astype(np.int64)
-        if snap.hops.size
-        else np.zeros_like(plen)
+    """The store's link evidence (kept up to date at append) in graph endpoints."""
+    zero, first, last = snap.links.merged()
+    obs_ep = roster.observer_endpoint.astype(np.int64)
+    keys = np.unique(np.concatenate([zero.x, first.x]))
+    node_of_key = np.array(
+        [roster.endpoint_of.get(snap.strings[k].lower(), -1) for k in keys.tolist()], np.int64
     )
-    ts = obs.ts_ms
-    # Zero-hop adverts: originator <-> observer, both known.
-    rows = np.flatnonzero(~with_path & (from_ep >= 0) & (obs_ep >= 0) & (from_ep != obs_ep))
-    zero = _grouped(from_ep[rows], obs_ep[rows], observer[rows], ts[rows], is_hop=False,
-                    n_observers=n_obs_idx, span=max(roster.endpoint_count, 1))  # fmt: skip
-    # Adverts with a path: originator <-> the node of path[0].
-    rows = np.flatnonzero(with_path & (from_ep >= 0))
-    first = _grouped(from_ep[rows], first_hop[rows], observer[rows], ts[rows], is_hop=True,
-                     n_observers=n_obs_idx, span=n_hops)  # fmt: skip
-    # Any packet with a path: observer <-> the node of path[last].
-    rows = np.flatnonzero(with_path & (obs_ep >= 0))
-    key = observer[rows] * n_hops + last_hop[rows]
-    g = group_by(key, ts[rows])
-    obs_of = g.keys // n_hops
-    last = _Evidence(
-        x=roster.observer_endpoint.astype(np.int64)[obs_of],
-        hop=g.keys % n_hops,
-        y=np.full(g.keys.shape[0], -1, np.int64),
-        observer=obs_of,
-        count=g.count,
-        last_ms=g.last_ms,
-    )
-    return zero, first, last
+    node_of_key[node_of_key >= roster.node_count] = -1  # an originator must be a node
 
+    def originator(string_ids: I64) -> I64:
+        return node_of_key[np.searchsorted(keys, string_ids)] if keys.size else string_ids
 
-def _grouped(
-    x: I64, other: I64, observer: I64, ts: I64, *, is_hop: bool, n_observers: int, span: int
-) -> _Evidence:
-    """Group sightings by (x, hop or y, observer)."""
-    key = (x * span + other) * n_observers + observer
-    g = group_by(key, ts)
-    observer_of = g.keys % n_observers
-    pair = g.keys // n_observers
-    x_of, other_of = pair // span, pair % span
-    minus = np.full(g.keys.shape[0], -1, np.int64)
-    return _Evidence(
-        x=x_of,
-        hop=other_of if is_hop else minus,
-        y=minus if is_hop else other_of,
-        observer=observer_of,
-        count=g.count,
-        last_ms=g.last_ms,
-    )
+    def endpoint(observers: I64) -> I64:
+        return obs_ep[observers] if observers.size else observers
+
+    x, y = originator(zero.x), endpoint(zero.observer)
+    ok = (x >= 0) & (y >= 0) & (x != y)
+    zero_ev = _Evidence(x[ok], zero.hop[ok], y[ok], zero.observer[ok], zero.count[ok],
+                        zero.last_ms[ok])  # fmt: skip
+    x = originator(first.x)
+    ok = x >= 0
+    first_ev = _Evidence(x[ok], first.hop[ok], np.full(int(ok.sum()), -1, np.int64),
+                         first.observer[ok], first.count[ok], first.last_ms[ok])  # fmt: skip
+    x = endpoint(last.x)
+    ok = x >= 0
+    last_ev = _Evidence(x[ok], last.hop[ok], np.full(int(ok.sum()), -1, np.int64),
+                        last.observer[ok], last.count[ok], last.last_ms[ok])  # fmt: skip
+    return zero_ev, first_ev, last_ev
 
 
 def _unique_excluding(cands: HopCandidates, hop: I64, x: I64) -> I64:
