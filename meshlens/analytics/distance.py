@@ -79,17 +79,7 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
     """§4.2 steps 1-4: resolve, chain the GPS nodes (sender first), keep pairs <= 300 km."""
     _, owner, hop = best_paths(snap, tx_rows)
     node = resolve_per_transmission(snap, tx_rows, owner, hop, now_ms).node
-    sender = originator_nodes(snap)[tx_rows]
-    s_rows = np.flatnonzero(sender >= 0)
-    chain_owner = np.concatenate([s_rows, owner])
-    chain_node = np.concatenate([sender[s_rows], node])
-    # Senders sort before their transmission's hops; hops keep path order (stable sort).
-    order = np.argsort(chain_owner * 2 + np.repeat([0, 1], [s_rows.size, owner.size]),
-                       kind="stable")  # fmt: skip
-    chain_owner, chain_node = chain_owner[order], chain_node[order]
-    placed = chain_node >= 0
-    placed[placed] = roster.has_gps[chain_node[placed]]
-    chain_owner, chain_node = chain_owner[placed], chain_node[placed]
+    chain_owner, chain_node = _chain(roster, originator_nodes(snap)[tx_rows], owner, node)
     same = chain_owner[1:] == chain_owner[:-1]
     pair_owner = chain_owner[1:][same]
     a, b = chain_node[:-1][same], chain_node[1:][same]
@@ -105,6 +95,39 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
         dist=round_array(km, 2),
         category=2 - repeaters,  # 2 repeaters: R↔R, 1: C↔R, 0: C↔C
     )
+
+
+def _first_seen(values: I64) -> npt.NDArray[np.bool_]:
+    """True at the first occurrence of each value (order kept)."""
+    order = np.argsort(values, kind="stable")
+    lead = first_of_runs(values[order])
+    out = np.zeros(values.shape[0], np.bool_)
+    out[order[lead]] = True
+    return out
+
+
+def _chain(roster: Roster, sender: I64, owner: I64, node: I64) -> tuple[I64, I64]:
+    """GPS-bearing nodes in chain order: each transmission's sender, then its hops in order.
+
+    Hop rows come grouped by transmission, so the sender slots in by counting, not sorting.
+    """
+    placed = node >= 0
+    placed[placed] = roster.has_gps[node[placed]]
+    owner, node = owner[placed], node[placed]
+    has_sender = sender >= 0
+    has_sender[has_sender] = roster.has_gps[sender[has_sender]]
+    senders_upto = np.cumsum(has_sender)  # senders of transmissions <= o
+    hops_before = np.cumsum(np.bincount(owner, minlength=sender.shape[0])) - np.bincount(
+        owner, minlength=sender.shape[0]
+    )
+    s_owner = np.flatnonzero(has_sender)
+    out_owner = np.empty(owner.shape[0] + s_owner.shape[0], np.int64)
+    out_node = np.empty_like(out_owner)
+    hop_pos = np.arange(owner.shape[0]) + senders_upto[owner] if owner.size else owner
+    s_pos = hops_before[s_owner] + senders_upto[s_owner] - 1
+    out_owner[hop_pos], out_node[hop_pos] = owner, node
+    out_owner[s_pos], out_node[s_pos] = s_owner, sender[s_owner]
+    return out_owner, out_node
 
 
 def _haversine_km(roster: Roster, a: I64, b: I64) -> F64:
@@ -138,39 +161,48 @@ def _ends(roster: Roster, a: int, b: int) -> JSONObject:
 def _top_hops(
     snap: Snapshot, roster: Roster, hops: _Hops, *, tx_rows: I64, snr: F64, stamp: _Stamps
 ) -> list[JSONValue]:
-    """§4.3 step 4: one entry per unordered pair, its longest record, SNR over all of them."""
-    if hops.dist.size == 0:
+    """§4.3 step 4: one entry per unordered pair, its longest record, SNR over all of them.
+
+    Only the 20 longest pairs are printed, so only the longest records are sorted: take
+    the top K records (every record tied with the K-th too), and widen K until they hold
+    20 distinct pairs.
+    """
+    n = hops.dist.size
+    if n == 0:
         return []
     lo = np.where(roster.rank[hops.a] <= roster.rank[hops.b], hops.a, hops.b)
     hi = np.where(lo == hops.a, hops.b, hops.a)
     pair = lo * roster.node_count + hi
-    keys, inverse, sizes = np.unique(pair, return_inverse=True, return_counts=True)
-    longest = np.full(keys.shape[0], -1.0)
-    np.maximum.at(longest, inverse, hops.dist)
-    # The first record reaching the pair's longest distance wins (strictly larger replaces).
-    record = np.arange(pair.shape[0])
-    reaching = hops.dist == longest[inverse]
-    winner = np.full(keys.shape[0], pair.shape[0], np.int64)
-    np.minimum.at(winner, inverse[reaching], record[reaching])
-    pick = np.lexsort((roster.rank[hi[winner]], roster.rank[lo[winner]], -longest))
+    k = min(n, 256)
+    while True:
+        cut = -np.partition(-hops.dist, k - 1)[k - 1]
+        top = np.flatnonzero(hops.dist >= cut)
+        top = top[np.lexsort((top, -hops.dist[top]))]  # longest first, then record order
+        first = np.flatnonzero(_first_seen(pair[top]))
+        if first.size >= TOP_HOPS or k == n:
+            break
+        k = min(n, k * 4)
+    winners = top[np.sort(first)]
+    # Longest first; on equal length, the pair of smaller pubkeys (§1.9).
+    winners = winners[np.lexsort((roster.rank[hi[winners]], roster.rank[lo[winners]],
+                                  -hops.dist[winners]))][:TOP_HOPS]  # fmt: skip
+    chosen = np.flatnonzero(np.isin(pair, pair[winners]))
     out: list[JSONValue] = []
-    for i in pick[:TOP_HOPS].tolist():
-        r = int(winner[i])
-        values = snr[hops.owner[inverse == i]]
+    for r in winners.tolist():
+        members = chosen[pair[chosen] == pair[r]]
+        values = snr[hops.owner[members]]
         values = values[~np.isnan(values)]
         owner = int(hops.owner[r])
-        out.append(
-            {
-                **_ends(roster, int(hops.a[r]), int(hops.b[r])),
-                "dist": float(hops.dist[r]),
-                "type": CATEGORIES[int(hops.category[r])],
-                "bestSnr": float(values.max()) if values.size else None,
-                "medianSnr": true_median(values) if values.size else None,
-                "obsCount": int(sizes[i]),
-                "hash": snap.content_hash(int(tx_rows[owner])),
-                "timestamp": stamp.iso(owner),
-            }
-        )
+        out.append({
+            **_ends(roster, int(hops.a[r]), int(hops.b[r])),
+            "dist": float(hops.dist[r]),
+            "type": CATEGORIES[int(hops.category[r])],
+            "bestSnr": float(values.max()) if values.size else None,
+            "medianSnr": true_median(values) if values.size else None,
+            "obsCount": int(members.size),
+            "hash": snap.content_hash(int(tx_rows[owner])),
+            "timestamp": stamp.iso(owner),
+        })  # fmt: skip
     return out
 
 
@@ -183,7 +215,9 @@ def _paths(
     lead = first_of_runs(hops.owner)
     starts = np.flatnonzero(lead)
     sizes = np.diff(np.append(starts, hops.owner.shape[0]))
-    totals = round_array(np.add.reduceat(hops.km, starts), 2)
+    # bincount adds in record order, as the reference sums a path: same float result.
+    sums = np.asarray(np.bincount(hops.owner, weights=hops.km), np.float64)[hops.owner[starts]]
+    totals = round_array(sums, 2)
     hashes = snap.tx.hash[tx_rows[hops.owner[starts]]]
     pick = np.lexsort((hashes, -totals))[:TOP_PATHS]
     out: list[JSONValue] = []
@@ -230,13 +264,15 @@ def _over_time(hops: _Hops, first_seen: I64) -> list[JSONValue]:
     if hops.dist.size == 0:
         return []
     hour = first_seen[hops.owner] // 3_600_000
-    keys, inverse, counts = np.unique(hour, return_inverse=True, return_counts=True)
-    sums = np.bincount(inverse, weights=hops.dist)
+    base = int(hour.min())
+    slot = hour - base
+    counts = np.bincount(slot)
+    sums = np.bincount(slot, weights=hops.dist)
     return [
         {
-            "hour": iso_seconds(int(k) * 3_600_000)[:13],
-            "avg": round2(float(s / n)),
-            "count": int(n),
+            "hour": iso_seconds((base + h) * 3_600_000)[:13],
+            "avg": round2(sums[h] / counts[h]),
+            "count": int(counts[h]),
         }
-        for k, s, n in zip(keys.tolist(), sums.tolist(), counts.tolist(), strict=True)
+        for h in np.flatnonzero(counts).tolist()
     ]

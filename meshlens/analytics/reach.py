@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import first_of_runs
+from meshlens.analytics.hops.arrays import distinct, first_of_runs
 from meshlens.records import JSONValue
 
 I64 = npt.NDArray[np.int64]
@@ -72,7 +72,7 @@ def per_observer_reach(reach: Reach, labels: Labels) -> dict[str, JSONValue]:
     order = np.lexsort((labels.hop_rank[reach.hop], -reach.count, reach.min_dist, reach.observer))
     obs_s, hop_s = reach.observer[order], reach.hop[order]
     lo_s, hi_s, cnt_s = reach.min_dist[order], reach.max_dist[order], reach.count[order]
-    for o in np.unique(obs_s).tolist():
+    for o in distinct(obs_s).tolist():
         oid = labels.observer_id[o]
         out[oid] = {"observer_name": labels.observer_name[o] or oid, "rings": []}
     rings_of: dict[int, list[JSONValue]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import expand, first_of_runs
+from meshlens.analytics.hops.arrays import distinct, expand, first_of_runs
 from meshlens.analytics.hops.context import resolve_with_union
 from meshlens.analytics.hops.roster import Roster, hop_candidates, roster_of
 from meshlens.analytics.query import Query
@@ -43,9 +43,9 @@ def compute(snap: Snapshot, query: Query) -> JSONValue:
     n_hops = len(snap.hop_hex)
     hop_hex = list(snap.hop_hex)
     hop_rank = _rank(hop_hex)
-    distinct = np.unique(hop)
+    hop_ids = distinct(hop)
     node_of = np.full(n_hops, -1, np.int64)
-    node_of[distinct] = resolve_with_union(snap, tx_rows, distinct, query.now_ms)
+    node_of[hop_ids] = resolve_with_union(snap, tx_rows, hop_ids, query.now_ms)
     labels = _labels(
         snap,
         roster,
@@ -57,7 +57,7 @@ def compute(snap: Snapshot, query: Query) -> JSONValue:
     hop_freq = np.bincount(hop, minlength=n_hops)
     reach = reach_of(observer[owner], hop, dist, n_hops)
     multi, best_list = cross_observer(reach, labels)
-    observers_used = np.unique(observer).tolist()
+    observers_used = distinct(observer).tolist()
     out: JSONObject = {
         "uniqueNodes": sum(1 for n in snap.nodes if n.last_seen_ms > query.now_ms - WEEK_MS),
         **_summary(plen, snap.obs.snr_db[best]),

@@ -89,6 +89,21 @@ class Links:
         """Each table as one grouped table."""
         return merge_tables(self.zero), merge_tables(self.first), merge_tables(self.last)
 
+    def rows(self) -> tuple[LinkTable, LinkTable, LinkTable]:
+        """Each table's chunks back to back: a key may repeat across chunks (no regrouping)."""
+        return _concat(self.zero), _concat(self.first), _concat(self.last)
+
+
+def _concat(tables: tuple[LinkTable, ...]) -> LinkTable:
+    if not tables:
+        return LinkTable.empty()
+    if len(tables) == 1:
+        return tables[0]
+    return LinkTable(
+        *(np.concatenate([getattr(t, name) for t in tables])
+          for name in ("x", "hop", "observer", "count", "last_ms"))
+    )  # fmt: skip
+
 
 @dataclass(slots=True)
 class LinkLog:

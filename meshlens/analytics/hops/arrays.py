@@ -1,8 +1,8 @@
-"""Grouping kernels the resolver and the graph share: expand segments, group by integer key."""
+"""Array kernels the resolver and the analytics share: segments, runs, distinct values."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,39 +29,27 @@ def first_of_runs(sorted_keys: I64) -> npt.NDArray[np.bool_]:
     return lead
 
 
-@dataclass(frozen=True, slots=True)
-class Groups:
-    """Distinct keys with each one's count and latest time, and each row's group."""
-
-    keys: I64
-    count: I64
-    last_ms: I64
-    inverse: I64  # row -> index into keys
+def distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Sorted distinct values (np.unique without its hashing path, which is slow here)."""
+    if values.shape[0] == 0:
+        return values.copy()
+    ordered = np.sort(values)
+    return ordered[first_of_runs(ordered)]
 
 
-def group_by(keys: I64, times_ms: I64) -> Groups:
-    """Group rows by a non-negative integer key: counts, latest time, and the inverse map."""
-    if keys.shape[0] == 0:
-        empty = np.empty(0, np.int64)
-        return Groups(empty, empty, empty, empty)
-    span = int(keys.max()) + 1
-    if span <= _DENSE_LIMIT:
-        count = np.bincount(keys, minlength=span)
-        present = np.flatnonzero(count)
-        last = np.full(span, np.iinfo(np.int64).min, np.int64)
-        np.maximum.at(last, keys, times_ms)
-        slot = np.empty(span, np.int64)
-        slot[present] = np.arange(present.shape[0])
-        return Groups(present, count[present], last[present], slot[keys])
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    lead = first_of_runs(sorted_keys)
-    starts = np.flatnonzero(lead)
-    inverse = np.empty(keys.shape[0], np.int64)
+def distinct_inverse(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], I64]:
+    """Sorted distinct values and, per input item, the index of its value among them."""
+    if values.shape[0] == 0:
+        return values.copy(), np.empty(0, np.int64)
+    if values.dtype.kind == "i" and int(values.min()) >= 0:
+        span = int(values.max()) + 1
+        if span <= _DENSE_LIMIT and span <= 8 * values.shape[0] + 1024:
+            present = np.bincount(values, minlength=span) > 0
+            slot = np.cumsum(present) - 1
+            return np.flatnonzero(present).astype(values.dtype), slot[values]
+    order = np.argsort(values)
+    ordered = values[order]
+    lead = first_of_runs(ordered)
+    inverse = np.empty(values.shape[0], np.int64)
     inverse[order] = np.cumsum(lead) - 1
-    return Groups(
-        keys=sorted_keys[starts],
-        count=np.diff(np.append(starts, keys.shape[0])),
-        last_ms=np.maximum.reduceat(times_ms[order], starts),
-        inverse=inverse,
-    )
+    return ordered[lead], inverse

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import expand
+from meshlens.analytics.hops.arrays import distinct, distinct_inverse, expand
 from meshlens.analytics.hops.neighbours import neighbour_graph
 from meshlens.analytics.hops.resolver import NONE, UNIQUE, Context, Resolution, resolve
 from meshlens.analytics.hops.roster import hop_candidates, originator_nodes, roster_of
@@ -51,7 +51,7 @@ def resolve_with_union(snap: Snapshot, tx_rows: I64, hop_ids: I64, now_ms: int) 
     """Node index per hop id in `hop_ids` (-1: no candidate), with the scope's union context."""
     _, owner, hop = best_paths(snap, tx_rows)
     _, endpoints = context_rows(snap, tx_rows, owner, hop)
-    union = np.unique(endpoints)
+    union = distinct(endpoints)
     zeros = np.zeros(hop_ids.shape[0], np.int64)
     context = Context(np.zeros_like(union), union)
     return _resolve(snap, hop_ids, zeros, context, now_ms).node
@@ -73,14 +73,12 @@ def resolve_per_transmission(
     if ambiguous.size == 0:
         return Resolution(node, tier)
     groups, endpoints = context_rows(snap, tx_rows, owner, hop)
-    signature = np.zeros(tx_rows.shape[0], np.uint64)
-    np.add.at(signature, groups, _mix(endpoints))  # a set hash: order-free, wraps
-    sig_values, sig_of = np.unique(signature, return_inverse=True)
+    signature = _set_hash(groups, _mix(endpoints), tx_rows.shape[0])
+    sig_values, sig_of = distinct_inverse(signature)
     representative = np.empty(sig_values.shape[0], np.int64)
     representative[sig_of[::-1]] = np.arange(sig_of.shape[0] - 1, -1, -1)
     n_hops = max(len(snap.hop_hex), 1)
-    keys, inverse = np.unique(sig_of[owner[ambiguous]] * n_hops + hop[ambiguous],
-                              return_inverse=True)  # fmt: skip
+    keys, inverse = distinct_inverse(sig_of[owner[ambiguous]] * n_hops + hop[ambiguous])
     is_rep = np.zeros(tx_rows.shape[0], np.bool_)
     is_rep[representative] = True
     keep = is_rep[groups]
@@ -89,6 +87,20 @@ def resolve_per_transmission(
     node[ambiguous] = result.node[inverse]
     tier[ambiguous] = result.tier[inverse]
     return Resolution(node, tier)
+
+
+def _set_hash(groups: I64, mixed: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.uint64]:
+    """Per group, the wrapping sum of its mixed values: equal sets give equal hashes.
+
+    Summed as four 16-bit limbs with bincount (exact in float64), then recombined with
+    carries in uint64: much faster than np.add.at on uint64.
+    """
+    out = np.zeros(n, np.uint64)
+    for limb in range(4):
+        part = ((mixed >> np.uint64(16 * limb)) & np.uint64(0xFFFF)).astype(np.float64)
+        sums = np.bincount(groups, weights=part, minlength=n).astype(np.uint64)
+        out += sums << np.uint64(16 * limb)
+    return out
 
 
 def _mix(values: I64) -> npt.NDArray[np.uint64]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import first_of_runs
+from meshlens.analytics.hops.arrays import distinct, distinct_inverse, first_of_runs
 from meshlens.analytics.hops.resolver import (
     GEO,
     Adjacency,
@@ -120,10 +120,14 @@ def _with_y(ev: _Evidence, y: I64) -> _Evidence:
 
 
 def _evidence(snap: Snapshot, roster: Roster) -> tuple[_Evidence, _Evidence, _Evidence]:
-    """The store's link evidence (kept up to date at append) in graph endpoints."""
-    zero, first, last = snap.links.merged()
+    """The store's link evidence (kept up to date at append) in graph endpoints.
+
+    Chunks are read back to back without regrouping: a key that repeats across chunks
+    only adds rows, and every step after this groups by key anyway.
+    """
+    zero, first, last = snap.links.rows()
     obs_ep = roster.observer_endpoint.astype(np.int64)
-    keys = np.unique(np.concatenate([zero.x, first.x]))
+    keys = distinct(np.concatenate([zero.x, first.x]))
     node_of_key = np.array(
         [roster.endpoint_of.get(snap.strings[k].lower(), -1) for k in keys.tolist()], np.int64
     )
@@ -170,9 +174,9 @@ def _guess(
     """Resolve the still ambiguous (x, hop) keys with x as context, tiers 1-2 only."""
     rows = np.flatnonzero((y < 0) & (cands.count[ev.hop] >= 2))
     key = ev.x[rows] * _HOP_SPAN + ev.hop[rows]
-    distinct, inverse = np.unique(key, return_inverse=True)
-    x, hop = distinct // _HOP_SPAN, distinct % _HOP_SPAN
-    groups = np.arange(distinct.shape[0], dtype=np.int64)
+    keys, inverse = distinct_inverse(key)
+    x, hop = keys // _HOP_SPAN, keys % _HOP_SPAN
+    groups = np.arange(keys.shape[0], dtype=np.int64)
     result = resolve(
         roster, cands, adjacency, hop=hop, group=groups,
         context=Context(groups, x), exclude=x, max_tier=GEO,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from meshlens.analytics.hops.arrays import distinct_inverse
 from meshlens.store.snapshot import Snapshot
 
 I32 = npt.NDArray[np.int32]
@@ -178,7 +179,7 @@ def _originators(snap: Snapshot) -> I64:
     adverts = np.flatnonzero((tx.payload_type == ADVERT) & (tx.from_key >= 0))
     if adverts.size == 0:
         return out
-    keys, inverse = np.unique(tx.from_key[adverts], return_inverse=True)
+    keys, inverse = distinct_inverse(tx.from_key[adverts])
     ids = np.array(
         [roster.endpoint_of.get(snap.strings[int(k)].lower(), -1) for k in keys], np.int64
     )
