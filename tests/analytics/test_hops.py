@@ -150,3 +150,29 @@ def test_score_decays_with_a_week_half_life() -> None:
     assert abs(float(s[0]) - 0.5) < 1e-12
     s = resolver.edge_score(np.array([50]), np.array([T0 + 10]), np.array([1]), T0)
     assert abs(float(s[0]) - 0.5 / 3) < 1e-12  # future times count as now; 1 observer = 1/3
+
+
+def test_graph_is_the_same_whether_packets_came_in_one_batch_or_many() -> None:
+    from meshlens.store.batch import ObserverRow, StoreBatch, obs_batch
+    from meshlens.store.store import PacketStore
+
+    m = Mesh()
+    m.node("a1", at=(47.0, -122.0))
+    b = m.node("b1", at=(47.1, -122.0))
+    c = m.node("c1", at=(47.2, -122.0))
+    m.observer(b.upper())
+    m.observer("OBSX")
+    for i in range(12):
+        path = ["A1", "C1"][: 1 + i % 2]
+        m.tx([(b.upper(), path), ("OBSX", ["C1"])], origin=c if i % 3 else None, at_ms=T0 + i)
+    one = neighbour_graph(m.snapshot())
+    store = PacketStore()
+    observers = [ObserverRow(rowid, o) for rowid, o in m.observers.values()]
+    store.append(StoreBatch(nodes=m.nodes, observers=observers))
+    for tx in m.transmissions:
+        rows = [o for o in m.observations if o.tx_db_id == tx.db_id]
+        store.append(StoreBatch(transmissions=[tx], observations=obs_batch(rows)))
+    many = neighbour_graph(store.snapshot())
+    for name in ("a", "b", "count", "last_ms", "observers"):
+        assert getattr(many, name).tolist() == getattr(one, name).tolist()
+    assert len(one) == 4
