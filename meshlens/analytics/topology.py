@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import distinct, expand, first_of_runs
+from meshlens.analytics.hops.arrays import distinct, distinct_inverse, expand
 from meshlens.analytics.hops.context import resolve_with_union
 from meshlens.analytics.hops.roster import Roster, hop_candidates, roster_of
 from meshlens.analytics.query import Query
@@ -177,15 +177,13 @@ def _top_pairs(
     swap = hop_rank[a] > hop_rank[b]
     lo, hi = np.where(swap, b, a), np.where(swap, a, b)
     n_hops = max(len(hop_hex), 1)
-    key = np.sort(lo * n_hops + hi)
-    lead = first_of_runs(key)
-    starts = np.flatnonzero(lead)
-    counts = np.diff(np.append(starts, key.shape[0]))
+    pairs, inverse = distinct_inverse(lo * n_hops + hi)
+    counts = np.bincount(inverse)
     merge = hop_candidates(snap).merge_node.tolist()
     totals: dict[tuple[str, str], int] = {}
     longest: dict[int, str] = {}
     merged: dict[tuple[int, int], int] = {}
-    for k, n in zip(key[starts].tolist(), counts.tolist(), strict=True):
+    for k, n in zip(pairs.tolist(), counts.tolist(), strict=True):
         x, y = divmod(k, n_hops)
         nx, ny = merge[x], merge[y]
         if nx < 0 or ny < 0:

@@ -203,7 +203,10 @@ def _edges(roster: Roster, parts: list[_Evidence], unresolved: int) -> Neighbour
     a, b, observer, count, last = a[keep], b[keep], observer[keep], count[keep], last[keep]
     e_count = max(roster.endpoint_count, 1)
     pair = a * e_count + b
-    order = np.lexsort((observer, pair))
+    n_obs = int(observer.max(initial=0)) + 1
+    # One int64 sort key (pair, observer) when it fits; lexsort otherwise.
+    fits = pair.size == 0 or int(pair.max()) < (1 << 62) // n_obs
+    order = np.argsort(pair * n_obs + observer) if fits else np.lexsort((observer, pair))
     pair, observer, count, last = pair[order], observer[order], count[order], last[order]
     lead = first_of_runs(pair)
     starts = np.flatnonzero(lead)
