@@ -16,6 +16,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -125,7 +126,6 @@ def accuracy(seed: int, transmissions: int) -> None:
     import numpy as np
 
     from bench.mesh_model import build_mesh
-    from meshlens.analytics.hops.resolver import TIER_NAMES
 
     model = build_mesh(seed=seed, transmissions=transmissions, observers=40)
     snap = model.store.snapshot()
@@ -135,20 +135,74 @@ def accuracy(seed: int, transmissions: int) -> None:
     counts = np.bincount(owner, minlength=rows.size)
     within = np.arange(owner.size) - (np.cumsum(counts) - counts)[owner]
     truth = model.truth[snap.obs.path_off[best][owner] + within]
-    right = result.node == truth
-    print(f"accuracy over {owner.size} best-path hops: {right.mean():.1%}")
+    _print_accuracy(result.node == truth, result.tier)
+
+
+def staging_accuracy(db_path: Path) -> None:
+    """The same, against the simulator's ground truth saved beside a staging database."""
+    import numpy as np
+
+    store, now_ms = staging(db_path)
+    snap = store.snapshot()
+    with np.load(db_path.with_name(db_path.name + ".truth.npz")) as data:
+        truth = {name: data[name] for name in data.files}
+    keys = [str(k) for k in truth["node_keys"]]
+    rows = np.flatnonzero(snap.tx.best_obs >= 0).astype(np.int64)
+    best, owner, hop = best_paths(snap, rows)
+    wanted = {(int(snap.tx.hash[t]), snap.observers[int(snap.obs.observer[b])].id.upper())
+              for t, b in zip(rows.tolist(), best.tolist(), strict=True)}  # fmt: skip
+    index: dict[tuple[int, str, int], int] = {}
+    obs_hash, obs_observer = truth["obs_hash"].tolist(), truth["obs_observer"].tolist()
+    for row, (h, o) in enumerate(zip(obs_hash, obs_observer, strict=True)):
+        key = (h, keys[o].upper())
+        if key in wanted:
+            index.setdefault((*key, int(truth["obs_hop_count"][row])), row)
+    result = resolve_per_transmission(snap, rows, owner, hop, now_ms)
+    node_key = np.array((*roster_keys(snap), ""))
+    got = node_key[result.node]  # -1 -> ""
+    counts = np.bincount(owner, minlength=rows.size)
+    true_keys = np.full(owner.size, "?", dtype=object)
+    starts = np.cumsum(counts) - counts
+    for i, (t, b) in enumerate(zip(rows.tolist(), best.tolist(), strict=True)):
+        n = int(counts[i])
+        hit = index.get(
+            (int(snap.tx.hash[t]), snap.observers[int(snap.obs.observer[b])].id.upper(), n)
+        )
+        if hit is None or n == 0:
+            continue
+        off = int(truth["obs_hop_off"][hit])
+        true_keys[starts[i] : starts[i] + n] = [keys[j] for j in truth["hop_node"][off : off + n]]
+    known = true_keys != "?"
+    right = (got == true_keys) & known
+    _print_accuracy(right[known], result.tier[known])
+
+
+def _print_accuracy(right: Any, tiers: Any) -> None:
+    from meshlens.analytics.hops.resolver import TIER_NAMES
+
+    print(f"accuracy over {right.size} best-path hops: {right.mean():.1%}")
     print("| tier | share of hops | right |")
     print("|---|---|---|")
     for tier, name in enumerate(TIER_NAMES):
-        sel = result.tier == tier
+        sel = tiers == tier
         if sel.any():
             print(f"| {name} | {sel.mean():.1%} | {right[sel].mean():.1%} |")
+
+
+def roster_keys(snap: Snapshot) -> tuple[str, ...]:
+    """Lower-case node keys by node index."""
+    from meshlens.analytics.hops.roster import roster_of
+
+    return roster_of(snap).keys
 
 
 if __name__ == "__main__":
     import sys
 
     if sys.argv[1:2] == ["--accuracy"]:
-        accuracy(1, 10_000)
+        if len(sys.argv) > 2:
+            staging_accuracy(Path(sys.argv[2]))
+        else:
+            accuracy(1, 10_000)
     else:
         main()
