@@ -117,9 +117,8 @@ def _chain(roster: Roster, sender: I64, owner: I64, node: I64) -> tuple[I64, I64
     has_sender = sender >= 0
     has_sender[has_sender] = roster.has_gps[sender[has_sender]]
     senders_upto = np.cumsum(has_sender)  # senders of transmissions <= o
-    hops_before = np.cumsum(np.bincount(owner, minlength=sender.shape[0])) - np.bincount(
-        owner, minlength=sender.shape[0]
-    )
+    per_tx = np.bincount(owner, minlength=sender.shape[0])
+    hops_before = np.cumsum(per_tx) - per_tx
     s_owner = np.flatnonzero(has_sender)
     out_owner = np.empty(owner.shape[0] + s_owner.shape[0], np.int64)
     out_node = np.empty_like(out_owner)
@@ -138,8 +137,7 @@ def _haversine_km(roster: Roster, a: I64, b: I64) -> F64:
 
 
 def _radians(roster: Roster) -> tuple[F64, F64, F64]:
-    lat, lon = np.radians(roster.lat), np.radians(roster.lon)
-    return lat, lon, np.cos(lat)
+    return roster.lat_rad, roster.lon_rad, np.cos(roster.lat_rad)
 
 
 class _Stamps:
@@ -218,8 +216,12 @@ def _paths(
     # bincount adds in record order, as the reference sums a path: same float result.
     sums = np.asarray(np.bincount(hops.owner, weights=hops.km), np.float64)[hops.owner[starts]]
     totals = round_array(sums, 2)
-    hashes = snap.tx.hash[tx_rows[hops.owner[starts]]]
-    pick = np.lexsort((hashes, -totals))[:TOP_PATHS]
+    # Only the 20 longest are printed: sort just the paths tied with the 20th or longer.
+    k = min(TOP_PATHS, totals.shape[0])
+    cut = -np.partition(-totals, k - 1)[k - 1]
+    near = np.flatnonzero(totals >= cut)
+    hashes = snap.tx.hash[tx_rows[hops.owner[starts[near]]]]
+    pick = near[np.lexsort((hashes, -totals[near]))][:TOP_PATHS]
     out: list[JSONValue] = []
     for i in pick.tolist():
         s, n = int(starts[i]), int(sizes[i])

@@ -284,11 +284,13 @@ def _geo(roster: Roster, batch: _Batch) -> None:
         c_lon = np.bincount(g, weights=roster.lon[members], minlength=size) / k
     rg = batch.group[batch.row_q]
     c = batch.row_c
-    lat0, lon0 = c_lat[rg], c_lon[rg]
-    lat1, lon1 = roster.lat[c], roster.lon[c]
-    d_lat = np.radians(lat1 - lat0)
-    d_lon = np.radians(lon1 - lon0) * np.cos(np.radians((lat0 + lat1) / 2))
-    dist = np.sqrt(d_lat * d_lat + d_lon * d_lon)
+    # Radians of differences equal differences of radians; converting once per node and
+    # once per group keeps trigonometry off the per-candidate rows (but one cosine).
+    lat0, lon0 = np.radians(c_lat)[rg], np.radians(c_lon)[rg]
+    lat1, lon1 = roster.lat_rad[c], roster.lon_rad[c]
+    d_lat = lat1 - lat0
+    d_lon = (lon1 - lon0) * np.cos((lat0 + lat1) / 2)
+    dist = d_lat * d_lat + d_lon * d_lon  # squared: same order, no square root
     # No GPS on the candidate, no centroid for the group, or excluded: never the nearest.
     near = np.where(np.isnan(dist) | ~batch.eligible, -np.inf, -dist)
     best, best_row = batch.first_max(near)

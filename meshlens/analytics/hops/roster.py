@@ -45,6 +45,8 @@ class Roster:
     names: tuple[str, ...]
     lat: F64  # NaN without GPS
     lon: F64
+    lat_rad: F64
+    lon_rad: F64
     has_gps: Bool
     advert_count: I64
     path_capable: Bool  # a hop candidate: relaying role and not a repeat:off observer
@@ -117,6 +119,8 @@ def _build_roster(snap: Snapshot) -> Roster:
         names=tuple(node.name for node in nodes),
         lat=lat,
         lon=lon,
+        lat_rad=np.radians(lat),
+        lon_rad=np.radians(lon),
         has_gps=has_gps,
         advert_count=np.array([node.advert_count for node in nodes], np.int64),
         path_capable=capable,
