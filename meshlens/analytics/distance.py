@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import first_of_runs
+from meshlens.analytics.hops.arrays import distinct_inverse, first_of_runs
 from meshlens.analytics.hops.context import best_paths, resolve_per_transmission
 from meshlens.analytics.hops.roster import Roster, originator_nodes, roster_of
 from meshlens.analytics.query import Query
@@ -83,17 +83,21 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
     same = chain_owner[1:] == chain_owner[:-1]
     pair_owner = chain_owner[1:][same]
     a, b = chain_node[:-1][same], chain_node[1:][same]
-    km = _haversine_km(roster, a, b)
+    # The same few thousand links recur in every path: measure each distinct one once.
+    links, inverse = distinct_inverse(a * max(roster.node_count, 1) + b)
+    la, lb = links // max(roster.node_count, 1), links % max(roster.node_count, 1)
+    link_km = _haversine_km(roster, la, lb)
+    link_category = 2 - (roster.repeater[la].astype(np.int64) + roster.repeater[lb])
+    km = link_km[inverse]
     keep = km <= MAX_PAIR_KM  # §4.2: strictly greater is dropped, tested before rounding
-    a, b, km, pair_owner = a[keep], b[keep], km[keep], pair_owner[keep]
-    repeaters = roster.repeater[a].astype(np.int64) + roster.repeater[b]
+    inverse = inverse[keep]
     return _Hops(
-        owner=pair_owner,
-        a=a,
-        b=b,
-        km=km,
-        dist=round_array(km, 2),
-        category=2 - repeaters,  # 2 repeaters: R↔R, 1: C↔R, 0: C↔C
+        owner=pair_owner[keep],
+        a=a[keep],
+        b=b[keep],
+        km=km[keep],
+        dist=round_array(link_km, 2)[inverse],
+        category=link_category[inverse],  # 2 repeaters: R↔R, 1: C↔R, 0: C↔C
     )
 
 
