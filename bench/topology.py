@@ -5,6 +5,9 @@ With --db it loads a staging database read-only (`meshlens simulate --profile st
 without, it uses the synthetic mesh of bench/mesh_model.py (cached as a pickle under
 /work/bench-data/ so it is built once). Each figure is the best and median of several
 cold computes: every run gets a fresh snapshot memo, so nothing carries over.
+Also: `--accuracy [DB]` (resolver against the true relays) and `--append-cost DB` (what
+the store's link evidence costs ingest). Delete the cached pickle after changing the
+store's internals.
 """
 
 from __future__ import annotations
@@ -195,6 +198,37 @@ def _print_accuracy(right: Any, tiers: Any) -> None:
             print(f"| {name} | {sel.mean():.1%} | {right[sel].mean():.1%} |")
 
 
+def append_cost(db_path: Path) -> None:
+    """What keeping the link evidence costs ingest: the initial load, and small appends."""
+    import numpy as np
+
+    from meshlens.store import links
+
+    keep = links.LinkLog.add
+    for label, add in (("with link evidence", keep), ("without", None)):
+        if add is None:
+            links.LinkLog.add = lambda self, **kw: None  # type: ignore[method-assign]
+        start = time.process_time()
+        store, now_ms = staging(db_path)
+        print(f"load {label}: {time.process_time() - start:.2f} s CPU")
+    links.LinkLog.add = keep  # type: ignore[method-assign]
+    store, now_ms = staging(db_path)
+    log = links.LinkLog(store.snapshot().links)
+    rng = np.random.default_rng(0)
+    spent = []
+    for i in range(3000):  # live ingest: batches of 20 observations
+        n = 20
+        start = time.perf_counter()
+        log.add(originator=np.where(rng.random(n) < 0.15, rng.integers(0, 2000, n), -1),
+                observer=rng.integers(0, 31, n), ts_ms=np.full(n, now_ms + i),
+                first_hop=rng.integers(0, 1112, n), last_hop=rng.integers(0, 1112, n),
+                path_len=rng.integers(0, 8, n))  # fmt: skip
+        spent.append((time.perf_counter() - start) * 1e6)
+    us = np.array(spent)
+    print(f"20-observation append: mean {us.mean():.0f} us, median {np.median(us):.0f} us, "
+          f"p99 {np.percentile(us, 99):.0f} us, max {us.max():.0f} us")  # fmt: skip
+
+
 def roster_keys(snap: Snapshot) -> tuple[str, ...]:
     """Lower-case node keys by node index."""
     from meshlens.analytics.hops.roster import roster_of
@@ -205,7 +239,9 @@ def roster_keys(snap: Snapshot) -> tuple[str, ...]:
 if __name__ == "__main__":
     import sys
 
-    if sys.argv[1:2] == ["--accuracy"]:
+    if sys.argv[1:2] == ["--append-cost"]:
+        append_cost(Path(sys.argv[2]))
+    elif sys.argv[1:2] == ["--accuracy"]:
         if len(sys.argv) > 2:
             staging_accuracy(Path(sys.argv[2]))
         else:
