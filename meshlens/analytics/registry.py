@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 from meshlens.analytics import (
     channels,
+    distance,
     hash_collisions,
     hash_sizes,
     nodes_clock_skew,
     observers_clock_skew,
     rf,
     roles,
+    topology,
 )
 from meshlens.analytics.query import Query
 from meshlens.records import JSONValue
@@ -62,6 +64,7 @@ ANALYTICS: tuple[Analytic, ...] = (
         "topology",
         REGION_WINDOW,
         "Hop counts, top repeaters and pairs, per-observer reach rings, best paths.",
+        compute=topology.compute,
     ),
     Analytic(
         "rf",
@@ -77,6 +80,7 @@ ANALYTICS: tuple[Analytic, ...] = (
         "distance",
         REGION,
         "Hop lengths from GPS positions: longest hops and paths, by link type.",
+        compute=distance.compute,
     ),
     Analytic(
         "channels",

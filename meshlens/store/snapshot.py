@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from meshlens.records import Node, Observer
 from meshlens.store.columns import BoundedIndex, BoundedIntern, empty_index, empty_intern
+from meshlens.store.links import Links
 
 T = TypeVar("T")
 
@@ -120,6 +121,8 @@ class Snapshot:
     observers: tuple[Observer, ...] = ()
     observer_ids: BoundedIntern[str, str] = field(default_factory=empty_intern)
     tx_by_hash: BoundedIndex[int] = field(default_factory=empty_index)
+    # Which endpoints were heard next to which hops (the neighbour graph's evidence).
+    links: Links = field(default_factory=Links)
     # Memo for pure values derived from this snapshot (never for anything else).
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

@@ -18,6 +18,7 @@ from meshlens.records import Node, Observer
 from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
 from meshlens.store.columns import Column, InternTable, KeyIndex, frozen
 from meshlens.store.hops import HopTable
+from meshlens.store.links import ADVERT, LinkLog
 from meshlens.store.snapshot import (
     OBS_DTYPES,
     TX_DTYPES,
@@ -58,6 +59,7 @@ class PacketStore:
         self._obs = {name: Column(dt) for name, dt in OBS_DTYPES.items()}
         self._hops = Column(np.int32)
         self._hop_table = HopTable()
+        self._links = LinkLog()
         self._raw = Column(np.uint8, 1 << 16)
         self._strings: InternTable[str, str] = InternTable()
         self._tx_by_hash: KeyIndex[int] = KeyIndex()
@@ -251,6 +253,33 @@ class PacketStore:
         for name, values in cols.items():
             self._obs[name].append(values)
         self._update_tx_from_observations(tx_rows, batch.ts_ms, path_len, first_obs)
+        self._add_links(tx_rows, observer, batch.ts_ms, hop_ids, path_len)
+
+    def _add_links(
+        self,
+        tx_rows: npt.NDArray[np.int64],
+        observer: npt.NDArray[np.int32],
+        ts_ms: npt.NDArray[np.int64],
+        hop_ids: npt.NDArray[np.int32],
+        path_len: npt.NDArray[np.uint8],
+    ) -> None:
+        """Fold the batch into the link evidence (see links.py for why it is incremental)."""
+        plen = path_len.astype(np.int64)
+        start = np.cumsum(plen) - plen
+        with_path = plen > 0
+        at_first = np.where(with_path, start, 0)
+        at_last = np.where(with_path, start + plen - 1, 0)
+        hops = hop_ids.astype(np.int64) if hop_ids.size else np.zeros(1, np.int64)
+        from_key = self._tx["from_key"].view()[tx_rows].astype(np.int64)
+        advert = self._tx["payload_type"].view()[tx_rows] == ADVERT
+        self._links.add(
+            originator=np.where(advert, from_key, -1),
+            observer=observer.astype(np.int64),
+            ts_ms=np.asarray(ts_ms, np.int64),
+            first_hop=hops[at_first],
+            last_hop=hops[at_last],
+            path_len=plen,
+        )
 
     def _update_tx_from_observations(
         self,
@@ -303,6 +332,7 @@ class PacketStore:
             observers=self._observers,
             observer_ids=self._observer_ids.bounded(),
             tx_by_hash=self._tx_by_hash.bounded(n_tx),
+            links=self._links.links,
         )
 
     def replace_observer(self, rowid: int, observer: Observer) -> int:

@@ -1,0 +1,118 @@
+"""Context pubkeys (§1.4 buildHopContextPubkeys) and the two ways analytics resolve hops.
+
+- `resolve_with_union`: one context for a whole scope (topology), so each distinct hop
+  id is resolved exactly once;
+- `resolve_per_transmission`: each transmission's own context (distance), resolved as
+  one vectorised batch over its best path's hops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from meshlens.analytics.hops.arrays import distinct, distinct_inverse, expand
+from meshlens.analytics.hops.neighbours import neighbour_graph
+from meshlens.analytics.hops.resolver import NONE, UNIQUE, Context, Resolution, resolve
+from meshlens.analytics.hops.roster import hop_candidates, originator_nodes, roster_of
+from meshlens.store.snapshot import Snapshot
+
+I64 = npt.NDArray[np.int64]
+
+
+def best_paths(snap: Snapshot, tx_rows: I64) -> tuple[I64, I64, I64]:
+    """For transmissions: their best observation, and its hops as (owner, hop id) rows.
+
+    `owner` indexes `tx_rows`; hops come in path order, first relay first.
+    """
+    best = snap.tx.best_obs[tx_rows].astype(np.int64)
+    plen = snap.obs.path_len[best].astype(np.int64)
+    owner, within = expand(plen)
+    hop = snap.hops[snap.obs.path_off[best][owner] + within].astype(np.int64)
+    return best, owner, hop
+
+
+def context_rows(snap: Snapshot, tx_rows: I64, owner: I64, hop: I64) -> tuple[I64, I64]:
+    """§1.4 context pubkeys of each transmission as (index into tx_rows, endpoint) rows."""
+    roster = roster_of(snap)
+    cands = hop_candidates(snap)
+    origin = originator_nodes(snap)[tx_rows]
+    observer = snap.obs.observer[snap.tx.best_obs[tx_rows]].astype(np.int64)
+    obs_ep = roster.observer_endpoint.astype(np.int64)[observer] if observer.size else observer
+    obs_ok = roster.observer_in_context[observer] & (obs_ep >= 0) if observer.size else observer > 0
+    anchor = cands.unique()[hop]
+    index = np.arange(tx_rows.shape[0], dtype=np.int64)
+    groups = np.concatenate([index[origin >= 0], index[obs_ok], owner[anchor >= 0]])
+    endpoints = np.concatenate([origin[origin >= 0], obs_ep[obs_ok], anchor[anchor >= 0]])
+    return groups, endpoints
+
+
+def resolve_with_union(snap: Snapshot, tx_rows: I64, hop_ids: I64, now_ms: int) -> I64:
+    """Node index per hop id in `hop_ids` (-1: no candidate), with the scope's union context."""
+    _, owner, hop = best_paths(snap, tx_rows)
+    _, endpoints = context_rows(snap, tx_rows, owner, hop)
+    union = distinct(endpoints)
+    zeros = np.zeros(hop_ids.shape[0], np.int64)
+    context = Context(np.zeros_like(union), union)
+    return _resolve(snap, hop_ids, zeros, context, now_ms).node
+
+
+def resolve_per_transmission(
+    snap: Snapshot, tx_rows: I64, owner: I64, hop: I64, now_ms: int
+) -> Resolution:
+    """Resolve each (owner, hop) row with its transmission's own context.
+
+    Transmissions with the same context set share one query per hop: contexts are
+    summarised by a set hash, so an ambiguous hop is resolved once per distinct
+    (context, hop), not once per occurrence. Unique and unknown hops need no context.
+    """
+    cands = hop_candidates(snap)
+    node = cands.unique()[hop]
+    tier = np.where(node >= 0, UNIQUE, NONE).astype(np.int8)
+    ambiguous = np.flatnonzero(cands.count[hop] >= 2)
+    if ambiguous.size == 0:
+        return Resolution(node, tier)
+    groups, endpoints = context_rows(snap, tx_rows, owner, hop)
+    signature = _set_hash(groups, _mix(endpoints), tx_rows.shape[0])
+    sig_values, sig_of = distinct_inverse(signature)
+    representative = np.empty(sig_values.shape[0], np.int64)
+    representative[sig_of[::-1]] = np.arange(sig_of.shape[0] - 1, -1, -1)
+    n_hops = max(len(snap.hop_hex), 1)
+    keys, inverse = distinct_inverse(sig_of[owner[ambiguous]] * n_hops + hop[ambiguous])
+    is_rep = np.zeros(tx_rows.shape[0], np.bool_)
+    is_rep[representative] = True
+    keep = is_rep[groups]
+    context = Context(sig_of[groups[keep]], endpoints[keep])
+    result = _resolve(snap, keys % n_hops, keys // n_hops, context, now_ms)
+    node[ambiguous] = result.node[inverse]
+    tier[ambiguous] = result.tier[inverse]
+    return Resolution(node, tier)
+
+
+def _set_hash(groups: I64, mixed: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.uint64]:
+    """Per group, the wrapping sum of its mixed values: equal sets give equal hashes.
+
+    Summed as four 16-bit limbs with bincount (exact in float64), then recombined with
+    carries in uint64: much faster than np.add.at on uint64.
+    """
+    out = np.zeros(n, np.uint64)
+    for limb in range(4):
+        part = ((mixed >> np.uint64(16 * limb)) & np.uint64(0xFFFF)).astype(np.float64)
+        sums = np.bincount(groups, weights=part, minlength=n).astype(np.uint64)
+        out += sums << np.uint64(16 * limb)
+    return out
+
+
+def _mix(values: I64) -> npt.NDArray[np.uint64]:
+    """splitmix64 finaliser: spreads endpoint ids over 64 bits for the set hash."""
+    z = values.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _resolve(snap: Snapshot, hop: I64, group: I64, context: Context, now_ms: int) -> Resolution:
+    roster = roster_of(snap)
+    graph = neighbour_graph(snap)
+    adjacency = graph.adjacency(now_ms, roster.endpoint_count) if len(graph) else None
+    return resolve(roster, hop_candidates(snap), adjacency, hop=hop, group=group, context=context)
