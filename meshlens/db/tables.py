@@ -319,8 +319,11 @@ def iter_transmissions(
         last = rows[-1][0]
 
 
-# id, transmission_id, observer_idx, ts_ms, snr, rssi, direction, path_byte, hop_width, path
-ObsRecord = tuple[int, int, int, int, float | None, float | None, str | None, int, int, bytes]
+# id, transmission_id, observer_idx, ts_ms, snr, rssi, direction, path_byte, hop_width, path.
+# snr and rssi come back as +inf when NULL and direction as 0 none / 1 rx / 2 tx / 3 other
+# (the store's codes): loading millions of rows, every per-row Python step counts.
+ObsRecord = tuple[int, int, int, int, float, float, int, int, int, bytes]
+_NO_VALUE = "9e999"  # SQLite reads this literal as +infinity
 
 
 def iter_observations(
@@ -330,8 +333,13 @@ def iter_observations(
     last = after_id
     while True:
         rows: list[ObsRecord] = conn.execute(
-            """SELECT id, transmission_id, observer_idx, ts_ms, snr, rssi, direction, path_byte,
-                      hop_width, path FROM observations WHERE id > ? ORDER BY id LIMIT ?""",
+            f"""SELECT id, transmission_id, observer_idx, ts_ms, IFNULL(snr, {_NO_VALUE}),
+                       IFNULL(rssi, {_NO_VALUE}),
+                       CASE WHEN direction IS NULL OR direction = '' THEN 0
+                            WHEN lower(direction) = 'rx' THEN 1
+                            WHEN lower(direction) = 'tx' THEN 2 ELSE 3 END,
+                       path_byte, hop_width, path
+                FROM observations WHERE id > ? ORDER BY id LIMIT ?""",
             (last, chunk),
         ).fetchall()
         if not rows:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
-import math
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from meshlens.db import tables
 from meshlens.db.database import Database, ReadOnlyDatabase
 from meshlens.errors import DecodeError
-from meshlens.ingest.frames import direction_code, tx_row
+from meshlens.ingest.frames import tx_row
 from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
 from meshlens.store.store import LoadProgress, PacketStore
 from meshlens.wire import ChannelKeys, RegionKeys, decode_packet
@@ -98,18 +98,23 @@ def _decode_row(
 
 
 def _obs_batch(chunk: list[tables.ObsRecord]) -> ObsBatch:
-    n = len(chunk)
-    nan = math.nan
     cols = list(zip(*chunk, strict=True))
     return ObsBatch(
         db_id=np.array(cols[0], np.int64),
         tx_db_id=np.array(cols[1], np.int64),
         observer_rowid=np.array(cols[2], np.int64),
         ts_ms=np.array(cols[3], np.int64),
-        snr_db=np.fromiter((nan if v is None else v for v in cols[4]), np.float32, n),
-        rssi_dbm=np.fromiter((nan if v is None else v for v in cols[5]), np.float32, n),
-        direction=np.fromiter(map(direction_code, cols[6]), np.uint8, n),
+        snr_db=_absent_as_nan(cols[4]),
+        rssi_dbm=_absent_as_nan(cols[5]),
+        direction=np.array(cols[6], np.uint8),
         path_byte=np.array(cols[7], np.uint8),
         hop_width=np.array(cols[8], np.uint8),
         paths=list(cols[9]),
     )
+
+
+def _absent_as_nan(values: tuple[float, ...]) -> npt.NDArray[np.float32]:
+    """Stored NULLs arrive as +inf (see tables.iter_observations); the store uses NaN."""
+    arr = np.array(values, np.float64)
+    arr[np.isinf(arr)] = np.nan
+    return arr.astype(np.float32)

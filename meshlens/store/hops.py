@@ -29,10 +29,13 @@ def hop_key(hop: bytes) -> int:
 class HopTable:
     """Hop key -> id, and id -> upper-case hex (the path_json spelling)."""
 
-    __slots__ = ("_table",)
+    __slots__ = ("_dense", "_table")
 
     def __init__(self) -> None:
         self._table: InternTable[int, str] = InternTable()
+        # 1- and 2-byte hops (nearly all of them) map through dense value -> id arrays,
+        # so interning millions of hops is one gather instead of a sort.
+        self._dense = {1: np.full(1 << 8, -1, np.int32), 2: np.full(1 << 16, -1, np.int32)}
 
     def __len__(self) -> int:
         return len(self._table)
@@ -72,18 +75,41 @@ class HopTable:
             for k in (1, 2):
                 more = widths_v > k
                 value[more] = (value[more] << 8) | flat[starts[more] + k]
-            keys = (widths_v << 24) | value
-            uniq, inverse = np.unique(keys, return_inverse=True)
-            uniq_ids = np.fromiter(
-                (self._table.intern(int(k), _hex(int(k))) for k in uniq), np.int32, uniq.size
-            )
-            ids[vector] = uniq_ids[inverse]
+            ids[vector] = self._intern_values(widths_v, value)
         if not vector.all():
             raw = flat.tobytes()
             for pos in np.flatnonzero(~vector):
                 start, width = int(hop_start[pos]), int(hop_w[pos])
                 ids[pos] = self.intern_hop(raw[start : start + width])
         return ids, counts.astype(np.uint8)
+
+    def _intern_values(
+        self, widths: npt.NDArray[np.int64], values: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int32]:
+        """Ids of hops given as (width 1-3, big-endian value) pairs."""
+        out = np.empty(values.shape[0], np.int32)
+        for width, table in self._dense.items():
+            mask = widths == width
+            if not mask.any():
+                continue
+            wanted = values[mask]
+            got = table[wanted]
+            unknown = got < 0
+            if unknown.any():
+                for value in np.unique(wanted[unknown]).tolist():
+                    key = (width << 24) | value
+                    table[value] = self._table.intern(key, _hex(key))
+                got = table[wanted]
+            out[mask] = got
+        wide = widths == 3
+        if wide.any():
+            keys = (3 << 24) | values[wide]
+            uniq, inverse = np.unique(keys, return_inverse=True)
+            uniq_ids = np.fromiter(
+                (self._table.intern(int(k), _hex(int(k))) for k in uniq), np.int32, uniq.size
+            )
+            out[wide] = uniq_ids[inverse]
+        return out
 
 
 def _hex(key: int) -> str:

@@ -68,6 +68,7 @@ class PacketStore:
         self._observer_ids: InternTable[str, str] = InternTable()
         self._observers: tuple[Observer, ...] = ()
         self._observer_of_rowid: dict[int, int] = {}
+        self._observer_table: npt.NDArray[np.int32] = np.empty(0, np.int32)
         self._generation = 0
         self._progress = LoadProgress(False, 0, 0, 0)
         self._snapshot = Snapshot(generation=0)
@@ -125,6 +126,8 @@ class PacketStore:
         observers = list(self._observers)
         for row in rows:
             idx = self._observer_ids.intern(row.observer.id, row.observer.id)
+            if row.rowid not in self._observer_of_rowid:
+                self._observer_table = np.empty(0, np.int32)  # rebuilt on next use
             self._observer_of_rowid[row.rowid] = idx
             if idx == len(observers):
                 observers.append(row.observer)
@@ -231,9 +234,7 @@ class PacketStore:
         if n == 0:
             return
         first_obs = len(self._obs["db_id"])
-        observer = np.array(
-            [self._observer_of_rowid[int(r)] for r in batch.observer_rowid], np.int32
-        )
+        observer = self._observer_lookup()[batch.observer_rowid]
         hop_ids, path_len = self._hop_table.intern_paths(batch.paths, batch.hop_width)
         path_off = len(self._hops) + np.concatenate([[0], np.cumsum(path_len[:-1])])
         self._hops.append(hop_ids)
@@ -313,6 +314,16 @@ class PacketStore:
         wins = cand_len > current_len
         best[cand_tx[wins]] = cand_obs[wins]
         self._tx_mut.update(first_seen_ms=first, last_seen_ms=last, obs_count=count, best_obs=best)
+
+    def _observer_lookup(self) -> npt.NDArray[np.int32]:
+        """Observer rowid -> store index as an array (rowids are small dense integers)."""
+        if self._observer_table.shape[0] == 0:
+            size = max(self._observer_of_rowid, default=0) + 1
+            table = np.full(size, -1, np.int32)  # -1 never escapes: rowids are validated
+            for rowid, index in self._observer_of_rowid.items():
+                table[rowid] = index
+            self._observer_table = table
+        return self._observer_table
 
     def _publish(self) -> None:
         n_tx = len(self._tx["db_id"])
