@@ -9,12 +9,12 @@ import numpy.typing as npt
 
 from meshlens.api.resources import params as p
 from meshlens.api.resources import selection as sel
+from meshlens.api.resources.clock_text import seconds_text as iso_seconds
 from meshlens.api.resources.context import Answer, Resources
 from meshlens.api.resources.render import path_list, signal
 from meshlens.records import JSONObject, JSONValue
 from meshlens.store.batch import DECRYPTION_DECRYPTED
 from meshlens.store.snapshot import Snapshot
-from meshlens.times import iso_seconds
 
 DEFAULT_MESSAGES = 100
 SPLIT_MAX_BYTES = 49  # §12: a "name: text" split at byte index 1..49

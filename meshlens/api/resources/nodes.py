@@ -9,6 +9,7 @@ import numpy as np
 
 from meshlens.api.resources import params as p
 from meshlens.api.resources import selection as sel
+from meshlens.api.resources.clock_text import seconds_text as iso_seconds
 from meshlens.api.resources.context import Answer, Resources
 from meshlens.api.resources.relays import INFRA_ROLES, RelayInfo
 from meshlens.api.resources.render import newest_first as obs_newest_first
@@ -17,7 +18,6 @@ from meshlens.api.resources.visibility import in_area
 from meshlens.errors import AmbiguousError, NotFoundError
 from meshlens.records import JSONObject, JSONValue, Node
 from meshlens.store.snapshot import Snapshot
-from meshlens.times import iso_seconds
 
 HOUR_MS = 3_600_000
 DEFAULT_LIMIT = 50

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from meshlens.api.resources import params as p
+from meshlens.api.resources.clock_text import seconds_text as iso_seconds
 from meshlens.api.resources.context import Answer, Resources
 from meshlens.errors import NotFoundError
 from meshlens.records import JSONObject, Observer
 from meshlens.store.snapshot import Snapshot
-from meshlens.times import iso_seconds
 
 DAY_MS = 86_400_000
 OBSERVERS_MAX = 10_000  # meshlens' cap: the reference list had none

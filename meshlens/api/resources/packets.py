@@ -9,6 +9,8 @@ import numpy.typing as npt
 
 from meshlens.api.resources import params as p
 from meshlens.api.resources import selection as sel
+from meshlens.api.resources.clock_text import millis_text as iso_millis
+from meshlens.api.resources.clock_text import seconds_text as iso_seconds
 from meshlens.api.resources.context import Answer, Resources
 from meshlens.api.resources.render import newest_first as obs_newest_first
 from meshlens.api.resources.render import (
@@ -23,7 +25,6 @@ from meshlens.api.resources.render import (
 from meshlens.errors import NotFoundError, QueryError
 from meshlens.records import JSONObject, JSONValue
 from meshlens.store.snapshot import Snapshot
-from meshlens.times import iso_millis, iso_seconds
 
 Rows = npt.NDArray[np.int64]
 DEFAULT_LIMIT = 50

@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from meshlens.api.resources.clock_text import millis_text as iso_millis
+from meshlens.api.resources.clock_text import seconds_text as iso_seconds
 from meshlens.errors import DecodeError
 from meshlens.records import JSONObject, JSONValue
 from meshlens.store.batch import DIRECTION_OTHER, DIRECTION_RX, DIRECTION_TX
 from meshlens.store.snapshot import Snapshot
-from meshlens.times import iso_millis, iso_seconds
 from meshlens.wire import ChannelKeys, RegionKeys, decode_packet
 from meshlens.wire.json import decoded_json_text
 
