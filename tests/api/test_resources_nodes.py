@@ -28,7 +28,7 @@ def test_node_detail_is_exact(serve: Serve, settings: Settings) -> None:
         "lon": -122.3, "last_seen": "2026-01-01T00:00:01Z",
         "first_seen": "2026-01-01T00:00:00Z", "advert_count": 1,
         "last_heard": "2026-01-01T00:00:01Z", "battery_mv": None, "temperature_c": None,
-        "foreign": False, "hash_size": None, "hash_size_inconsistent": False,
+        "foreign": False, "hash_size": 1, "hash_size_inconsistent": False,
         "default_scope": None,
         # it relayed the Alice message (the sensor advert it relayed is not counted)
         "relay_active": True, "relay_count_1h": 1, "relay_count_24h": 1,

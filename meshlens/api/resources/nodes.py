@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from meshlens.analytics.hash_info import HashInfo
 from meshlens.api.resources import params as p
 from meshlens.api.resources import selection as sel
 from meshlens.api.resources.clock_text import seconds_text as iso_seconds
@@ -31,6 +32,7 @@ _HEX = re.compile(r"^[0-9a-fA-F]{8,63}$")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 Relays = Mapping[str, RelayInfo]
+Extras = tuple[Relays, HashInfo | None]
 
 
 def role_counts(nodes: tuple[Node, ...] | list[Node]) -> JSONObject:
@@ -43,8 +45,9 @@ def role_counts(nodes: tuple[Node, ...] | list[Node]) -> JSONObject:
     return dict[str, JSONValue](counts)
 
 
-def node_json(node: Node, relays: Relays, now_ms: int, relay_active_h: float) -> JSONObject:
-    """§4.2 node object; relay fields for repeaters and rooms; hash sizes at their defaults."""
+def node_json(node: Node, extras: Extras, now_ms: int, relay_active_h: float) -> JSONObject:
+    """§4.2 node object, with hash sizes (part-b §1.7) and relay fields for infrastructure."""
+    relays, hashes = extras
     last_seen = iso_seconds(node.last_seen_ms)
     out: JSONObject = {
         "public_key": node.public_key,
@@ -59,11 +62,17 @@ def node_json(node: Node, relays: Relays, now_ms: int, relay_active_h: float) ->
         "battery_mv": node.battery_mv,
         "temperature_c": node.temperature_c,
         "foreign": node.foreign,
-        # analytics-part-b §1.7 defaults until per-node hash-size info is served here.
         "hash_size": None,
         "hash_size_inconsistent": False,
         "default_scope": node.default_scope,
     }
+    row = None if hashes is None else hashes.row.get(node.public_key)
+    if hashes is not None and row is not None:
+        out["hash_size"] = int(hashes.size[row])
+        out["hash_size_inconsistent"] = bool(hashes.inconsistent[row])
+        seen = hashes.sizes(row)
+        if len(seen) > 1:
+            out["hash_sizes_seen"] = list[JSONValue](seen)
     if node.role in INFRA_ROLES:
         info = relays.get(node.public_key, RelayInfo())
         last = info.last_relayed_ms
@@ -119,7 +128,7 @@ def _filtered(res: Resources, snap: Snapshot, q: Mapping[str, str]) -> list[Node
     return out
 
 
-def list_nodes(res: Resources, q: Mapping[str, str], relays: Relays) -> Answer:
+def list_nodes(res: Resources, q: Mapping[str, str], extras: Extras) -> Answer:
     """GET /api/nodes."""
     snap = res.pins.snapshot(q)
     page = p.page(q, default=DEFAULT_LIMIT, cap=res.settings.list_limits.nodes_max)
@@ -135,7 +144,7 @@ def list_nodes(res: Resources, q: Mapping[str, str], relays: Relays) -> Answer:
     active_h = res.settings.health_thresholds.relay_active_hours
     chosen = nodes[page.offset : page.offset + page.limit]
     body: JSONObject = {
-        "nodes": [node_json(n, relays, now, active_h) for n in chosen],
+        "nodes": [node_json(n, extras, now, active_h) for n in chosen],
         "total": len(nodes),
         "counts": role_counts(snap.nodes),
         "asOf": snap.generation,
@@ -184,13 +193,13 @@ def _recent_adverts(res: Resources, snap: Snapshot, node: Node) -> list[JSONValu
     return out
 
 
-def node_detail(res: Resources, key: str, relays: Relays) -> Answer:
+def node_detail(res: Resources, key: str, extras: Extras) -> Answer:
     """GET /api/nodes/{pubkey}."""
     snap = res.store.snapshot()
     node = find_node(res, snap, key)
     now = res.clock.now_ms()
     thresholds = res.settings.health_thresholds
-    out = node_json(node, relays, now, thresholds.relay_active_hours)
+    out = node_json(node, extras, now, thresholds.relay_active_hours)
     if node.role in INFRA_ROLES:
         out["relay_window_hours"] = thresholds.relay_active_hours
     sid = snap.strings.id_of(node.public_key)

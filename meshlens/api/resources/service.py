@@ -1,7 +1,8 @@
 """The resource endpoints as the route table calls them: parameters in, Answers out.
 
-Relay counts (a scan of the last day's hops) are the one costly input; they are computed
-in a worker thread and reused for RELAY_TTL_S, served stale while one refresh runs.
+Relay counts (a scan of the last day's hops) and per-node hash sizes are the costly inputs;
+they are computed in a worker thread and reused for RELAY_TTL_S, served stale while one
+refresh runs.
 """
 
 from __future__ import annotations
@@ -10,15 +11,22 @@ import asyncio
 import functools
 from collections.abc import Callable, Mapping
 
+from meshlens.analytics.hash_info import hash_info
 from meshlens.api.resources import channels, nodes, observers, packets, stats
 from meshlens.api.resources.context import Answer, Resources
 from meshlens.api.resources.relays import RelayInfo, relay_stats
 from meshlens.recomputer import OnDemandCache
+from meshlens.store.snapshot import Snapshot
 
 RELAY_TTL_S = 30.0
 HOUR_MS = 3_600_000
 
 Relays = Mapping[str, RelayInfo]
+
+
+def _extras(snap: Snapshot, first_row: int, now_ms: int, window_h: float) -> nodes.Extras:
+    """Relay counts and per-node hash sizes (off the event loop)."""
+    return relay_stats(snap, first_row, now_ms, window_h), hash_info(snap, now_ms)
 
 
 class ResourceService:
@@ -35,21 +43,21 @@ class ResourceService:
         self._store_bytes = store_bytes
         self._rss_bytes = rss_bytes
         self._observers: tuple[float, Answer] | None = None
-        self._relays: OnDemandCache[Relays] = OnDemandCache(
+        self._relays: OnDemandCache[nodes.Extras] = OnDemandCache(
             ttl_s=RELAY_TTL_S,
-            size_of=lambda value: 128 * len(value) + 64,
+            size_of=lambda value: 128 * len(value[0]) + 64,
             max_entries=1,
             clock=resources.clock,
         )
 
-    async def relays(self) -> Relays:
-        """Relay counts of repeaters and rooms, at most RELAY_TTL_S old."""
+    async def relays(self) -> nodes.Extras:
+        """Relay counts and hash sizes of the nodes, at most RELAY_TTL_S old."""
         res = self.resources
         snap = res.store.snapshot()
         now = res.clock.now_ms()
         window_h = max(24.0, res.settings.health_thresholds.relay_active_hours)
         first_row = res.index.tail_start(snap, now - int(window_h * HOUR_MS))
-        job = functools.partial(relay_stats, snap, first_row, now, window_h)
+        job = functools.partial(_extras, snap, first_row, now, window_h)
         return await self._relays.get("relays", functools.partial(asyncio.to_thread, job))
 
     def stats(self) -> Answer:
