@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
@@ -20,11 +21,18 @@ from meshlens.api.analytics import AnalyticsService
 from meshlens.api.asgi import build_asgi
 from meshlens.api.context import ApiContext, ServerStatus
 from meshlens.api.loop_lag import LoopLag
-from meshlens.api.metrics import RequestStats, build_registry
-from meshlens.api.ops import EMPTY_HINT
+from meshlens.api.metrics import RequestStats, build_registry, store_bytes
+from meshlens.api.ops import EMPTY_HINT, rss_bytes
 from meshlens.api.recompute import add_recomputers
+from meshlens.api.resources.context import Resources
+from meshlens.api.resources.index import ObservationIndex
+from meshlens.api.resources.pins import SnapshotPins
+from meshlens.api.resources.render import DecodedCache
+from meshlens.api.resources.service import ResourceService
+from meshlens.api.resources.visibility import Visibility
 from meshlens.api.server import HttpServer, serve_until
 from meshlens.config import GeoFilter, Settings
+from meshlens.db import tables
 from meshlens.db.database import Database
 from meshlens.geo import inside_polygon, near_polygon
 from meshlens.ingest.loader import load_store
@@ -228,8 +236,27 @@ class Server:
             store=self.store, worker=self.worker, runner=self.runner, clock=self.clock,
             keys=self.keys, regions=self.regions, requests=RequestStats(registry, self.clock),
             loop_lag=LoopLag(), registry=registry, status=self.status,
+            resources=self._resources(),
         )  # fmt: skip
         self.app = build_asgi(self.context)
+
+    def _resources(self) -> ResourceService:
+        """The resource endpoints over this server's store, keys and filters."""
+        settings, db = self.settings, self.db
+        resources = Resources(
+            settings=settings, store=self.store, clock=self.clock,
+            visibility=Visibility.of(settings, geofilter_check(settings.geo_filter)),
+            decoded=DecodedCache(self.keys, self.regions,
+                                 validate_signatures=settings.validate_signatures),
+            pins=SnapshotPins(self.store, self.clock), index=ObservationIndex(),
+            observation_score=lambda obs_id: db.read(
+                lambda conn: tables.observation_score(conn, obs_id)),
+            dropped_count=lambda: db.read(tables.count_dropped),
+            started_ms=self.clock.now_ms(),
+        )  # fmt: skip
+        return ResourceService(
+            resources, store_bytes=functools.partial(store_bytes, self.store), rss_bytes=rss_bytes
+        )
 
     # --- running ---------------------------------------------------------------------
 

@@ -84,3 +84,11 @@ class NotBuiltError(MeshlensError):
     def __init__(self, name: str) -> None:
         super().__init__(f"{name} is not available in this meshlens build yet")
         self.name = name
+
+
+class ExpiredError(MeshlensError):
+    """Something a client referred to (a page snapshot) is no longer kept."""
+
+
+class AmbiguousError(MeshlensError, LookupError):
+    """A key names more than one thing (a public-key prefix shared by several nodes)."""

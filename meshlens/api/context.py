@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 from meshlens.api.analytics import AnalyticsService
 from meshlens.api.loop_lag import LoopLag
 from meshlens.api.metrics import RequestStats
+from meshlens.api.resources.service import ResourceService
 from meshlens.config import Settings
 from meshlens.ingest.worker import IngestWorker
 from meshlens.recomputer import RecomputerSet, Runner
@@ -45,3 +46,4 @@ class ApiContext:
     loop_lag: LoopLag
     registry: CollectorRegistry
     status: ServerStatus
+    resources: ResourceService

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from meshlens import __version__
+from meshlens.api.resources.schemas import RESOURCE_COMPONENTS
 from meshlens.api.routes import RouteSpec
 from meshlens.api.schemas import COMPONENTS, Schema
 
@@ -48,7 +49,7 @@ def build_openapi(specs: Iterable[RouteSpec]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for spec in specs:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
-    schemas: dict[str, Schema] = dict(COMPONENTS)
+    schemas: dict[str, Schema] = {**COMPONENTS, **RESOURCE_COMPONENTS}
     return {
         "openapi": "3.1.0",
         "info": {

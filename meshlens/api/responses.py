@@ -18,8 +18,10 @@ import orjson
 from starlette.responses import Response
 
 from meshlens.errors import (
+    AmbiguousError,
     ConfigError,
     DecodeError,
+    ExpiredError,
     InputError,
     MeshlensError,
     NotBuiltError,
@@ -84,6 +86,8 @@ STATUS_OF: tuple[tuple[type[MeshlensError], int], ...] = (
     (DecodeError, 400),
     (InputError, 400),
     (NotFoundError, 404),
+    (ExpiredError, 410),
+    (AmbiguousError, 409),
     (NotBuiltError, 501),
     (NotReadyError, 503),
     (ConfigError, 500),

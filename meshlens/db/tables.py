@@ -346,3 +346,14 @@ def iter_observations(
             return
         yield rows
         last = rows[-1][0]
+
+
+def observation_score(conn: sqlite3.Connection, observation_id: int) -> int | None:
+    """The score an observer reported for one observation (the store does not keep it)."""
+    row = conn.execute("SELECT score FROM observations WHERE id = ?", (observation_id,)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def count_dropped(conn: sqlite3.Connection) -> int:
+    """Rows of dropped_packets (every drop reason)."""
+    return int(conn.execute("SELECT COUNT(*) FROM dropped_packets").fetchone()[0])

@@ -1,0 +1,148 @@
+"""Server-side time of each resource endpoint at its default limit, on the staging store.
+
+The store is loaded read-only from a meshlens database (default: the staging profile,
+~80k transmissions, ~2.4M observations), then each endpoint's handler runs `--runs` times
+on the event loop with the clock set to the newest sighting: parameter parsing, the
+store query, the page's JSON and its encoding (the bytes the server sends). The first
+call of each is reported apart: it builds the memoised and incremental indexes.
+
+    flock /work/bench.lock env PYTHONPATH=. /work/venv/bin/python -m bench.resources
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from meshlens.api.resources.context import Answer, Resources
+from meshlens.api.resources.index import ObservationIndex
+from meshlens.api.resources.pins import SnapshotPins
+from meshlens.api.resources.render import DecodedCache
+from meshlens.api.resources.service import ResourceService
+from meshlens.api.resources.visibility import Visibility
+from meshlens.app import channel_keys
+from meshlens.config import Settings
+from meshlens.db.database import ReadOnlyDatabase
+from meshlens.ingest.loader import load_store
+from meshlens.records import FakeClock
+from meshlens.store.store import PacketStore
+
+STAGING = Path("/work/bench-data/staging-seed1.db")
+
+
+def build(path: Path) -> tuple[ResourceService, PacketStore, float]:
+    """A ResourceService over the database's store, its clock at the newest sighting."""
+    settings = Settings(db_path=path)
+    keys = channel_keys(settings)
+    store = PacketStore()
+    started = time.perf_counter()
+    db = ReadOnlyDatabase(path)
+    try:
+        load_store(db, store, keys=keys)
+    finally:
+        db.close()
+    load_s = time.perf_counter() - started
+    snap = store.snapshot()
+    clock = FakeClock(int(snap.obs.ts_ms.max()) if len(snap.obs) else 0)
+    resources = Resources(
+        settings=settings, store=store, clock=clock, visibility=Visibility.of(settings, None),
+        decoded=DecodedCache(keys, None, validate_signatures=settings.validate_signatures),
+        pins=SnapshotPins(store, clock), index=ObservationIndex(),
+    )  # fmt: skip
+    service = ResourceService(resources, store_bytes=lambda: 0, rss_bytes=lambda: 0)
+    return service, store, load_s
+
+
+def cases(
+    service: ResourceService, store: PacketStore
+) -> dict[str, Callable[[], Awaitable[Answer]]]:
+    """Each endpoint at its default shape, plus a few common filtered shapes."""
+    snap = store.snapshot()
+    repeater = next(n.public_key for n in snap.nodes if n.role == "repeater")
+    observer = snap.observers[0].id
+    tx_hash = snap.content_hash(len(snap.tx) // 2)
+
+    async def now(answer: Answer) -> Answer:
+        return answer
+
+    return {
+        "/api/stats": lambda: now(service.stats()),
+        "/api/nodes": lambda: service.nodes({}),
+        "/api/nodes?limit=2000": lambda: service.nodes({"limit": "2000"}),
+        "/api/nodes/{pubkey}": lambda: service.node(repeater),
+        "/api/nodes/network-status": lambda: now(service.network_status()),
+        "/api/observers": lambda: now(service.observers({})),
+        "/api/observers/{id}": lambda: now(service.observer(observer)),
+        "/api/packets": lambda: now(service.packets({})),
+        "/api/packets?groupByHash=true": lambda: now(service.packets({"groupByHash": "true"})),
+        "/api/packets?expand=observations": lambda: now(
+            service.packets({"expand": "observations"})
+        ),
+        "/api/packets?type=4&region=SJC": lambda: now(
+            service.packets({"type": "4", "region": "SJC"})
+        ),
+        "/api/packets?node={pubkey}": lambda: now(service.packets({"node": repeater})),
+        "/api/packets/timestamps?since=(-1h)": lambda: now(
+            service.timestamps({"since": _iso(snap.tx.first_seen_ms.max() - 3_600_000)})
+        ),
+        "/api/packets/{hash}": lambda: now(service.packet(tx_hash)),
+        "/api/channels": lambda: now(service.channels({})),
+        "/api/channels/Public/messages": lambda: now(service.messages("Public", {})),
+    }
+
+
+def _iso(ms: int) -> str:
+    from meshlens.times import iso_seconds
+
+    return iso_seconds(int(ms))
+
+
+async def measure(
+    call: Callable[[], Awaitable[Answer]], runs: int
+) -> tuple[float, float, float, int]:
+    """First call, p50 and p99 of the rest (ms), and the body size."""
+    started = time.perf_counter()
+    body = orjson.dumps((await call()).body)
+    first = (time.perf_counter() - started) * 1000
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        body = orjson.dumps((await call()).body)
+        times.append((time.perf_counter() - started) * 1000)
+    p99 = float(np.percentile(times, 99))
+    return first, statistics.median(times), p99, len(body)
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    """Load, then time every case."""
+    service, store, load_s = build(args.db)
+    snap = store.snapshot()
+    print(
+        f"store: {len(snap.tx)} transmissions, {len(snap.obs)} observations, "
+        f"{len(snap.nodes)} nodes, {len(snap.observers)} observers; loaded in {load_s:.1f} s"
+    )
+    print(f"runs per endpoint: {args.runs}\n")
+    print("| endpoint | first ms | p50 ms | p99 ms | bytes |")
+    print("|---|---|---|---|---|")
+    for name, call in cases(service, store).items():
+        first, p50, p99, size = await measure(call, args.runs)
+        print(f"| `{name}` | {first:.1f} | {p50:.2f} | {p99:.2f} | {size} |")
+
+
+def main() -> None:
+    """Parse arguments and run."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--db", type=Path, default=STAGING)
+    ap.add_argument("--runs", type=int, default=200)
+    asyncio.run(main_async(ap.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

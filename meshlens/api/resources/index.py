@@ -1,0 +1,104 @@
+"""Indexes over the store's observations that grow with it: rows by transmission, time tails.
+
+The store's observation columns are append-only, so an index built over the first B rows
+stays true for every later snapshot. The rows by transmission are a CSR over a base of B
+rows plus a scan of the (bounded) tail past B; the base is rebuilt when the tail grows
+past a sixteenth of the store. A running maximum of observation times finds "the last
+hour" by binary search although sightings arrive slightly out of time order. All of it
+runs on the event loop only, so it needs no lock.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from meshlens.store.columns import Column
+from meshlens.store.snapshot import Snapshot
+
+I64 = npt.NDArray[np.int64]
+MIN_TAIL = 65_536
+
+
+class ObservationIndex:
+    """Observation rows by transmission row, and a running maximum of observation time."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._base_n = 0  # observation rows the CSR covers
+        self._starts: I64 = np.zeros(1, np.int64)  # per transmission row, into _order
+        self._order: I64 = np.empty(0, np.int64)  # observation rows grouped by transmission
+        self._time_max = Column(np.int64)
+
+    def refresh(self, snap: Snapshot) -> None:
+        """Take in the rows `snap` has beyond what is indexed (cheap when nothing is new)."""
+        n = len(snap.obs)
+        if n < len(self._time_max):  # the store was rebuilt (retention): start again
+            self._reset()
+        done = len(self._time_max)
+        if n > done:
+            new = np.maximum.accumulate(snap.obs.ts_ms[done:n])
+            if done:
+                new = np.maximum(new, self._time_max.view()[done - 1])
+            self._time_max.append(new)
+        if n - self._base_n > max(MIN_TAIL, n // 16):
+            self._rebuild(snap)
+
+    def _rebuild(self, snap: Snapshot) -> None:
+        n = len(snap.obs)
+        tx = snap.obs.tx[:n]
+        counts = np.bincount(tx, minlength=len(snap.tx))
+        starts = np.zeros(counts.shape[0] + 1, np.int64)
+        np.cumsum(counts, out=starts[1:])
+        # Sightings arrive near their transmission, so the stable sort meets sorted runs.
+        self._order = np.argsort(tx, kind="stable").astype(np.int64)
+        self._starts = starts
+        self._base_n = n
+
+    def rows_of(self, snap: Snapshot, tx_rows: npt.ArrayLike) -> list[I64]:
+        """The observation rows of each transmission row, in arrival order."""
+        self.refresh(snap)
+        wanted = np.asarray(tx_rows, np.int64)
+        n = len(snap.obs)
+        base_n = min(self._base_n, n)
+        in_base = self._starts.shape[0] - 1
+        out: list[I64] = []
+        tail_rows: I64 = np.empty(0, np.int64)
+        tail_tx: I64 = np.empty(0, np.int64)
+        if n > base_n and wanted.size:
+            tail = snap.obs.tx[base_n:n]
+            hit = np.flatnonzero(np.isin(tail, wanted))
+            tail_rows = hit + base_n
+            tail_tx = tail[hit].astype(np.int64)
+        for t in wanted.tolist():
+            rows = self._order[self._starts[t] : self._starts[t + 1]] if t < in_base else None
+            if rows is not None and self._base_n > n:  # an older snapshot than the index
+                rows = rows[rows < n]
+            extra = tail_rows[tail_tx == t] if tail_rows.size else tail_rows
+            if rows is None or not rows.size:
+                out.append(extra)
+            elif extra.size:
+                out.append(np.concatenate([rows, extra]))
+            else:
+                out.append(rows)
+        return out
+
+    def tail_start(self, snap: Snapshot, after_ms: int) -> int:
+        """The first row from which an observation may be later than `after_ms`."""
+        self.refresh(snap)
+        n = len(snap.obs)
+        return int(np.searchsorted(self._time_max.view()[:n], after_ms, side="right"))
+
+    def count_after(self, snap: Snapshot, after_ms: int) -> int:
+        """Observations later than `after_ms`."""
+        start = self.tail_start(snap, after_ms)
+        return int(np.count_nonzero(snap.obs.ts_ms[start:] > after_ms))
+
+    def per_observer_after(self, snap: Snapshot, after_ms: int) -> I64:
+        """Observations later than `after_ms`, counted per observer index."""
+        start = self.tail_start(snap, after_ms)
+        ts = snap.obs.ts_ms[start:]
+        who = snap.obs.observer[start:][ts > after_ms]
+        return np.bincount(who, minlength=len(snap.observers)).astype(np.int64)
