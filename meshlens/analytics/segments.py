@@ -83,11 +83,11 @@ def sort_pairs(group: npt.NDArray[np.integer], values: I64) -> tuple[I64, I64]:
     return group[order].astype(np.int64), values[order]
 
 
-def ranges(starts: I64, counts: npt.NDArray[np.integer]) -> I64:
+def ranges(starts: npt.NDArray[np.integer], counts: npt.NDArray[np.integer]) -> I64:
     """The concatenation of range(start, start + count) for each pair, without a loop."""
     total = int(counts.sum())
     if total == 0:
         return np.empty(0, np.int64)
     counts64 = counts.astype(np.int64)
     offsets = np.cumsum(counts64) - counts64
-    return np.repeat(starts - offsets, counts64) + np.arange(total, dtype=np.int64)
+    return np.repeat(starts.astype(np.int64) - offsets, counts64) + np.arange(total, dtype=np.int64)

@@ -327,7 +327,7 @@ _NO_VALUE = "9e999"  # SQLite reads this literal as +infinity
 
 
 def iter_observations(
-    conn: sqlite3.Connection, after_id: int = 0, chunk: int = 200_000
+    conn: sqlite3.Connection, after_id: int = 0, chunk: int = 50_000
 ) -> Iterator[list[ObsRecord]]:
     """Observations in id order, in chunks."""
     last = after_id

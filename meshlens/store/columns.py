@@ -133,47 +133,93 @@ def empty_intern() -> BoundedIntern[Any, Any]:
     return BoundedIntern({}, [], 0)
 
 
-class KeyIndex(Generic[K]):
-    """An append-only key -> row map shared with readers, each bounded by its row count."""
+class HashIndex:
+    """Content hash (as uint64) -> row, for one writer and bounded readers.
 
-    __slots__ = ("_rows",)
+    Most keys live in two sorted numpy arrays searched by bisection; the few added since
+    the last merge sit in a small dict. Keeping hundreds of thousands of keys out of
+    Python objects saves their memory and, more, the heap fragmentation long-lived small
+    objects cause when they are created among the load's short-lived ones.
+    """
+
+    __slots__ = ("_keys", "_recent", "_rows")
 
     def __init__(self) -> None:
-        self._rows: dict[K, int] = {}
+        self._keys: npt.NDArray[np.uint64] = np.empty(0, np.uint64)
+        self._rows: npt.NDArray[np.int64] = np.empty(0, np.int64)
+        self._recent: dict[int, int] = {}
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return int(self._keys.shape[0]) + len(self._recent)
 
-    def get(self, key: K) -> int | None:
+    def get(self, key: int) -> int | None:
         """The row of `key` for the writer (no bound)."""
-        return self._rows.get(key)
+        found = self._recent.get(key)
+        if found is not None:
+            return found
+        return _bisect(self._keys, self._rows, key)
 
-    def add(self, key: K, row: int) -> None:
-        """Record a new key; rows only ever grow."""
-        self._rows[key] = row
+    def extend(self, keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64]) -> None:
+        """Record new keys; rows only ever grow."""
+        if keys.shape[0] <= 64:
+            self._recent.update(zip(keys.tolist(), rows.tolist(), strict=True))
+            if len(self._recent) <= max(1024, self._keys.shape[0] // 16):
+                return
+            keys = np.fromiter(self._recent.keys(), np.uint64, len(self._recent))
+            rows = np.fromiter(self._recent.values(), np.int64, len(self._recent))
+        else:
+            keys = np.concatenate([keys, np.fromiter(self._recent, np.uint64, len(self._recent))])
+            rows = np.concatenate(
+                [rows, np.fromiter(self._recent.values(), np.int64, len(self._recent))]
+            )
+        all_keys = np.concatenate([self._keys, keys])
+        order = np.argsort(all_keys, kind="stable")
+        self._keys = all_keys[order]
+        self._rows = np.concatenate([self._rows, rows])[order]
+        # A new dict: readers holding the old one keep a consistent view of it.
+        self._recent = {}
 
-    def bounded(self, size: int) -> BoundedIndex[K]:
+    def bounded(self, size: int) -> BoundedHashIndex:
         """A read-only view of the rows below `size`."""
-        return BoundedIndex(self._rows, size)
+        return BoundedHashIndex(self._keys, self._rows, self._recent, size)
 
 
-class BoundedIndex(Generic[K]):
-    """A key -> row map as of one moment."""
+class BoundedHashIndex:
+    """A HashIndex as of one moment."""
 
-    __slots__ = ("_rows", "_size")
+    __slots__ = ("_keys", "_recent", "_rows", "_size")
 
-    def __init__(self, rows: dict[K, int], size: int) -> None:
+    def __init__(
+        self,
+        keys: npt.NDArray[np.uint64],
+        rows: npt.NDArray[np.int64],
+        recent: dict[int, int],
+        size: int,
+    ) -> None:
+        self._keys = keys
         self._rows = rows
+        self._recent = recent
         self._size = size
 
-    def get(self, key: K) -> int | None:
+    def get(self, key: int) -> int | None:
         """The row of `key`, or None when it did not exist at this moment."""
-        found = self._rows.get(key)
+        found = self._recent.get(key)
+        if found is None:
+            found = _bisect(self._keys, self._rows, key)
         if found is None or found >= self._size:
             return None
         return found
 
 
-def empty_index() -> BoundedIndex[Any]:
+def _bisect(keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64], key: int) -> int | None:
+    if not 0 <= key < 1 << 64:
+        return None
+    i = int(np.searchsorted(keys, np.uint64(key)))
+    if i < keys.shape[0] and int(keys[i]) == key:
+        return int(rows[i])
+    return None
+
+
+def empty_hash_index() -> BoundedHashIndex:
     """An index with nothing in it."""
-    return BoundedIndex({}, 0)
+    return BoundedHashIndex(np.empty(0, np.uint64), np.empty(0, np.int64), {}, 0)

@@ -14,7 +14,12 @@ import numpy as np
 import numpy.typing as npt
 
 from meshlens.records import Node, Observer
-from meshlens.store.columns import BoundedIndex, BoundedIntern, empty_index, empty_intern
+from meshlens.store.columns import (
+    BoundedHashIndex,
+    BoundedIntern,
+    empty_hash_index,
+    empty_intern,
+)
 from meshlens.store.links import Links
 
 T = TypeVar("T")
@@ -73,7 +78,7 @@ class ObsColumns:
     direction: U8  # batch.DIRECTION_*
     path_byte: U8  # this sighting's header path-length byte
     hop_width: U8  # bytes per hop of its path
-    path_off: I64  # into Snapshot.hops
+    path_off: I32  # into Snapshot.hops (int32: the store would need ~20 GB to overflow it)
     path_len: U8  # number of hops
 
     def __len__(self) -> int:
@@ -93,7 +98,7 @@ TX_DTYPES: dict[str, type[np.generic]] = {
 OBS_DTYPES: dict[str, type[np.generic]] = {
     "db_id": np.int64, "tx": np.int32, "observer": np.int32, "ts_ms": np.int64,
     "snr_db": np.float32, "rssi_dbm": np.float32, "direction": np.uint8, "path_byte": np.uint8,
-    "hop_width": np.uint8, "path_off": np.int64, "path_len": np.uint8,
+    "hop_width": np.uint8, "path_off": np.int32, "path_len": np.uint8,
 }  # fmt: skip
 
 
@@ -120,7 +125,7 @@ class Snapshot:
     node_ids: BoundedIntern[str, str] = field(default_factory=empty_intern)
     observers: tuple[Observer, ...] = ()
     observer_ids: BoundedIntern[str, str] = field(default_factory=empty_intern)
-    tx_by_hash: BoundedIndex[int] = field(default_factory=empty_index)
+    tx_by_hash: BoundedHashIndex = field(default_factory=empty_hash_index)
     # Which endpoints were heard next to which hops (the neighbour graph's evidence).
     links: Links = field(default_factory=Links)
     # Memo for pure values derived from this snapshot (never for anything else).

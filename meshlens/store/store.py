@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from meshlens.records import Node, Observer
 from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
-from meshlens.store.columns import Column, InternTable, KeyIndex, frozen
+from meshlens.store.columns import Column, HashIndex, InternTable, frozen
 from meshlens.store.hops import HopTable
 from meshlens.store.links import ADVERT, LinkLog
 from meshlens.store.snapshot import (
@@ -62,7 +62,7 @@ class PacketStore:
         self._links = LinkLog()
         self._raw = Column(np.uint8, 1 << 16)
         self._strings: InternTable[str, str] = InternTable()
-        self._tx_by_hash: KeyIndex[int] = KeyIndex()
+        self._tx_by_hash = HashIndex()
         self._node_ids: InternTable[str, str] = InternTable()
         self._nodes: tuple[Node, ...] = ()
         self._observer_ids: InternTable[str, str] = InternTable()
@@ -188,8 +188,9 @@ class PacketStore:
         }
         for name, values in cols.items():
             self._tx[name].append(values)
-        for i, r in enumerate(rows):
-            self._tx_by_hash.add(int(r.content_hash, 16), first_row + i)
+        self._tx_by_hash.extend(
+            np.asarray(cols["hash"], np.uint64), np.arange(first_row, first_row + n, dtype=np.int64)
+        )
         grow = {
             "first_seen_ms": np.array([r.first_seen_ms for r in rows], np.int64),
             "last_seen_ms": np.array([r.first_seen_ms for r in rows], np.int64),
@@ -237,6 +238,8 @@ class PacketStore:
         observer = self._observer_lookup()[batch.observer_rowid]
         hop_ids, path_len = self._hop_table.intern_paths(batch.paths, batch.hop_width)
         path_off = len(self._hops) + np.concatenate([[0], np.cumsum(path_len[:-1])])
+        if len(self._hops) + int(hop_ids.shape[0]) >= 1 << 31:
+            raise ValueError("the store holds 2**31 hops, its limit: configure retention")
         self._hops.append(hop_ids)
         cols: dict[str, npt.ArrayLike] = {
             "db_id": batch.db_id,

@@ -224,3 +224,25 @@ def test_store_matches_a_list_model(batches: list[list[tuple[int, bytes, int]]])
             best = max(mine, key=lambda i: (len(model[i].path), -i))
             assert int(snap.tx.best_obs[row]) == best
             assert int(snap.tx.last_seen_ms[row]) == max(model[i].ts for i in mine)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, (1 << 64) - 1), max_size=200), max_size=12))
+def test_hash_index_finds_every_key_and_respects_reader_bounds(batches: list[list[int]]) -> None:
+    from meshlens.store.columns import HashIndex
+
+    index = HashIndex()
+    seen: dict[int, int] = {}
+    views = []
+    for batch in batches:
+        fresh = [k for k in dict.fromkeys(batch) if k not in seen]
+        rows = np.arange(len(seen), len(seen) + len(fresh), dtype=np.int64)
+        index.extend(np.array(fresh, np.uint64), rows)
+        seen.update(zip(fresh, rows.tolist(), strict=True))
+        views.append((index.bounded(len(seen)), dict(seen)))
+    for key, row in seen.items():
+        assert index.get(key) == row
+    assert index.get(12345678901234567) == seen.get(12345678901234567)
+    for view, known in views:
+        for key, row in seen.items():
+            assert view.get(key) == (row if key in known else None)
