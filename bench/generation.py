@@ -12,15 +12,24 @@ def rows(ctx: Context) -> list[Row]:
     b = ctx.build
     area = "simulator"
     out = [
-        Row(area, f"`meshlens simulate --profile {ctx.profile} --seed {ctx.seed} --db`",
-            f"{b.get('build_s', '?')} s", "a few minutes (staging)",
+        Row(
+            area,
+            f"`meshlens simulate --profile {ctx.profile} --seed {ctx.seed} --db`",
+            f"{b.get('build_s', '?')} s",
+            "a few minutes (staging)",
             note="simulation in a forked child, ingest through the real Pipeline in this process"
             f"; {b.get('pipeline_s', '?')} s inside Pipeline.process"
-            + (" (figure from the cached build)" if b.get("cached") else "")),
+            + (" (figure from the cached build)" if b.get("cached") else ""),
+        ),
         Row(area, "database size", f"{int(b.get('db_bytes', 0)) / 2**20:.0f} MiB"),
-        Row(area, "stored transmissions / observations",
+        Row(
+            area,
+            "stored transmissions / observations",
             f"{int(b.get('transmissions', 0)):,} / {int(b.get('observations', 0)):,}",
-            "~80k / ~2.3M (staging)"),
-        Row(area, "transmissions sent (incl. ones no observer heard)", f"{int(b.get('sent', 0)):,}"),
-    ]  # fmt: skip
+            "~80k / ~2.3M (staging)",
+        ),
+        Row(
+            area, "transmissions sent (incl. ones no observer heard)", f"{int(b.get('sent', 0)):,}"
+        ),
+    ]
     return out

@@ -41,9 +41,17 @@ def _child(db: Path) -> None:
         load_store(rdb, store, keys=channel_keys())
     loaded = time.perf_counter()
     snap = store.snapshot()
-    print(json.dumps({"import_s": imported - started, "load_s": loaded - imported,
-                      "observations": len(snap.obs), "transmissions": len(snap.tx)}),
-          flush=True)  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "import_s": imported - started,
+                "load_s": loaded - imported,
+                "observations": len(snap.obs),
+                "transmissions": len(snap.tx),
+            }
+        ),
+        flush=True,
+    )
     sys.stdin.readline()  # hold the store until the parent has measured us
 
 
@@ -52,8 +60,11 @@ def measure(db: Path) -> dict[str, float]:
     began = time.perf_counter()
     child = subprocess.Popen(
         [sys.executable, "-m", "bench.load", "--child", str(db)],
-        cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert child.stdout is not None and child.stdin is not None
     line = child.stdout.readline()
     ready_s = time.perf_counter() - began
@@ -68,10 +79,17 @@ def measure(db: Path) -> dict[str, float]:
 
 def baseline_pss_kb() -> int:
     """PSS of a process that imported the same modules but loaded nothing."""
-    code = ("import sys, meshlens.ingest.loader, meshlens.sim.simulation, meshlens.db.database;"
-            "print('ready', flush=True); sys.stdin.readline()")  # fmt: skip
-    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    code = (
+        "import sys, meshlens.ingest.loader, meshlens.sim.simulation, meshlens.db.database;"
+        "print('ready', flush=True); sys.stdin.readline()"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert child.stdout is not None and child.stdin is not None
     child.stdout.readline()
     kb = pss_kb(child.pid)
@@ -89,15 +107,25 @@ def rows(ctx: Context) -> list[Row]:
     per_obs = (report["pss_kb"] - base) * 1024 / max(obs, 1)
     area = "store"
     return [
-        Row(area, "cold start to loaded store (new process: imports + load_store)",
-            f"{report['ready_s']:.1f} s", "<= 20 s",
+        Row(
+            area,
+            "cold start to loaded store (new process: imports + load_store)",
+            f"{report['ready_s']:.1f} s",
+            "<= 20 s",
             note=f"imports {report['import_s']:.1f} s, load {report['load_s']:.1f} s of "
             f"{int(report['transmissions']):,} transmissions and {obs:,} observations; "
-            "the database file was in the page cache"),
-        Row(area, "PSS of the process holding the loaded store", f"{report['pss_kb'] / 1024:.0f} MB"),
-        Row(area, "memory per observation (PSS above an idle process with the same imports)",
-            f"{per_obs:.0f} B", note=f"idle process: {base / 1024:.0f} MB"),
-    ]  # fmt: skip
+            "the database file was in the page cache",
+        ),
+        Row(
+            area, "PSS of the process holding the loaded store", f"{report['pss_kb'] / 1024:.0f} MB"
+        ),
+        Row(
+            area,
+            "memory per observation (PSS above an idle process with the same imports)",
+            f"{per_obs:.0f} B",
+            note=f"idle process: {base / 1024:.0f} MB",
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

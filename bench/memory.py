@@ -64,13 +64,18 @@ def measure_server(db: Path, timeout_s: float = 120.0) -> dict[str, float]:
         began = time.perf_counter()
         server = subprocess.Popen(
             [sys.executable, "-m", "meshlens", "serve", "--db", str(copy), "--port", str(port)],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             ready = _wait_ready(port, began + timeout_s)
             ready_s = time.perf_counter() - began
             time.sleep(3.0)  # let a first round of computes fork and run
-            samples = [tree_pss_kb(server.pid) for _ in range(5) if not time.sleep(0.5)]
+            samples = []
+            for _ in range(5):
+                samples.append(tree_pss_kb(server.pid))
+                time.sleep(0.5)
             kb = max(s[0] for s in samples)
             procs = max(s[1] for s in samples)
         finally:
@@ -122,17 +127,27 @@ def _stand_in_child(db: Path) -> None:
 
 def measure_stand_in(db: Path) -> dict[str, float]:
     """Loader process plus one ForkRunner compute child, measured while the child runs."""
-    code = f"from bench.memory import _stand_in_child; _stand_in_child(__import__('pathlib').Path({str(db)!r}))"
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    code = (
+        "import pathlib; from bench.memory import _stand_in_child; "
+        f"_stand_in_child(pathlib.Path({str(db)!r}))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None and proc.stdin is not None
     proc.stdout.readline()
     time.sleep(0.7)
     kb, procs = tree_pss_kb(proc.pid)
     import psutil
 
-    rss = sum(p.memory_info().rss for p in [psutil.Process(proc.pid),
-              *psutil.Process(proc.pid).children(recursive=True)])  # fmt: skip
+    rss = sum(
+        p.memory_info().rss
+        for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    )
     proc.stdin.write("\n")
     proc.stdin.close()
     proc.wait(timeout=60)
@@ -143,14 +158,24 @@ def rows(ctx: Context) -> list[Row]:
     """Total PSS of all meshlens processes with the dataset loaded."""
     if _serve_available() and not ctx.quick:
         m = measure_server(ctx.db_path)
-        return [Row("store", "PSS of `meshlens serve` and its compute children, loaded and "
-                    "serving", f"{m['pss_kb'] / 1024:.0f} MB", "<= 300 MB",
-                    note=f"{int(m['processes'])} processes; ready after {m['ready_s']:.1f} s")]  # fmt: skip
+        return [
+            Row(
+                "store",
+                "PSS of `meshlens serve` and its compute children, loaded and serving",
+                f"{m['pss_kb'] / 1024:.0f} MB",
+                "<= 300 MB",
+                note=f"{int(m['processes'])} processes; ready after {m['ready_s']:.1f} s",
+            )
+        ]
     m = measure_stand_in(ctx.db_path)
     return [
-        Row("store", "PSS of a loaded store plus a forked compute child (stand-in for serve)",
-            f"{m['pss_kb'] / 1024:.0f} MB", "<= 300 MB",
+        Row(
+            "store",
+            "PSS of a loaded store plus a forked compute child (stand-in for serve)",
+            f"{m['pss_kb'] / 1024:.0f} MB",
+            "<= 300 MB",
             note=f"{int(m['processes'])} processes; summed RSS would say "
             f"{m['rss_kb'] / 1024:.0f} MB, counting the shared pages twice; `meshlens serve` "
-            "is measured instead once it is on main"),
-    ]  # fmt: skip
+            "is measured instead once it is on main",
+        ),
+    ]

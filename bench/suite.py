@@ -77,8 +77,10 @@ def machine() -> str:
     except OSError:
         pass
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB RAM, "
-            f"Python {platform.python_version()}, {platform.system()} {platform.release()}")  # fmt: skip
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB RAM, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 def render(ctx: Context, results: list[tuple[str, list[Row], float]], command: str) -> str:
@@ -87,7 +89,7 @@ def render(ctx: Context, results: list[tuple[str, list[Row], float]], command: s
     lines = [
         BEGIN,
         "",
-        "## Staging suite",
+        f"## Suite: profile `{ctx.profile}`",
         "",
         f"Produced by `{command}` on {now}.",
         f"Machine: {machine()}.",
@@ -99,8 +101,9 @@ def render(ctx: Context, results: list[tuple[str, list[Row], float]], command: s
     ]
     for module, rows, _ in results:
         for row in rows:
-            lines.append(f"| {row.area} | {row.figure} | {row.value} | {row.target} | "
-                         f"`bench/{module}.py` |")  # fmt: skip
+            lines.append(
+                f"| {row.area} | {row.figure} | {row.value} | {row.target} | `bench/{module}.py` |"
+            )
     notes = [f"- {row.figure}: {row.note}" for _, rows, _ in results for row in rows if row.note]
     if notes or ctx.notes:
         lines += ["", "Notes:", *notes, *(f"- {n}" for n in ctx.notes)]

@@ -239,12 +239,22 @@ def _register_simulate(sub: Subparsers, handlers: dict[str, Command]) -> None:
     target.add_argument("--db", metavar="PATH", help="write a meshlens database")
     target.add_argument("--jsonl", metavar="PATH", help="write meshcoretomqtt JSONL")
     target.add_argument("--mqtt", metavar="URL", help="publish live to mqtt://HOST[:PORT]")
-    parser.add_argument("--rate", type=float, default=50.0, metavar="PER_S",
-                        help="messages per second with --mqtt (default 50)")  # fmt: skip
-    parser.add_argument("--center", metavar="LAT,LON", help="centre of the mesh (default: "
-                        "the San Francisco Bay Area)")  # fmt: skip
-    parser.add_argument("--end", metavar="ISO|now", help="end of the simulated window "
-                        "(default 2026-03-01T00:00:00Z, fixed so output is reproducible)")  # fmt: skip
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=50.0,
+        metavar="PER_S",
+        help="messages per second with --mqtt (default 50)",
+    )
+    parser.add_argument(
+        "--center", metavar="LAT,LON", help="centre of the mesh (default: San Francisco Bay)"
+    )
+    parser.add_argument(
+        "--end",
+        metavar="ISO|now",
+        help="end of the simulated window (default 2026-03-01T00:00:00Z, fixed so the "
+        "output is reproducible)",
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing output file")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     handlers["simulate"] = _simulate

@@ -77,6 +77,7 @@ class ObserverSeen:
     seen_at_ms: int
     messages: int
     packet_at_ms: int | None = None  # latest packet time, when the messages carried packets
+    first_seen_ms: int | None = None  # earliest message time (None: seen_at_ms)
 
 
 def upsert_observer_seen(conn: sqlite3.Connection, seen: ObserverSeen) -> tuple[int, Observer]:
@@ -99,7 +100,7 @@ def upsert_observer_seen(conn: sqlite3.Connection, seen: ObserverSeen) -> tuple[
             seen.id,
             seen.name,
             seen.iata,
-            seen.seen_at_ms,
+            seen.seen_at_ms if seen.first_seen_ms is None else seen.first_seen_ms,
             seen.seen_at_ms,
             seen.messages,
             seen.packet_at_ms,

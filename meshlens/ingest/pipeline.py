@@ -271,6 +271,8 @@ class Pipeline:
                 seen_at_ms=max(at, prev.seen_at_ms) if prev else at,
                 messages=(prev.messages if prev else 0) + 1,
                 packet_at_ms=max(at, prev.seen_at_ms) if prev else at,
+                # The earliest message of the batch, not its latest, starts the observer.
+                first_seen_ms=min(at, prev.first_seen_ms or at) if prev else at,
             )
         rows: list[ObserverRow] = []
         idx: dict[str, int] = {}

@@ -83,23 +83,34 @@ def run(request: SimulateRequest) -> RunReport:
         BarColumn(),
         TaskProgressColumn(),
         TextColumn("day {task.fields[day]:.1f}/{task.fields[days]:.1f}"),
-        TextColumn(
-            "{task.fields[obs]:>10,} obs  {task.fields[tx]:>7,} tx  {task.fields[rate]:>7,.0f} obs/s"
-        ),
+        TextColumn("{task.fields[obs]:>10,} obs {task.fields[rate]:>7,.0f}/s"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=False) as progress:
         days = spec.profile.duration_ms / DAY_MS
-        task = progress.add_task(f"simulate {spec.profile.name}", total=spec.profile.duration_ms,
-                                 day=0.0, days=days, obs=0, tx=0, rate=0.0)  # fmt: skip
+        task = progress.add_task(
+            f"simulate {spec.profile.name}",
+            total=spec.profile.duration_ms,
+            day=0.0,
+            days=days,
+            obs=0,
+            tx=0,
+            rate=0.0,
+        )
         started = time.perf_counter()
 
         def advance(at_ms: int, observations: int, transmissions: int) -> None:
             done = max(0, at_ms - spec.start_ms)
             rate = observations / max(time.perf_counter() - started, 1e-6)
-            progress.update(task, completed=done, day=done / DAY_MS, obs=observations,
-                            tx=transmissions, rate=rate)  # fmt: skip
+            progress.update(
+                task,
+                completed=done,
+                day=done / DAY_MS,
+                obs=observations,
+                tx=transmissions,
+                rate=rate,
+            )
 
         if request.db is not None:
             report = write_database(spec, request.db, advance)
@@ -116,19 +127,22 @@ def run(request: SimulateRequest) -> RunReport:
 def summary(request: SimulateRequest, report: RunReport) -> Table:
     """The closing table: what was made, where, and how fast."""
     spec = request.spec
-    table = Table(title=f"meshlens simulate {spec.profile.name} --seed {spec.seed}",
-                  show_header=False)  # fmt: skip
+    table = Table(
+        title=f"meshlens simulate {spec.profile.name} --seed {spec.seed}", show_header=False
+    )
     target = request.db or request.jsonl or request.mqtt
     rows = [
         ("output", str(target)),
         ("window", f"{iso_seconds(spec.start_ms)} .. {iso_seconds(spec.end_ms)}"),
-        ("nodes / observers / regions",
-         f"{spec.profile.nodes:,} / {spec.profile.observers} / {spec.profile.regions}"),
+        (
+            "nodes / observers / regions",
+            f"{spec.profile.nodes:,} / {spec.profile.observers} / {spec.profile.regions}",
+        ),
         ("observations", f"{report.observations:,}"),
         ("transmissions sent", f"{report.transmissions:,}"),
         ("status messages", f"{report.status_messages:,}"),
         ("elapsed", f"{report.elapsed_s:.1f} s"),
-    ]  # fmt: skip
+    ]
     for key, value in report.stored.items():
         rows.append((f"stored {key}", f"{value:,}"))
     if report.ingest_s:
@@ -137,6 +151,6 @@ def summary(request: SimulateRequest, report: RunReport) -> Table:
         rows.append(("ground truth", str(report.truth_path)))
     rows.append(("hashChannels to decrypt", ", ".join(HASHTAG_CHANNELS)))
     rows.append(("hashRegions (scopes)", ", ".join(region_names(spec.profile))))
-    for key, value in rows:
-        table.add_row(key, value)
+    for label, text in rows:
+        table.add_row(label, text)
     return table

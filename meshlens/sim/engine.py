@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from meshlens.sim import payloads
 from meshlens.sim.events import Event, Observation, StatusReport
 from meshlens.sim.mesh import Mesh
-from meshlens.sim.propagation import Broadcast, Propagation, Reached
+from meshlens.sim.propagation import Broadcast, Heard, Propagation, Reached
 from meshlens.sim.radio import build_links
 from meshlens.wire.airtime import airtime_ms
 from meshlens.wire.header import header_byte
@@ -92,8 +91,15 @@ class Engine:
         hour = (at_ms / HOUR_MS + UTC_OFFSET_H) % 24
         return 0.55 + 0.45 * math.cos(2 * math.pi * (hour - 19) / 24)
 
-    def every(self, action: Action, node: int, per_day: float, *, first: int | None = None,
-              rhythm: bool = True) -> None:  # fmt: skip
+    def every(
+        self,
+        action: Action,
+        node: int,
+        per_day: float,
+        *,
+        first: int | None = None,
+        rhythm: bool = True,
+    ) -> None:
         """Schedule a recurring activity at `per_day` (at peak hours when `rhythm`)."""
         if per_day <= 0:
             return
@@ -123,7 +129,14 @@ class Engine:
         head = self.head(route, payload_type, codes)
         air = airtime_ms(len(head) + 1 + 4 * width + len(payload))
         reached = self.prop.flood(origin, t, air, limit, self.rnd)
-        self.observe(self.prop.watched_copies(reached), air, head, payload_type, payload, width)
+        self.observe(
+            self.prop.watched_copies(reached),
+            air,
+            head=head,
+            payload_type=payload_type,
+            payload=payload,
+            width=width,
+        )
         self.sent[payload_type] += 1
         return reached, air, width
 
@@ -131,17 +144,27 @@ class Engine:
         self,
         origin: int,
         relays: tuple[int, ...],
-        width: int,
-        dest: int | None,
-        t: float,
+        *,
+        width: int = 1,
+        dest: int | None = None,
+        at_ms: float,
         payload_type: int,
         payload: bytes,
     ) -> float | None:
         """Send along a route; returns when `dest` received it, or None when it was lost."""
         head = self.head(DIRECT, payload_type)
         air = airtime_ms(len(head) + 1 + width * len(relays) + len(payload))
-        copies, got = self.prop.direct(origin, relays, dest, t, air, self.rnd)
-        self.observe(copies, air, head, payload_type, payload, width if relays else 1)
+        copies, got = self.prop.direct(
+            origin, relays, dest, start_ms=at_ms, air_ms=air, rnd=self.rnd
+        )
+        self.observe(
+            copies,
+            air,
+            head=head,
+            payload_type=payload_type,
+            payload=payload,
+            width=width if relays else 1,
+        )
         self.sent[payload_type] += 1
         return got
 
@@ -149,6 +172,7 @@ class Engine:
         self,
         copies: list[Broadcast],
         air: float,
+        *,
         head: bytes,
         payload_type: int,
         payload: bytes,
@@ -161,34 +185,35 @@ class Engine:
         for heard in self.prop.overheard(copies, air, rnd):
             path = heard.broadcast.path
             raw = head + bytes((size_bits | len(path),)) + b"".join(prefix[n] for n in path)
-            self._publish(heard.observer, heard.at_ms, raw + payload, heard.snr_db,
-                          heard.rssi_dbm, air, path)  # fmt: skip
+            self._publish(heard, raw + payload, air, path)
 
     def observe_raw(self, copy: Broadcast, air: float, raw: bytes, relays: tuple[int, ...]) -> None:
         """Observer decodes of one copy whose frame bytes the caller built (TRACE)."""
         for heard in self.prop.overheard([copy], air, self.rnd):
-            self._publish(heard.observer, heard.at_ms, raw, heard.snr_db, heard.rssi_dbm, air,
-                          relays)  # fmt: skip
+            self._publish(heard, raw, air, relays)
 
-    def _publish(
-        self,
-        slot: int,
-        heard_ms: float,
-        raw: bytes,
-        snr: float,
-        rssi: float,
-        air: float,
-        relays: tuple[int, ...],
-    ) -> None:
+    def _publish(self, heard: Heard, raw: bytes, air: float, relays: tuple[int, ...]) -> None:
+        slot, snr, rssi = heard.observer, heard.snr_db, heard.rssi_dbm
         observer = self.mesh.observers[slot]
-        at = int(heard_ms + self.rnd.uniform(20, 400))
+        at = int(heard.at_ms + self.rnd.uniform(20, 400))
         snr_reported = float(math.trunc(max(-20.0, min(snr, 14.75))))
         score = max(0, min(1000, round(1000 * (snr + 10) / 24)))
         self._observer_heard[slot] += 1
         self._observer_air_ms[slot] += air
-        self.emit(at, Observation(slot, at, at + observer.host_offset_ms, raw, snr_reported,
-                                  float(round(max(-135.0, min(rssi, -20.0)))), score, round(air),
-                                  relays))  # fmt: skip
+        self.emit(
+            at,
+            Observation(
+                slot,
+                at,
+                at + observer.host_offset_ms,
+                raw,
+                snr_reported,
+                float(round(max(-135.0, min(rssi, -20.0)))),
+                score,
+                round(air),
+                relays,
+            ),
+        )
 
     # -- observers -----------------------------------------------------------------------
 
@@ -198,15 +223,23 @@ class Engine:
         node = self.mesh.nodes[observer.node]
         uptime = (t - self.mesh.start_ms) // 1000 + 3600 * (1 + slot % 17)
         heard = self._observer_heard[slot]
-        self.emit(t, StatusReport(
-            slot, t, t + observer.host_offset_ms, uptime_secs=uptime,
-            battery_mv=None if observer.battery_mv is None
-            else observer.battery_mv - self.rnd.randrange(0, 60),
-            noise_floor=round(node.noise_floor_dbm + self.rnd.gauss(0, 1.0)),
-            tx_air_secs=round(self._observer_air_ms[slot] / 1000 * 0.3),
-            rx_air_secs=round(self._observer_air_ms[slot] / 1000),
-            recv_errors=round(heard * 0.04), packets_recv=heard,
-        ))  # fmt: skip
+        self.emit(
+            t,
+            StatusReport(
+                slot,
+                t,
+                t + observer.host_offset_ms,
+                uptime_secs=uptime,
+                battery_mv=None
+                if observer.battery_mv is None
+                else observer.battery_mv - self.rnd.randrange(0, 60),
+                noise_floor=round(node.noise_floor_dbm + self.rnd.gauss(0, 1.0)),
+                tx_air_secs=round(self._observer_air_ms[slot] / 1000 * 0.3),
+                rx_air_secs=round(self._observer_air_ms[slot] / 1000),
+                recv_errors=round(heard * 0.04),
+                packets_recv=heard,
+            ),
+        )
         interval = self.mesh.profile.status_interval_s * 1000
         self.at(t + interval * self.rnd.uniform(0.9, 1.1), self.status, slot)
 

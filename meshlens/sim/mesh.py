@@ -25,11 +25,47 @@ KM_PER_DEG: Final = 111.32
 
 # Region labels, in the order regions are laid out; real IATA codes of the US west coast.
 IATA_CODES: Final = (
-    "SJC", "OAK", "SFO", "MRY", "SMF", "SCK", "MOD", "FAT", "SBA", "SBP", "SNS", "STS",
-    "ACV", "RDD", "CIC", "MFR", "EUG", "PDX", "SLE", "RDM", "SEA", "PAE", "BLI", "GEG",
-    "YKM", "PSC", "BOI", "RNO", "TVL", "LAS", "BFL", "LAX", "BUR", "ONT", "SNA", "SAN",
-    "PSP", "IPL", "YUM", "PHX",
-)  # fmt: skip
+    "SJC",
+    "OAK",
+    "SFO",
+    "MRY",
+    "SMF",
+    "SCK",
+    "MOD",
+    "FAT",
+    "SBA",
+    "SBP",
+    "SNS",
+    "STS",
+    "ACV",
+    "RDD",
+    "CIC",
+    "MFR",
+    "EUG",
+    "PDX",
+    "SLE",
+    "RDM",
+    "SEA",
+    "PAE",
+    "BLI",
+    "GEG",
+    "YKM",
+    "PSC",
+    "BOI",
+    "RNO",
+    "TVL",
+    "LAS",
+    "BFL",
+    "LAX",
+    "BUR",
+    "ONT",
+    "SNA",
+    "SAN",
+    "PSP",
+    "IPL",
+    "YUM",
+    "PHX",
+)
 
 ADV_COMPANION: Final = 1
 ADV_REPEATER: Final = 2
@@ -153,12 +189,9 @@ def build_mesh(
     region_of = _split(profile.nodes, len(regions), rng)
     roles = _roles(profile, rng)
     towns, hills = _places(profile, regions, region_of, rng)
-    nodes = [
-        _node(i, roles[i], region_of[i], towns, hills, profile, seed, center, start_ms, end_ms,
-              rng)
-        for i in range(profile.nodes)
-    ]  # fmt: skip
-    observers = _observers(profile, regions, nodes, rng, start_ms, end_ms)
+    layout = _Layout(towns, hills, seed, center, start_ms, end_ms)
+    nodes = [_node(i, roles[i], region_of[i], layout, rng) for i in range(profile.nodes)]
+    observers = _observers(profile, regions, nodes, rng, start_ms=start_ms, end_ms=end_ms)
     return Mesh(profile, seed, center, start_ms, end_ms, tuple(regions), tuple(nodes), observers)
 
 
@@ -214,13 +247,23 @@ def _places(
         size = region_of.count(index)
         n_towns = max(2, round(size / 50))
         n_hills = max(2, round(size / 100))
-        towns.append([
-            _Place(names.town_name(rng), region.x_km + rng.gauss(0, radius * 0.55),
-                   region.y_km + rng.gauss(0, radius * 0.55), 1.0 / (k + 1) ** 0.8)
-            for k in range(n_towns)
-        ])  # fmt: skip
-        hills.append([_Place(names.hill_name(rng), *_in_disc(region, radius * 1.2, rng), 1.0)
-                      for _ in range(n_hills)])  # fmt: skip
+        towns.append(
+            [
+                _Place(
+                    names.town_name(rng),
+                    region.x_km + rng.gauss(0, radius * 0.55),
+                    region.y_km + rng.gauss(0, radius * 0.55),
+                    1.0 / (k + 1) ** 0.8,
+                )
+                for k in range(n_towns)
+            ]
+        )
+        hills.append(
+            [
+                _Place(names.hill_name(rng), *_in_disc(region, radius * 1.2, rng), 1.0)
+                for _ in range(n_hills)
+            ]
+        )
     return towns, hills
 
 
@@ -230,19 +273,23 @@ def _in_disc(region: Region, radius: float, rng: random.Random) -> tuple[float, 
     return region.x_km + r * math.cos(a), region.y_km + r * math.sin(a)
 
 
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """What placing a node needs besides its own draws."""
+
+    towns: list[list[_Place]]
+    hills: list[list[_Place]]
+    seed: int
+    center: tuple[float, float]
+    start_ms: int
+    end_ms: int
+
+
 def _node(
-    index: int,
-    advert_type: int,
-    region: int,
-    towns: list[list[_Place]],
-    hills: list[list[_Place]],
-    profile: Profile,
-    seed: int,
-    center: tuple[float, float],
-    start_ms: int,
-    end_ms: int,
-    rng: random.Random,
+    index: int, advert_type: int, region: int, layout: _Layout, rng: random.Random
 ) -> SimNode:
+    towns, hills, center = layout.towns, layout.hills, layout.center
+    seed, start_ms, end_ms = layout.seed, layout.start_ms, layout.end_ms
     town = rng.choices(towns[region], weights=[t.weight for t in towns[region]])[0]
     hill: _Place | None = None
     if advert_type == ADV_REPEATER and rng.random() < 0.1:
@@ -322,9 +369,11 @@ def _hash_sizes(rng: random.Random, start_ms: int, span: int) -> tuple[tuple[int
 _MODELS: Final = ("Heltec V3", "RAK4631", "Station G2", "T-Beam", "Heltec T114", "Xiao S3")
 _FIRMWARE: Final = ("1.12.0", "1.13.0", "1.14.1", "1.15.0", "1.16.2", "1.17.1")
 _CLIENTS: Final = (
-    "meshcoretomqtt/1.0.8.0", "meshcoretomqtt/1.0.6.3", "pyMC_repeater/1.0.6",
+    "meshcoretomqtt/1.0.8.0",
+    "meshcoretomqtt/1.0.6.3",
+    "pyMC_repeater/1.0.6",
     "meshcore-packet-capture/1.2",
-)  # fmt: skip
+)
 
 
 def _observers(
@@ -332,6 +381,7 @@ def _observers(
     regions: list[Region],
     nodes: list[SimNode],
     rng: random.Random,
+    *,
     start_ms: int,
     end_ms: int,
 ) -> tuple[SimObserver, ...]:
@@ -341,8 +391,13 @@ def _observers(
     for region_index, region in enumerate(regions):
         wanted = per_region.count(region_index)
         # Observers run for the whole window: pick among nodes that never join or leave.
-        local = [n for n in nodes if n.region == region_index and n.active_from_ms < start_ms
-                 and n.active_until_ms > end_ms]  # fmt: skip
+        local = [
+            n
+            for n in nodes
+            if n.region == region_index
+            and n.active_from_ms < start_ms
+            and n.active_until_ms > end_ms
+        ]
         fixed = [n for n in local if n.advert_type in (ADV_REPEATER, ADV_ROOM)]
         movable = [n for n in local if n.advert_type == ADV_COMPANION]
         n_fixed = min(len(fixed), wanted - wanted // 4)
@@ -359,10 +414,11 @@ def _observers(
                     firmware=rng.choice(_FIRMWARE),
                     client_version=rng.choice(_CLIENTS),
                     radio="910.525,62.5,8,5",
-                    battery_mv=rng.randrange(3700, 4200) if node.advert_type == ADV_COMPANION
+                    battery_mv=rng.randrange(3700, 4200)
+                    if node.advert_type == ADV_COMPANION
                     else None,
                 )
-            )  # fmt: skip
+            )
     return tuple(sorted(out, key=lambda o: o.node))
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import orjson
@@ -161,12 +161,16 @@ def write_jsonl(spec: SimulationSpec, path: Path, on_progress: Progress | None =
             if isinstance(event, Observation):
                 report.observations += 1
                 truth.add(event)
-                record = {"topic": messages.topic(sim.mesh, event.observer, "packets"),
-                          "payload": messages.packet_message(sim.mesh, event)}  # fmt: skip
+                record = {
+                    "topic": messages.topic(sim.mesh, event.observer, "packets"),
+                    "payload": messages.packet_message(sim.mesh, event),
+                }
             else:
                 report.status_messages += 1
-                record = {"topic": messages.topic(sim.mesh, event.observer, "status"),
-                          "payload": messages.status_message(sim.mesh, event)}  # fmt: skip
+                record = {
+                    "topic": messages.topic(sim.mesh, event.observer, "status"),
+                    "payload": messages.status_message(sim.mesh, event),
+                }
             out.write(dumps(record) + b"\n")
             if on_progress is not None and report.observations % 20_000 == 0:
                 on_progress(event.at_ms, report.observations, sim.transmissions)

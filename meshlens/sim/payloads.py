@@ -39,8 +39,9 @@ def group_text(key: bytes, sender: SimNode, text: str, at_ms: int) -> bytes:
 
 def group_data(key: bytes, rnd: random.Random) -> bytes:
     """A sensor reading posted as GRP_DATA (a developer data type)."""
-    blob = struct.pack("<hHB", round(rnd.gauss(16, 6) * 100), rnd.randrange(3300, 4200),
-                       rnd.randrange(100))  # fmt: skip
+    blob = struct.pack(
+        "<hHB", round(rnd.gauss(16, 6) * 100), rnd.randrange(3300, 4200), rnd.randrange(100)
+    )
     return encode.group_data_payload(key, data_type=0xFF01, blob=blob)
 
 

@@ -66,7 +66,9 @@ class Peers:
         e = self.e
         if known is not None:
             relays, width = known
-            got = e.direct(a, relays, width, b, t, payload_type, payload)
+            got = e.direct(
+                a, relays, width=width, dest=b, at_ms=t, payload_type=payload_type, payload=payload
+            )
             if got is None:
                 e.routes.pop((a, b), None)
             return got, False, relays, width
@@ -76,26 +78,21 @@ class Peers:
             return None, True, (), width
         return first[1], True, e.prop.path_to(reached, first[0]), width
 
-    def answer(
-        self,
-        got: float,
-        flooded: bool,
-        relays: tuple[int, ...],
-        width: int,
-        a: int,
-        b: int,
-        payload_type: int,
-        payload: bytes,
-    ) -> None:
+    def answer(self, delivery: Delivery, a: int, b: int, payload_type: int, payload: bytes) -> None:
         """B answers A: a PATH return after a flood, else `payload` back along the route."""
         e = self.e
+        got, flooded, relays, width = delivery
+        assert got is not None
         back = tuple(reversed(relays))
         if flooded:
             self.learn(b, a, back, width, got)
             e.at(got + e.rnd.uniform(300, 2000), self._path_return(a, relays, width), b)
         else:
-            e.at(got + e.rnd.uniform(200, 1500), self._direct_reply(a, back, width,
-                                                                   payload_type, payload), b)  # fmt: skip
+            e.at(
+                got + e.rnd.uniform(200, 1500),
+                self._direct_reply(a, back, width, payload_type, payload),
+                b,
+            )
 
     def _path_return(self, a: int, relays: tuple[int, ...], width: int) -> Action:
         def run(t: int, b: int) -> None:
@@ -111,7 +108,10 @@ class Peers:
         self, a: int, back: tuple[int, ...], width: int, payload_type: int, payload: bytes
     ) -> Action:
         def run(t: int, b: int) -> None:
-            if self.e.direct(b, back, width, a, t, payload_type, payload) is None:
+            got = self.e.direct(
+                b, back, width=width, dest=a, at_ms=t, payload_type=payload_type, payload=payload
+            )
+            if got is None:
                 self.e.routes.pop((b, a), None)
 
         return run
@@ -128,17 +128,21 @@ class Peers:
         e = self.e
         text = f"msg {t:.0f} {attempt}"
         payload = payloads.datagram(self.nodes[a], self.nodes[b], e.rnd, e.rnd.choice((1, 2, 2, 3)))
-        got, flooded, relays, width = self.send(t, a, b, TXT_MSG, payload)
-        if got is None:
+        delivery = self.send(t, a, b, TXT_MSG, payload)
+        if delivery[0] is None:
             if attempt < 2:
-                e.at(t + e.rnd.uniform(6000, 15000), lambda tt, n: self._message(tt, n, b,
-                                                                                 attempt + 1), a)  # fmt: skip
+                e.at(
+                    t + e.rnd.uniform(6000, 15000),
+                    lambda tt, n: self._message(tt, n, b, attempt + 1),
+                    a,
+                )
             return
         checksum = payloads.ack_checksum(self.nodes[a], text, int(t))
         extended = e.rnd.random() < 0.6
-        ack = encode.ack_payload(checksum, attempt if extended else None,
-                                 e.rnd.randrange(256) if extended else None)  # fmt: skip
-        self.answer(got, flooded, relays, width, a, b, ACK, ack)
+        ack = encode.ack_payload(
+            checksum, attempt if extended else None, e.rnd.randrange(256) if extended else None
+        )
+        self.answer(delivery, a, b, ACK, ack)
 
     def request(self, t: int, a: int) -> None:
         """A request to a server the node uses (stats, telemetry, keep-alive)."""
@@ -148,8 +152,12 @@ class Peers:
 
     def login(self, t: int, a: int) -> None:
         """An anonymous login to a repeater or room server."""
-        self._ask(t, a, ANON_REQ, lambda s: payloads.anon_request(self.nodes[a], self.nodes[s],
-                                                                  self.e.rnd))  # fmt: skip
+        self._ask(
+            t,
+            a,
+            ANON_REQ,
+            lambda s: payloads.anon_request(self.nodes[a], self.nodes[s], self.e.rnd),
+        )
 
     def _ask(self, t: int, a: int, payload_type: int, build: Callable[[int], bytes]) -> None:
         servers = self.servers.get(a)
@@ -157,15 +165,15 @@ class Peers:
             return
         e = self.e
         s = e.rnd.choice(servers)
-        got, flooded, relays, width = self.send(t, a, s, payload_type, build(s))
-        if got is None or not e.prop.active(s, got):
+        delivery = self.send(t, a, s, payload_type, build(s))
+        if delivery[0] is None or not e.prop.active(s, delivery[0]):
             return
         if self.nodes[s].advert_type == ADV_ROOM and payload_type == ANON_REQ:
             members = self.members.setdefault(s, [])
             if a not in members:
                 members.append(a)
         reply = payloads.datagram(self.nodes[s], self.nodes[a], e.rnd, e.rnd.choice((1, 2, 3, 6)))
-        self.answer(got, flooded, relays, width, a, s, RESPONSE, reply)
+        self.answer(delivery, a, s, RESPONSE, reply)
 
     def room_post(self, t: int, room: int) -> None:
         """A room server pushes a post to one of its members."""
@@ -187,9 +195,11 @@ class Peers:
         hops = relays + tuple(reversed(relays[:-1]))
         width = 1 if width == 1 else 2
         payload = encode.trace_payload(
-            tag=e.rnd.getrandbits(32), auth_code=e.rnd.getrandbits(32), flags=width - 1,
+            tag=e.rnd.getrandbits(32),
+            auth_code=e.rnd.getrandbits(32),
+            flags=width - 1,
             route=b"".join(self.nodes[n].public_key[:width] for n in hops),
-        )  # fmt: skip
+        )
         head = e.head(2, TRACE)
         air = airtime_ms(len(head) + 1 + len(hops) + len(payload))
         snrs: list[int] = []
@@ -212,7 +222,7 @@ class Peers:
         e = self.e
         tag = e.rnd.getrandbits(32)
         request = encode.discover_request_payload(filter_types=0x04, tag=tag)
-        e.direct(a, (), 1, None, t, CONTROL, request)
+        e.direct(a, (), at_ms=t, payload_type=CONTROL, payload=request)
         air = airtime_ms(len(request) + 2)
         answered = 0
         for v, _ in _shuffled(e.links.heard_by[a], e.rnd):
@@ -223,14 +233,16 @@ class Peers:
                 continue
             answered += 1
             reply = encode.discover_response_payload(
-                node_type=self.nodes[v].advert_type, snr_raw=int(snr * 4), tag=tag,
+                node_type=self.nodes[v].advert_type,
+                snr_raw=int(snr * 4),
+                tag=tag,
                 public_key=self.nodes[v].public_key,
-            )  # fmt: skip
+            )
             e.at(t + air + e.rnd.uniform(500, 4000), self._zero_hop(CONTROL, reply), v)
 
     def _zero_hop(self, payload_type: int, payload: bytes) -> Action:
         def run(t: int, node: int) -> None:
-            self.e.direct(node, (), 1, None, t, payload_type, payload)
+            self.e.direct(node, (), at_ms=t, payload_type=payload_type, payload=payload)
 
         return run
 

@@ -44,8 +44,9 @@ PROFILES: Final[dict[str, Profile]] = {
         regions=2,
         observers=4,
         days=2.0,
-        region_spacing_km=22.0,
-        region_radius_km=9.0,
+        region_spacing_km=12.0,
+        region_radius_km=4.0,
+        traffic_scale=6.0,
     ),
     # The size of the reference system's staging instance: ~2,000 nodes, 31 observers in
     # 4 regions, ~80k transmissions and ~2.3M observations over 7 days.
@@ -59,8 +60,8 @@ PROFILES: Final[dict[str, Profile]] = {
         regions=2,
         observers=6,
         days=0.25,
-        region_spacing_km=35.0,
-        region_radius_km=15.0,
+        region_spacing_km=18.0,
+        region_radius_km=7.0,
         traffic_scale=3.0,
     ),
 }

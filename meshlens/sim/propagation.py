@@ -180,6 +180,7 @@ class Propagation:
         origin: int,
         route: tuple[int, ...],
         dest: int | None,
+        *,
         start_ms: float,
         air_ms: float,
         rnd: random.Random,
@@ -224,9 +225,8 @@ class Propagation:
         for slot in sorted(candidates):
             heard = candidates[slot]
             heard.sort(key=_arrival)
-            count = len(heard)
             for i, (at, snr, signal, copy) in enumerate(heard):
-                if snr < SNR_FLOOR_DB or _collides(heard, i, count, at, snr, air_ms):
+                if snr < SNR_FLOOR_DB or _collides(heard, i, air_ms):
                     continue
                 out.append(Heard(slot, at, copy, snr, signal))
         return out
@@ -236,15 +236,10 @@ def _arrival(item: tuple[float, float, float, Broadcast]) -> float:
     return item[0]
 
 
-def _collides(
-    heard: list[tuple[float, float, float, Broadcast]],
-    i: int,
-    count: int,
-    at: float,
-    snr: float,
-    air_ms: float,
-) -> bool:
+def _collides(heard: list[tuple[float, float, float, Broadcast]], i: int, air_ms: float) -> bool:
     """True when another reception overlaps reception i without being CAPTURE_DB weaker."""
+    at, snr = heard[i][0], heard[i][1]
+    count = len(heard)
     j = i - 1
     while j >= 0 and at - heard[j][0] < air_ms:
         if snr - heard[j][1] < CAPTURE_DB:

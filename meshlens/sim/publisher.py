@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 import orjson
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from meshlens.sim import messages
 from meshlens.sim.events import Observation
@@ -31,7 +32,7 @@ def publish_mqtt(
     parsed = urlparse(url)
     if parsed.scheme not in ("mqtt", "tcp", ""):
         raise ValueError(f"--mqtt {url!r}: only mqtt://HOST[:PORT] is supported")
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"meshlens-sim-{spec.seed}")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"meshlens-sim-{spec.seed}")
     if parsed.username:
         client.username_pw_set(parsed.username, parsed.password)
     client.connect(parsed.hostname or "127.0.0.1", parsed.port or 1883)

@@ -35,9 +35,12 @@ class Simulation:
     def __init__(self, spec: SimulationSpec) -> None:
         self.spec = spec
         self.mesh: Mesh = build_mesh(
-            spec.profile, spec.seed, center=spec.center, start_ms=spec.start_ms,
+            spec.profile,
+            spec.seed,
+            center=spec.center,
+            start_ms=spec.start_ms,
             end_ms=spec.end_ms,
-        )  # fmt: skip
+        )
         self.engine = Engine(self.mesh)
 
     @classmethod

@@ -5,38 +5,63 @@ from __future__ import annotations
 import random
 from typing import Final
 
-from meshlens.wire.crypto import derived_key
 from meshlens.wire.channels import PUBLIC_KEY_HEX, PUBLIC_LABEL
+from meshlens.wire.crypto import derived_key
 
 # Hashtag channels the simulated mesh talks on; their keys derive from the names (§4.4),
 # so meshlens decrypts them when they are configured (`hashChannels`).
 HASHTAG_CHANNELS: Final = (
-    "#test", "#bot", "#wardriving", "#emergency", "#weather", "#hiking", "#meshcore",
+    "#test",
+    "#bot",
+    "#wardriving",
+    "#emergency",
+    "#weather",
+    "#hiking",
+    "#meshcore",
     "#sensors",
-)  # fmt: skip
+)
 # Private channels use random keys meshlens is never given: they stay encrypted.
 PRIVATE_CHANNELS: Final = ("family", "club", "ops")
 
 _GREETINGS: Final = (
-    "Good morning mesh!", "Evening all", "Anyone on tonight?", "Hello from {town}",
-    "Testing new antenna", "Just set up a {device}, hi!", "Radio check please",
-    "Who can hear me?", "Back online after a reboot", "Nice to see so many nodes",
-)  # fmt: skip
+    "Good morning mesh!",
+    "Evening all",
+    "Anyone on tonight?",
+    "Hello from {town}",
+    "Testing new antenna",
+    "Just set up a {device}, hi!",
+    "Radio check please",
+    "Who can hear me?",
+    "Back online after a reboot",
+    "Nice to see so many nodes",
+)
 _REPORTS: Final = (
-    "Heard {n} repeaters from {town}", "Signal is great near {town} today",
-    "Driving through {town}, mapping coverage", "Solar repeater at {town} is back up",
-    "Anyone know who runs {rpt}?", "New repeater going up near {town} this weekend",
-    "Mesh is busy tonight", "Coverage gap between {town} and the hills?",
-    "QSL {town}, 73", "copy that", "Thanks!", "Roger", "On my way to {town}",
-)  # fmt: skip
+    "Heard {n} repeaters from {town}",
+    "Signal is great near {town} today",
+    "Driving through {town}, mapping coverage",
+    "Solar repeater at {town} is back up",
+    "Anyone know who runs {rpt}?",
+    "New repeater going up near {town} this weekend",
+    "Mesh is busy tonight",
+    "Coverage gap between {town} and the hills?",
+    "QSL {town}, 73",
+    "copy that",
+    "Thanks!",
+    "Roger",
+    "On my way to {town}",
+)
 _WEATHER: Final = (
-    "WX {town}: {t}C, wind {w} kt", "Rain starting in {town}", "Fog rolling in at {town}",
+    "WX {town}: {t}C, wind {w} kt",
+    "Rain starting in {town}",
+    "Fog rolling in at {town}",
     "Clear skies over {town}, {t}C",
-)  # fmt: skip
+)
 _EMERGENCY: Final = (
-    "Net check-in: {call} {town}, all OK", "Weekly emergency net starting now",
-    "Power out in {town}, running on battery", "Drill: please ack",
-)  # fmt: skip
+    "Net check-in: {call} {town}, all OK",
+    "Weekly emergency net starting now",
+    "Power out in {town}, running on battery",
+    "Drill: please ack",
+)
 _BOT_ASKS: Final = ("ping", "test", "!hops", "!weather", "path?")
 
 

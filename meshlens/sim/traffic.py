@@ -24,9 +24,14 @@ _RHYTHM_MEAN: Final = 0.55  # mean of Engine.diurnal: rates are per day on avera
 
 # Activities per node per day (companions' are scaled by their chattiness).
 COMPANION_RATES: Final = {
-    "advert": 0.25, "channel": 2.4, "dm": 0.45, "request": 0.8, "login": 0.25,
-    "trace": 0.06, "discover": 0.12,
-}  # fmt: skip
+    "advert": 0.25,
+    "channel": 2.4,
+    "dm": 0.45,
+    "request": 0.8,
+    "login": 0.25,
+    "trace": 0.06,
+    "discover": 0.12,
+}
 ADVERT_PERIOD_H: Final = {ADV_REPEATER: 12.0, ADV_ROOM: 12.0, ADV_SENSOR: 3.0}
 
 
@@ -38,8 +43,10 @@ class Traffic:
         mesh = engine.mesh
         self.nodes = mesh.nodes
         setup = random.Random(f"social/{mesh.seed}/{mesh.profile.name}")
-        self.keys = {name: texts.channel_key(name, mesh.seed)
-                     for name in ("Public", *texts.HASHTAG_CHANNELS, *texts.PRIVATE_CHANNELS)}  # fmt: skip
+        self.keys = {
+            name: texts.channel_key(name, mesh.seed)
+            for name in ("Public", *texts.HASHTAG_CHANNELS, *texts.PRIVATE_CHANNELS)
+        }
         friends, servers = self._social(setup)
         self.servers = servers
         self.peers = Peers(engine, friends, servers)
@@ -82,8 +89,13 @@ class Traffic:
     def _bots(self, rng: random.Random) -> dict[int, int]:
         bots: dict[int, int] = {}
         for region in range(len(self.e.mesh.regions)):
-            local = [n.index for n in self.nodes if n.region == region and n.advert_type == ADV_COMPANION
-                     and self.e.prop.hears_from(n.index)]  # fmt: skip
+            local = [
+                n.index
+                for n in self.nodes
+                if n.region == region
+                and n.advert_type == ADV_COMPANION
+                and self.e.prop.hears_from(n.index)
+            ]
             if local:
                 bots[region] = rng.choice(local)
         return bots
@@ -136,9 +148,8 @@ class Traffic:
 
     def zero_hop_advert(self, t: int, node: int) -> None:
         """An advert only direct neighbours hear (DIRECT, no hops)."""
-        self.e.direct(
-            node, (), 1, None, t, ADVERT, payloads.advert(self.nodes[node], t, self.e.rnd)
-        )
+        payload = payloads.advert(self.nodes[node], t, self.e.rnd)
+        self.e.direct(node, (), at_ms=t, payload_type=ADVERT, payload=payload)
 
     def channel(self, t: int, node: int) -> None:
         """A channel post; bots answer on #bot and #test."""

@@ -12,9 +12,15 @@ from meshlens.sim.simulation import SimulationSpec
 # Dense enough for ~100 repeaters, so 1-byte prefixes collide as they do at staging, but
 # only a few simulated hours long so it runs in a few seconds.
 DENSE: Profile = dataclasses.replace(
-    PROFILES["staging"], name="dense-test", nodes=420, regions=2, observers=8, days=0.2,
-    region_spacing_km=60.0, region_radius_km=28.0,
-)  # fmt: skip
+    PROFILES["staging"],
+    name="dense-test",
+    nodes=420,
+    regions=2,
+    observers=8,
+    days=0.2,
+    region_spacing_km=60.0,
+    region_radius_km=28.0,
+)
 
 
 @pytest.fixture(scope="session")

@@ -40,8 +40,9 @@ def test_jsonl_imports_into_the_same_rows_as_the_database_output(
     imported = tmp_path / "imported.db"
     db = Database(imported)
     try:
-        pipeline = Pipeline(db, PacketStore(), keys=channel_keys(),
-                            regions=region_keys(small_spec.profile))  # fmt: skip
+        pipeline = Pipeline(
+            db, PacketStore(), keys=channel_keys(), regions=region_keys(small_spec.profile)
+        )
         result = import_file(jsonl, pipeline, now_ms=0)
     finally:
         db.close()
