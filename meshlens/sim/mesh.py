@@ -67,6 +67,9 @@ IATA_CODES: Final = (
     "PHX",
 )
 
+REGIONS_PER_CLUSTER: Final = 4
+CLUSTER_SPACING_KM: Final = 400.0  # beyond any radio link: clusters are separate meshes
+
 ADV_COMPANION: Final = 1
 ADV_REPEATER: Final = 2
 ADV_ROOM: Final = 3
@@ -196,15 +199,29 @@ def build_mesh(
 
 
 def _regions(profile: Profile, rng: random.Random) -> list[Region]:
+    """Regions in metro clusters of up to four (2 x 2), clusters far apart on a grid.
+
+    Floods cross between the regions of a cluster over the hills, as in the Bay Area,
+    but not between clusters; so `large` is ten staging-sized meshes side by side, not
+    one mesh where every flood reaches ten times as many observers.
+    """
     count = profile.regions
-    cols = math.ceil(math.sqrt(count))
-    rows = math.ceil(count / cols)
+    clusters = math.ceil(count / REGIONS_PER_CLUSTER)
+    cluster_cols = math.ceil(math.sqrt(clusters))
+    cluster_rows = math.ceil(clusters / cluster_cols)
     spacing = profile.region_spacing_km
     out = []
     for i in range(count):
-        r, c = divmod(i, cols)
-        x = (c - (cols - 1) / 2) * spacing + rng.uniform(-0.1, 0.1) * spacing
-        y = ((rows - 1) / 2 - r) * spacing + rng.uniform(-0.1, 0.1) * spacing
+        cluster, member = divmod(i, REGIONS_PER_CLUSTER)
+        in_cluster = min(REGIONS_PER_CLUSTER, count - cluster * REGIONS_PER_CLUSTER)
+        cols = math.ceil(math.sqrt(in_cluster))
+        rows = math.ceil(in_cluster / cols)
+        r, c = divmod(member, cols)
+        cr, cc = divmod(cluster, cluster_cols)
+        x = (cc - (cluster_cols - 1) / 2) * CLUSTER_SPACING_KM
+        y = ((cluster_rows - 1) / 2 - cr) * CLUSTER_SPACING_KM
+        x += (c - (cols - 1) / 2) * spacing + rng.uniform(-0.1, 0.1) * spacing
+        y += ((rows - 1) / 2 - r) * spacing + rng.uniform(-0.1, 0.1) * spacing
         out.append(Region(IATA_CODES[i % len(IATA_CODES)], x, y))
     return out
 

@@ -51,7 +51,7 @@ PROFILES: Final[dict[str, Profile]] = {
     # The size of the reference system's staging instance: ~2,000 nodes, 31 observers in
     # 4 regions, ~80k transmissions and ~2.3M observations over 7 days.
     "staging": Profile("staging", nodes=2000, regions=4, observers=31, days=7.0, traffic_scale=1.6),
-    # Ten times staging: ten times the area, nodes and observers at the same density.
+    # Ten times staging: ten metro clusters like staging's, side by side.
     "large": Profile("large", nodes=20000, regions=40, observers=310, days=7.0),
     # The live demo: a small mesh whose traffic keeps coming (history, then real time).
     "demo": Profile(

@@ -15,7 +15,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.sim.mesh import Mesh, Site
+from meshlens.sim.mesh import REGIONS_PER_CLUSTER, Mesh, Site
 
 FSPL_1KM_DB: Final = 91.7  # free-space path loss at 1 km, ~915 MHz
 ANTENNA_GAINS_DB: Final = 4.0  # both ends together
@@ -57,7 +57,11 @@ class Links:
 
 
 def build_links(mesh: Mesh) -> Links:
-    """Compute every usable link of the mesh, in row chunks so memory stays bounded."""
+    """Compute every usable link of the mesh, cluster by cluster, in bounded row chunks.
+
+    Metro clusters sit beyond radio range of each other (mesh.CLUSTER_SPACING_KM), so
+    only pairs within a cluster are computed.
+    """
     nodes = mesh.nodes
     n = len(nodes)
     x = np.array([nd.x_km for nd in nodes])
@@ -65,6 +69,7 @@ def build_links(mesh: Mesh) -> Links:
     site = np.array([int(nd.site) for nd in nodes], np.int64)
     power = np.array([nd.tx_power_dbm for nd in nodes])
     noise = np.array([nd.noise_floor_dbm for nd in nodes])
+    cluster = np.array([nd.region // REGIONS_PER_CLUSTER for nd in nodes], np.int64)
     exponent = np.zeros((3, 3))
     clutter = np.zeros((3, 3))
     for (a, b), (e, c) in _PROPAGATION.items():
@@ -72,27 +77,28 @@ def build_links(mesh: Mesh) -> Links:
         clutter[a, b] = clutter[b, a] = c
     heard_by: list[list[Link]] = [[] for _ in range(n)]
     signal: dict[tuple[int, int], float] = {}
-    cols = np.arange(n, dtype=np.int64)
-    for lo in range(0, n, _CHUNK):
-        rows = np.arange(lo, min(lo + _CHUNK, n), dtype=np.int64)
-        dx = x[rows, None] - x[None, :]
-        dy = y[rows, None] - y[None, :]
-        dist = np.maximum(np.hypot(dx, dy), 0.05)
-        s_r, s_c = site[rows, None], site[None, :]
-        loss = (
-            FSPL_1KM_DB
-            + 10 * exponent[s_r, s_c] * np.log10(dist)
-            + clutter[s_r, s_c]
-            + shadowing(rows[:, None], cols[None, :], mesh.seed)
-        )
-        rx_signal = power[rows, None] + ANTENNA_GAINS_DB - loss
-        snr = rx_signal - noise[None, :]
-        snr[rows - lo, rows] = -np.inf  # a node does not hear itself
-        r_idx, c_idx = np.nonzero(snr >= _KEEP_ABOVE_DB)
-        for r, c in zip(r_idx.tolist(), c_idx.tolist(), strict=True):
-            tx = lo + r
-            heard_by[tx].append((c, round(float(snr[r, c]), 2)))
-            signal[(tx, c)] = float(rx_signal[r, c])
+    for group in np.unique(cluster):
+        cols = np.flatnonzero(cluster == group).astype(np.int64)
+        for lo in range(0, cols.size, _CHUNK):
+            rows = cols[lo : lo + _CHUNK]
+            dist = np.maximum(
+                np.hypot(x[rows, None] - x[None, cols], y[rows, None] - y[None, cols]), 0.05
+            )
+            s_r, s_c = site[rows, None], site[None, cols]
+            loss = (
+                FSPL_1KM_DB
+                + 10 * exponent[s_r, s_c] * np.log10(dist)
+                + clutter[s_r, s_c]
+                + shadowing(rows[:, None], cols[None, :], mesh.seed)
+            )
+            rx_signal = power[rows, None] + ANTENNA_GAINS_DB - loss
+            snr = rx_signal - noise[None, cols]
+            snr[rows[:, None] == cols[None, :]] = -np.inf  # a node does not hear itself
+            r_idx, c_idx = np.nonzero(snr >= _KEEP_ABOVE_DB)
+            for r, c in zip(r_idx.tolist(), c_idx.tolist(), strict=True):
+                tx, rx = int(rows[r]), int(cols[c])
+                heard_by[tx].append((rx, round(float(snr[r, c]), 2)))
+                signal[(tx, rx)] = float(rx_signal[r, c])
     return Links(tuple(tuple(links) for links in heard_by), signal)
 
 
