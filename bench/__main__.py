@@ -13,7 +13,7 @@ from pathlib import Path
 
 import bench
 from bench import dataset
-from bench.suite import Context, discover, render, run_all, write_page
+from bench.suite import Context, discover, merge, previous_results, render, run_all, write_page
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         only=tuple(args.only),
     )
     results = run_all(ctx, discover(bench), log)
+    if ctx.only:  # a partial run keeps the other modules' figures already on the page
+        results = merge(previous_results(args.output), results)
     command = "flock /work/bench.lock env PYTHONPATH=. python -m bench"
     if args.profile != "staging" or args.quick:
         command += f" --profile {args.profile}" + (" --quick" if args.quick else "")

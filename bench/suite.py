@@ -112,6 +112,41 @@ def render(ctx: Context, results: list[tuple[str, list[Row], float]], command: s
     return "\n".join(lines) + "\n"
 
 
+_TABLE_ROW = re.compile(r"^\| (.*?) \| (.*?) \| (.*?) \| (.*?) \| `bench/(\w+)\.py` \|$")
+
+
+def previous_results(path: Path) -> list[tuple[str, list[Row], float]]:
+    """The rows of the page's generated block, by module, so `--only` keeps the others."""
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        return []
+    block = text[text.index(BEGIN) : text.index(END)]
+    notes: dict[str, str] = {}
+    for line in block.splitlines():
+        if line.startswith("- ") and ": " in line:
+            figure, note = line[2:].split(": ", 1)
+            notes.setdefault(figure, note)
+    by_module: dict[str, list[Row]] = {}
+    for line in block.splitlines():
+        match = _TABLE_ROW.match(line)
+        if match:
+            area, figure, value, target, module = match.groups()
+            row = Row(area, figure, value, target, notes.get(figure, ""))
+            by_module.setdefault(module, []).append(row)
+    return [(module, rows, 0.0) for module, rows in by_module.items()]
+
+
+def merge(
+    old: list[tuple[str, list[Row], float]], new: list[tuple[str, list[Row], float]]
+) -> list[tuple[str, list[Row], float]]:
+    """New results replace old ones module by module; the rest keep their place."""
+    fresh = {entry[0]: entry for entry in new}
+    out = [fresh.pop(module, (module, rows, t)) for module, rows, t in old]
+    return out + list(fresh.values())
+
+
 def write_page(path: Path, block: str) -> None:
     """Replace the generated block of the page (or append it), keeping everything else."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# meshlens benchmarks\n"

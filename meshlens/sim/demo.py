@@ -14,14 +14,17 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Final, Protocol
 
+from meshlens.config import Settings
 from meshlens.records import Clock, Sighting
 from meshlens.sim import messages
 from meshlens.sim.events import Observation
 from meshlens.sim.profiles import DAY_MS, PROFILES
-from meshlens.sim.simulation import Simulation, SimulationSpec
+from meshlens.sim.simulation import Simulation, SimulationSpec, region_names
+from meshlens.sim.texts import HASHTAG_CHANNELS
 
 log = logging.getLogger("meshlens.demo")
 
+DEMO_DATABASE: Final = "demo.db"
 HISTORY_MS: Final = 2 * 3_600_000  # how much simulated past the demo starts with
 _HORIZON_MS: Final = 30 * DAY_MS  # the simulated window reaches this far ahead
 _HISTORY_BATCH: Final = 2_000
@@ -113,3 +116,20 @@ def start_demo(worker: SightingSink, clock: Clock, seed: int = 1) -> DemoFeed:
     feed = DemoFeed(worker, clock, seed)
     feed.start()
     return feed
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The settings `meshlens serve --demo` runs with: a fresh `<dataDir>/demo.db`, and the
+    simulated hashtag channels and region scopes added, so the demo's traffic decrypts.
+
+    The old demo database is removed: the demo's history starts at the current time, and
+    a previous run's rows would overlap it.
+    """
+    db_path = settings.meshlens.data_dir / DEMO_DATABASE
+    for old in db_path.parent.glob(db_path.name + "*"):
+        old.unlink()
+    channels = tuple(dict.fromkeys((*settings.hash_channels, *HASHTAG_CHANNELS)))
+    regions = tuple(dict.fromkeys((*settings.hash_regions, *region_names(PROFILES["demo"]))))
+    return dataclasses.replace(
+        settings, db_path=db_path, hash_channels=channels, hash_regions=regions
+    )
