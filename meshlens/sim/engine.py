@@ -22,6 +22,7 @@ from meshlens.sim.events import Event, Observation, StatusReport
 from meshlens.sim.mesh import Mesh
 from meshlens.sim.propagation import Broadcast, Heard, Propagation, Reached
 from meshlens.sim.radio import build_links
+from meshlens.wire import content_hash, peek_frame
 from meshlens.wire.airtime import airtime_ms
 from meshlens.wire.header import header_byte
 
@@ -179,20 +180,35 @@ class Engine:
         width: int,
     ) -> None:
         """Turn every observer decode of `copies` into an Observation."""
+        heard_list = self.prop.overheard(copies, air, self.rnd)
+        if not heard_list:
+            return
         prefix = self._prefix[width]
         size_bits = (width - 1) << 6
-        rnd = self.rnd
-        for heard in self.prop.overheard(copies, air, rnd):
+        # Not a TRACE, so the path is not part of the content hash: one hash for all copies.
+        tx_hash = int(content_hash(payload_type, 0, payload), 16)
+        for heard in heard_list:
             path = heard.broadcast.path
             raw = head + bytes((size_bits | len(path),)) + b"".join(prefix[n] for n in path)
-            self._publish(heard, raw + payload, air, path)
+            self._publish(heard, raw + payload, air, path, (tx_hash, width))
 
     def observe_raw(self, copy: Broadcast, air: float, raw: bytes, relays: tuple[int, ...]) -> None:
         """Observer decodes of one copy whose frame bytes the caller built (TRACE)."""
-        for heard in self.prop.overheard([copy], air, self.rnd):
-            self._publish(heard, raw, air, relays)
+        heard_list = self.prop.overheard([copy], air, self.rnd)
+        if heard_list:
+            frame = peek_frame(raw)
+            identity = (int(frame.content_hash, 16), frame.path_hop_width)
+            for heard in heard_list:
+                self._publish(heard, raw, air, relays, identity)
 
-    def _publish(self, heard: Heard, raw: bytes, air: float, relays: tuple[int, ...]) -> None:
+    def _publish(
+        self,
+        heard: Heard,
+        raw: bytes,
+        air: float,
+        relays: tuple[int, ...],
+        identity: tuple[int, int],
+    ) -> None:
         slot, snr, rssi = heard.observer, heard.snr_db, heard.rssi_dbm
         observer = self.mesh.observers[slot]
         at = int(heard.at_ms + self.rnd.uniform(20, 400))
@@ -212,6 +228,7 @@ class Engine:
                 score,
                 round(air),
                 relays,
+                *identity,
             ),
         )
 

@@ -18,6 +18,8 @@ class Observation:
     score: int
     airtime_ms: int
     relays: tuple[int, ...]  # node index behind each hop of the reported path
+    tx_hash: int  # the content hash (protocol §6.1) as an integer
+    hop_width: int  # bytes per hop of the path meshlens reads (a TRACE's route width)
 
 
 @dataclass(frozen=True, slots=True)

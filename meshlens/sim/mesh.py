@@ -151,6 +151,8 @@ class SimObserver:
 
     node: int  # index of its SimNode
     iata: str
+    observer_id: str  # its id in topics: the node's public key in upper case
+    name: str  # the `origin` it publishes: its node's name
     host_offset_ms: int  # the uploader host's clock error, seen in message timestamps
     model: str
     firmware: str
@@ -426,6 +428,8 @@ def _observers(
                 SimObserver(
                     node=node.index,
                     iata=region.code,
+                    observer_id=node.public_key.hex().upper(),
+                    name=node.name,
                     host_offset_ms=_host_offset_ms(rng),
                     model=rng.choice(_MODELS),
                     firmware=rng.choice(_FIRMWARE),

@@ -25,7 +25,7 @@ def stamp(ms: int) -> str:
 
 def observer_id(mesh: Mesh, slot: int) -> str:
     """The observer's id in its topic: its node's public key in upper case."""
-    return mesh.nodes[mesh.observers[slot].node].public_key.hex().upper()
+    return mesh.observers[slot].observer_id
 
 
 def topic(mesh: Mesh, slot: int, kind: str) -> str:
@@ -33,21 +33,22 @@ def topic(mesh: Mesh, slot: int, kind: str) -> str:
     return f"meshcore/{mesh.observers[slot].iata}/{observer_id(mesh, slot)}/{kind}"
 
 
+SightingValues = tuple[
+    bytes, str, str, str, float | None, float | None, int | None, str | None, int, str
+]
+
+
+def sighting_values(mesh: Mesh, obs: Observation) -> SightingValues:
+    """The fields of `sighting(mesh, obs)` in order: cheap to pickle between processes."""
+    observer = mesh.observers[obs.observer]
+    where = f"simulated observer {observer.iata}"
+    return (obs.raw, observer.observer_id, observer.name, observer.iata, obs.snr_db,
+            obs.rssi_dbm, obs.score, "rx", obs.stamp_ms, where)  # fmt: skip
+
+
 def sighting(mesh: Mesh, obs: Observation) -> Sighting:
     """What meshlens ingests for one observation (the envelope timestamp is its time)."""
-    observer = mesh.observers[obs.observer]
-    return Sighting(
-        raw=obs.raw,
-        observer_id=observer_id(mesh, obs.observer),
-        observer_name=mesh.nodes[observer.node].name,
-        region=observer.iata,
-        snr_db=obs.snr_db,
-        rssi_dbm=obs.rssi_dbm,
-        score=obs.score,
-        direction="rx",
-        received_at_ms=obs.stamp_ms,
-        where=f"sim {observer.iata}",
-    )
+    return Sighting(*sighting_values(mesh, obs))
 
 
 def packet_message(mesh: Mesh, obs: Observation) -> JSONObject:

@@ -71,7 +71,8 @@ def write_database(
         while True:
             message = receiver.recv()
             if message[0] == "batch":
-                _, batch, last_ms, transmissions = message
+                _, values, last_ms, transmissions = message
+                batch = [Sighting(*v) for v in values]
                 began = time.perf_counter()
                 pipeline.process(batch)
                 report.ingest_s += time.perf_counter() - began
@@ -102,7 +103,7 @@ def _produce(spec: SimulationSpec, out: Connection) -> None:
     """The child: run the simulation, send sightings in batches, then the ground truth."""
     sim = Simulation(spec)
     truth = sim.truth_recorder()
-    batch: list[Sighting] = []
+    batch: list[messages.SightingValues] = []
     latest: dict[int, StatusReport] = {}
     statuses = 0
     for event in sim.events():
@@ -111,7 +112,7 @@ def _produce(spec: SimulationSpec, out: Connection) -> None:
             latest[event.observer] = event
             continue
         truth.add(event)
-        batch.append(messages.sighting(sim.mesh, event))
+        batch.append(messages.sighting_values(sim.mesh, event))
         if len(batch) >= BATCH:
             out.send(("batch", batch, event.at_ms, sim.transmissions))
             batch = []

@@ -19,7 +19,6 @@ from meshlens.sim.events import Observation
 from meshlens.sim.mesh import Mesh
 from meshlens.sim.radio import Links
 from meshlens.store.snapshot import Snapshot
-from meshlens.wire import peek_frame
 
 I32 = npt.NDArray[np.int32]
 
@@ -38,10 +37,9 @@ class TruthRecorder:
 
     def add(self, obs: Observation) -> None:
         """Record one observation."""
-        frame = peek_frame(obs.raw)
-        self._hash.append(int(frame.content_hash, 16))
+        self._hash.append(obs.tx_hash)
         self._observer.append(self.mesh.observers[obs.observer].node)
-        self._width.append(frame.path_hop_width)
+        self._width.append(obs.hop_width)
         self._count.append(len(obs.relays))
         self._hops.extend(obs.relays)
 

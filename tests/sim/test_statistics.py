@@ -57,6 +57,7 @@ def test_ground_truth_prefixes_match_the_reported_hops(
         width = frame.path_hop_width
         expected = tuple(sim.mesh.nodes[n].public_key[:width].hex().upper() for n in obs.relays)
         assert frame.hops == expected
+        assert frame.content_hash == f"{obs.tx_hash:016x}" and frame.path_hop_width == obs.hop_width
 
 
 def test_every_clock_class_is_present(run: tuple[Simulation, list[Observation]]) -> None:
