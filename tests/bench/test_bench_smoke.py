@@ -30,6 +30,8 @@ def test_bench_runs_at_small_scale_and_writes_its_rows(tmp_path: Path) -> None:
             "load",
             "--only",
             "ingest",
+            "--only",
+            "analytics_rf_channels",
         ],
         check=False,
         cwd=REPO,
@@ -44,6 +46,7 @@ def test_bench_runs_at_small_scale_and_writes_its_rows(tmp_path: Path) -> None:
         "meshlens simulate --profile small",
         "cold start to loaded store",
         "import rate",
+        "rf compute",
     ):
         assert figure in text
     assert "| failed |" not in text
