@@ -7,6 +7,7 @@ python -m bench --profile small --quick --output /tmp/b.md         # the smoke t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
+    load_before = os.getloadavg()[0]
     log(f"bench: dataset {args.profile} seed {args.seed} ...")
     db_path, build = dataset.ensure(args.profile, args.seed, args.cache)
     log(f"bench: dataset {db_path} ({'cached' if build.get('cached') else 'built'})")
@@ -52,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         only=tuple(args.only),
     )
     results = run_all(ctx, discover(bench), log)
+    ctx.notes.append(
+        f"1-minute load average {load_before:.1f} before the run and "
+        f"{os.getloadavg()[0]:.1f} after it; the lock keeps other benchmarks out, not other "
+        "work on this shared 2-core machine"
+    )
     if ctx.only:  # a partial run keeps the other modules' figures already on the page
         results = merge(previous_results(args.output), results)
     command = "flock /work/bench.lock env PYTHONPATH=. python -m bench"

@@ -119,7 +119,7 @@ def run(request: SimulateRequest) -> RunReport:
         else:
             assert request.mqtt is not None
             report = publish_mqtt(spec, request.mqtt, request.rate_per_s, advance)
-        progress.update(task, completed=spec.profile.duration_ms)
+        advance(spec.end_ms, report.observations, report.transmissions)
     console.print(summary(request, report))
     return report
 
