@@ -47,7 +47,8 @@ def ensure(
         meta: dict[str, float | int | str] = json.loads(meta_path.read_text())
         meta["cached"] = 1
         return path, meta
-    for old in folder.glob(path.name + "*"):
+    # A half-built file of this version, and builds of older simulator versions, go.
+    for old in folder.glob(f"{profile}-seed{seed}-*.db*"):
         old.unlink()
     started = time.perf_counter()
     report = write_database(SimulationSpec(profile_named(profile), seed), path)
