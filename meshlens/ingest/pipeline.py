@@ -35,6 +35,7 @@ from meshlens.records import Node, Observer, Sighting
 from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
 from meshlens.store.store import PacketStore
 from meshlens.wire import ChannelKeys, Packet, RegionKeys, decode_packet, peek_frame
+from meshlens.wire.frozen import constructor
 from meshlens.wire.json import channel_hash_column, payload_json
 
 log = logging.getLogger("meshlens.ingest")
@@ -64,6 +65,10 @@ class Result:
     observation_id: int | None = None
     reason: str | None = None  # a stable counter label when rejected
     detail: str = ""
+
+
+# One Result per sighting: the fast frozen-record constructor halves what they cost.
+_new_result = constructor(Result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,7 +392,7 @@ class Pipeline:
             content_hash = f"{key:016x}"
             if obs_id is None:
                 duplicates += 1
-                results.append(Result(Outcome.DUPLICATE, content_hash, tx_id))
+                results.append(_new_result(Outcome.DUPLICATE, content_hash, tx_id, None, None, ""))
                 continue
             path_byte, width, path = plan.paths[i]
             code = directions.get(s.direction)
@@ -406,7 +411,7 @@ class Pipeline:
             is_new = key in new_tx and key not in announced
             announced.add(key)
             outcome = Outcome.NEW if is_new else Outcome.STORED
-            results.append(Result(outcome, content_hash, tx_id, obs_id))
+            results.append(_new_result(outcome, content_hash, tx_id, obs_id, None, ""))
         observations = ObsBatch(
             db_id=np.array(db_ids, np.int64),
             tx_db_id=np.array(tx_db, np.int64),
