@@ -132,6 +132,7 @@ def render(ctx: Context, results: list[tuple[str, list[Row], float]], command: s
     return "\n".join(lines) + "\n"
 
 
+_TIMING = re.compile(r"(\w+) (\d+(?:\.\d+)?) s")
 _TABLE_ROW = re.compile(r"^\| (.*?) \| (.*?) \| (.*?) \| (.*?) \| `bench/(\w+)\.py` \|$")
 
 
@@ -142,20 +143,20 @@ def previous_results(path: Path) -> list[tuple[str, list[Row], float]]:
     text = path.read_text(encoding="utf-8")
     if BEGIN not in text or END not in text:
         return []
-    block = text[text.index(BEGIN) : text.index(END)]
-    notes: dict[str, str] = {}
-    for line in block.splitlines():
-        if line.startswith("- ") and ": " in line:
-            figure, note = line[2:].split(": ", 1)
-            notes.setdefault(figure, note)
+    lines = text[text.index(BEGIN) : text.index(END)].splitlines()
+    note_lines = [line[2:] for line in lines if line.startswith("- ")]
+    times = dict(_TIMING.findall(next((ln for ln in lines if ln.startswith("Module run")), "")))
     by_module: dict[str, list[Row]] = {}
-    for line in block.splitlines():
+    for line in lines:
         match = _TABLE_ROW.match(line)
         if match:
             area, figure, value, target, module = match.groups()
-            row = Row(area, figure, value, target, notes.get(figure, ""))
-            by_module.setdefault(module, []).append(row)
-    return [(module, rows, 0.0) for module, rows in by_module.items()]
+            # A figure may itself contain ": ", so notes are found by their whole figure.
+            note = next(
+                (n[len(figure) + 2 :] for n in note_lines if n.startswith(figure + ": ")), ""
+            )
+            by_module.setdefault(module, []).append(Row(area, figure, value, target, note))
+    return [(m, rows, float(times.get(m, 0.0))) for m, rows in by_module.items()]
 
 
 def merge(

@@ -15,7 +15,19 @@ def test_a_partial_run_replaces_only_its_own_modules_rows(tmp_path: Path) -> Non
     page = tmp_path / "benchmarks.md"
     page.write_text("# meshlens benchmarks\n\nKept by hand.\n")
     first = [
-        ("load", [Row("store", "cold start", "1.0 s", "<= 20 s", note="warm cache")], 1.0),
+        (
+            "load",
+            [
+                Row(
+                    "store",
+                    "cold start (new process: imports)",
+                    "1.0 s",
+                    "<= 20 s",
+                    note="warm cache: yes",
+                )
+            ],
+            7.0,
+        ),
         ("ingest", [Row("ingest", "import rate", "10 obs/s")], 1.0),
     ]
     write_page(page, render(_ctx(tmp_path), first, "python -m bench"))
@@ -24,7 +36,10 @@ def test_a_partial_run_replaces_only_its_own_modules_rows(tmp_path: Path) -> Non
     write_page(page, render(_ctx(tmp_path), merged, "python -m bench"))
     text = page.read_text()
     assert "Kept by hand." in text
-    assert "| store | cold start | 1.0 s | <= 20 s | `bench/load.py` |" in text
-    assert "- cold start: warm cache" in text
+    assert (
+        "| store | cold start (new process: imports) | 1.0 s | <= 20 s | `bench/load.py` |" in text
+    )
+    assert "- cold start (new process: imports): warm cache: yes" in text
+    assert "load 7 s" in text
     assert "20 obs/s" in text and "10 obs/s" not in text
     assert text.count("bench suite: generated") == 1
