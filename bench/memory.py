@@ -4,8 +4,8 @@ What counts is the proportional set size (PSS, /proc/<pid>/smaps_rollup) summed 
 serving process and its children: pages a forked compute child shares copy-on-write with
 its parent are split between them, not counted twice as RSS would.
 
-With `meshlens serve` available the server itself is started on a copy of the database
-and measured once ready. Without it (the server is still being built) the figure is a
+The server itself is started on a copy of the database and measured once every analytic
+has computed. In `--quick` runs (and where `meshlens serve` is missing) the figure is a
 stand-in: a process that loads the store and keeps a ForkRunner compute child busy with
 a vectorised pass over the snapshot, measured while the child runs.
 """
@@ -63,7 +63,18 @@ def measure_server(db: Path, timeout_s: float = 120.0) -> dict[str, float]:
         port = _free_port()
         began = time.perf_counter()
         server = subprocess.Popen(
-            [sys.executable, "-m", "meshlens", "serve", "--db", str(copy), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "meshlens",
+                "serve",
+                "--db",
+                str(copy),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             cwd=REPO,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -85,14 +96,15 @@ def measure_server(db: Path, timeout_s: float = 120.0) -> dict[str, float]:
 
 
 def _wait_ready(port: int, deadline: float) -> bool:
+    """Poll /api/health until the store is loaded and the analytics' first pass is done."""
     while time.perf_counter() < deadline:
-        for path in ("/-/ready", "/api/health"):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
-                    if r.status == 200:
-                        return True
-            except OSError:
-                pass
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
+                health = json.loads(r.read())
+            if health.get("analyticsReady") and not health.get("load", {}).get("loading"):
+                return True
+        except (OSError, ValueError):
+            pass
         time.sleep(0.5)
     return False
 
@@ -164,8 +176,17 @@ def rows(ctx: Context) -> list[Row]:
                 "PSS of `meshlens serve` and its compute children, loaded and serving",
                 f"{m['pss_kb'] / 1024:.0f} MB",
                 "<= 300 MB",
-                note=f"{int(m['processes'])} processes; ready after {m['ready_s']:.1f} s",
-            )
+                note="the most of 5 samples over 2.5 s, 3 s after the first analytics pass; "
+                f"{int(m['processes'])} processes",
+            ),
+            Row(
+                "store",
+                "`meshlens serve` cold start to analytics ready",
+                f"{m['ready_s']:.1f} s",
+                "<= 20 s",
+                note="process start to /api/health saying the store is loaded and every "
+                "analytic has computed once",
+            ),
         ]
     m = measure_stand_in(ctx.db_path)
     return [
@@ -175,7 +196,6 @@ def rows(ctx: Context) -> list[Row]:
             f"{m['pss_kb'] / 1024:.0f} MB",
             "<= 300 MB",
             note=f"{int(m['processes'])} processes; summed RSS would say "
-            f"{m['rss_kb'] / 1024:.0f} MB, counting the shared pages twice; `meshlens serve` "
-            "is measured instead once it is on main",
+            f"{m['rss_kb'] / 1024:.0f} MB, counting the shared pages twice",
         ),
     ]

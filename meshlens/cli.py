@@ -21,6 +21,8 @@ from meshlens.wire import ChannelKeys, RegionKeys, decode_hex, packet_json
 
 log = logging.getLogger("meshlens")
 
+DEMO_RECOMPUTE_S = 15.0  # `serve --demo`: every analytic recomputes this often
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -167,14 +169,25 @@ def _serve(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 - keeps `meshlens decode` light
 
     from meshlens.api.server import bind  # noqa: PLC0415
-    from meshlens.app import Server  # noqa: PLC0415
+    from meshlens.app import Feed, Server  # noqa: PLC0415
 
     try:
         settings = _settings(args)
         demo = args.demo or settings.meshlens.demo
+        feeds: list[Feed] = []
         if demo:
-            raise MeshlensError("--demo needs the simulator's demo feed, not in this build yet")
-        server = Server(settings, demo=demo)
+            from meshlens.records import SystemClock  # noqa: PLC0415
+            from meshlens.sim.demo import DemoSource, demo_settings  # noqa: PLC0415
+
+            settings = demo_settings(settings)
+            source = DemoSource(SystemClock())
+            count = source.prepare(settings.db_path)
+            feeds.append(source)
+            log.info("demo: %d simulated sightings in %s, more every second", count,
+                     settings.db_path)  # fmt: skip
+        # The demo recomputes often, so the dashboard changes while one watches.
+        server = Server(settings, demo=demo, feeds=feeds,
+                        interval_override_s=DEMO_RECOMPUTE_S if demo else None)  # fmt: skip
     except MeshlensError as error:
         return _fail("serve", error)
     try:

@@ -12,15 +12,25 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Final, Protocol
 
 from meshlens.config import Settings
+from meshlens.db.database import Database
+from meshlens.ingest.pipeline import Pipeline
 from meshlens.records import Clock, Sighting
 from meshlens.sim import messages
 from meshlens.sim.events import Observation
 from meshlens.sim.profiles import DAY_MS, PROFILES
-from meshlens.sim.simulation import Simulation, SimulationSpec, region_names
+from meshlens.sim.simulation import (
+    Simulation,
+    SimulationSpec,
+    channel_keys,
+    region_keys,
+    region_names,
+)
 from meshlens.sim.texts import HASHTAG_CHANNELS
+from meshlens.store.store import PacketStore
 
 log = logging.getLogger("meshlens.demo")
 
@@ -46,7 +56,7 @@ class DemoFeed:
     """A simulated mesh running against a clock, feeding a sink."""
 
     def __init__(self, sink: SightingSink, clock: Clock, seed: int = 1) -> None:
-        self._sink = sink
+        self._sink: SightingSink = sink
         self._clock = clock
         now = clock.now_ms()
         profile = dataclasses.replace(PROFILES["demo"], days=(HISTORY_MS + _HORIZON_MS) / DAY_MS)
@@ -56,6 +66,10 @@ class DemoFeed:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    def attach(self, sink: SightingSink) -> None:
+        """Feed `sink` from now on."""
+        self._sink = sink
 
     def load_history(self) -> int:
         """Hand over everything up to now in batches (waits for room); returns the count."""
@@ -88,15 +102,39 @@ class DemoFeed:
         self.offered += count
         return count
 
-    def start(self, interval_s: float = 1.0) -> None:
-        """Load the history, then pump from a daemon thread every `interval_s`."""
-        self.load_history()
+    def write_history(self, path: Path) -> int:
+        """Write everything up to now straight into the database at `path` (before a
+        server opens it), so its first analytics pass already shows the history."""
+        db = Database(path)
+        try:
+            pipeline = Pipeline(db, PacketStore(), keys=channel_keys(),
+                                regions=region_keys(self.simulation.spec.profile))  # fmt: skip
+            sink = _PipelineSink(pipeline)
+            real, self._sink = self._sink, sink
+            try:
+                count = self.load_history()
+            finally:
+                self._sink = real
+        finally:
+            db.close()
+        return count
+
+    def start(self, interval_s: float = 1.0, *, history: bool = True) -> None:
+        """From a daemon thread: hand over the history (unless already written), then
+        pump every `interval_s`."""
         self._thread = threading.Thread(
-            target=self._run, args=(interval_s,), name="demo-feed", daemon=True
+            target=self._run, args=(interval_s, history), name="demo-feed", daemon=True
         )
         self._thread.start()
 
-    def _run(self, interval_s: float) -> None:
+    def _run(self, interval_s: float, history: bool) -> None:
+        if history:
+            try:
+                count = self.load_history()
+            except Exception:  # the feed must not die silently; the server keeps serving
+                log.exception("demo feed history failed")
+                return
+            log.info("demo feed: %d sightings of simulated history, then live", count)
         while not self._stop.wait(interval_s):
             try:
                 self.pump()
@@ -109,6 +147,57 @@ class DemoFeed:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=5)
+
+
+class _PipelineSink:
+    """Hands history straight to a pipeline (no server yet)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    def offer(self, sighting: Sighting) -> bool:
+        self._pipeline.process([sighting])
+        return True
+
+    def submit(self, sightings: Sequence[Sighting]) -> None:
+        self._pipeline.process(sightings)
+
+
+class _NoSink:
+    def offer(self, sighting: Sighting) -> bool:
+        return False
+
+    def submit(self, sightings: Sequence[Sighting]) -> None:
+        raise RuntimeError("the demo feed was not started")
+
+
+class DemoSource:
+    """The demo as one of `meshlens serve`'s feeds (meshlens.app.Feed).
+
+    `prepare(db_path)` writes the simulated history into the fresh demo database before
+    the server opens it; `start(worker)` then offers live sightings from the clock's now.
+    """
+
+    name = "demo"
+
+    def __init__(self, clock: Clock, seed: int = 1) -> None:
+        self.feed = DemoFeed(_NoSink(), clock, seed)
+        self._prepared = False
+
+    def prepare(self, db_path: Path) -> int:
+        """Write the history into the database at `db_path`; returns the sighting count."""
+        count = self.feed.write_history(db_path)
+        self._prepared = True
+        return count
+
+    def start(self, worker: SightingSink) -> None:
+        """Start offering sightings to `worker`."""
+        self.feed.attach(worker)
+        self.feed.start(history=not self._prepared)
+
+    def stop(self) -> None:
+        """Stop feeding (safe before start)."""
+        self.feed.stop()
 
 
 def start_demo(worker: SightingSink, clock: Clock, seed: int = 1) -> DemoFeed:

@@ -62,7 +62,7 @@ PROFILES: Final[dict[str, Profile]] = {
         days=0.25,
         region_spacing_km=18.0,
         region_radius_km=7.0,
-        traffic_scale=3.0,
+        traffic_scale=10.0,
     ),
 }
 

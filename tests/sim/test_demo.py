@@ -55,3 +55,27 @@ def test_demo_settings_use_a_fresh_demo_database_and_the_simulated_keys(tmp_path
     demo = demo_settings(settings)
     assert demo.db_path == tmp_path / "demo.db" and not demo.db_path.exists()
     assert "#bot" in demo.hash_channels and "#sjc" in demo.hash_regions
+
+
+def test_demo_source_writes_history_into_the_database_before_the_server_opens_it(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from meshlens.sim.demo import DemoSource
+
+    clock = FakeClock()
+    source = DemoSource(clock, seed=1)
+    count = source.prepare(tmp_path / "demo.db")
+    conn = sqlite3.connect(tmp_path / "demo.db")
+    try:
+        stored = conn.execute("SELECT COUNT(*) FROM observations").fetchone()[0]
+    finally:
+        conn.close()
+    assert count > 100 and 0 < stored <= count
+    sink = Sink()
+    source.feed.attach(sink)
+    clock.advance(300)
+    assert source.feed.pump() > 0 and sink.sightings
+    assert min(s.received_at_ms for s in sink.sightings) > clock.now_ms() - 400_000
+    source.stop()
