@@ -54,8 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         only=tuple(args.only),
     )
     results = run_all(ctx, discover(bench), log)
+    which = f" of {', '.join(ctx.only)}" if ctx.only else ""
     ctx.notes.append(
-        f"1-minute load average {load_before:.1f} before the run and "
+        f"1-minute load average {load_before:.1f} before the run{which} and "
         f"{os.getloadavg()[0]:.1f} after it; the lock keeps other benchmarks out, not other "
         "work on this shared 2-core machine"
     )
