@@ -215,6 +215,36 @@ def main() -> None:
             print(f"| {name} | {label} | {first:.1f} | {median:.1f} | {best:.1f} | {size:,} |")
 
 
+ORDER = 60
+
+
+def rows(ctx: object) -> list[object]:
+    """Suite rows: default-shape compute time of rf and channels on the suite's dataset."""
+    from bench.suite import Context, Row
+
+    assert isinstance(ctx, Context)
+    snap = ctx.snapshot()
+    now_ms = int(snap.obs.ts_ms.max()) if len(snap.obs) else 0
+    runs = 2 if ctx.quick else 11
+    out: list[object] = []
+    for name, compute, target in (
+        ("rf", rf.compute, "<= 150 ms"),
+        ("channels", channels.compute, "<= 50 ms"),
+    ):
+        first, median, best, size = timed(compute, snap, _query({}, now_ms), runs)
+        out.append(
+            Row(
+                "analytics",
+                f"{name} compute, default shape (median of {runs}, cold)",
+                f"{median:.0f} ms",
+                target,
+                note=f"first call {first:.0f} ms, best {best:.0f} ms, {size:,}-byte body; "
+                "more shapes: `python -m bench.analytics_rf_channels --db PATH`",
+            )
+        )
+    return out
+
+
 def _query(params: dict[str, str], now_ms: int) -> Query:
     return parse_query(params, now_ms=now_ms, accepts=REGION_WINDOW)
 

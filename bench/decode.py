@@ -23,7 +23,19 @@ from meshlens.wire import ChannelKeys, decode_hex, parse_hex, peek_frame
 from meshlens.wire.channels import PUBLIC_KEY_HEX
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("MESHLENS_SHARED", REPO.parent / "shared"))
+
+
+def _find_shared() -> Path:
+    """$MESHLENS_SHARED, else the nearest `shared` folder beside the checkout or above it."""
+    if os.environ.get("MESHLENS_SHARED"):
+        return Path(os.environ["MESHLENS_SHARED"])
+    for parent in REPO.parents:
+        if (parent / "shared" / "spec").is_dir():
+            return parent / "shared"
+    return REPO.parent / "shared"
+
+
+SHARED = _find_shared()
 
 
 def load_hexes(path: Path) -> list[str]:
@@ -108,6 +120,34 @@ def peek_cost_us(hexes: Sequence[str], rounds: int) -> float:
             peek_frame(frame)
         best = min(best, (time.perf_counter() - start) / len(frames))
     return best * 1e6
+
+
+ORDER = 20
+
+
+def rows(ctx: object) -> list[object]:
+    """Suite rows: decode throughput side by side with meshcoredecoder (first case)."""
+    from bench.suite import Context, Row
+
+    assert isinstance(ctx, Context)
+    packets = SHARED / "realdata" / "packets.jsonl"
+    if not packets.is_file():
+        return [Row("decoder", "decode throughput", "skipped", note=f"no {packets}")]
+    hexes = load_hexes(packets)
+    rounds = 1 if ctx.quick else 5
+    out: list[object] = []
+    public = ChannelKeys.public()
+    cases = (
+        ("no keys, no signature check", _theirs((), False), _ours(None, False)),
+        ("Public key, no signature check", _theirs((PUBLIC_KEY_HEX,), False), _ours(public, False)),
+    )
+    for name, theirs, ours in cases[: 1 if ctx.quick else 2]:
+        slow, fast = _best_pair(theirs, ours, hexes, rounds)
+        out.append(Row("decoder", f"decode, {name}: meshlens / meshcoredecoder 0.3.2",
+                       f"{fast / slow:.1f}x", ">= 20x",
+                       note=f"{fast:,.0f} vs {slow:,.0f} pkt/s over {len(hexes):,} real "
+                       f"packets, best of {rounds} interleaved rounds"))  # fmt: skip
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -291,6 +291,27 @@ def table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+ORDER = 90
+
+
+def rows(ctx: object) -> list[object]:
+    """Suite rows: p99 read latency under a pure-Python compute, by placement (shortened)."""
+    from bench.suite import Context, Row
+
+    assert isinstance(ctx, Context)
+    if ctx.quick:
+        return [Row("compute placement", "read p99 under compute", "skipped (--quick)")]
+    measured = run(8_000_000, 5.0, 0.001)
+    idle = float(str(measured[0]["p99"]))
+    out: list[object] = []
+    for row in measured[1:-1]:
+        p99 = float(str(row["p99"]))
+        out.append(Row("compute placement", f"read p99 with a {row['job']} compute on "
+                       f"{row['placement']}", f"{p99:.2f} ms (x{p99 / idle:.1f} idle)",
+                       note="5 s per scenario; the full run is `python -m bench.gil`"))  # fmt: skip
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: the whole benchmark, or (with --client) the measuring client."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

@@ -21,6 +21,8 @@ from meshlens.wire import ChannelKeys, RegionKeys, decode_hex, packet_json
 
 log = logging.getLogger("meshlens")
 
+DEMO_RECOMPUTE_S = 15.0  # `serve --demo`: every analytic recomputes this often
+
 Command = Callable[[argparse.Namespace], int]
 
 
@@ -167,14 +169,25 @@ def _serve(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 - keeps `meshlens decode` light
 
     from meshlens.api.server import bind  # noqa: PLC0415
-    from meshlens.app import Server  # noqa: PLC0415
+    from meshlens.app import Feed, Server  # noqa: PLC0415
 
     try:
         settings = _settings(args)
         demo = args.demo or settings.meshlens.demo
+        feeds: list[Feed] = []
         if demo:
-            raise MeshlensError("--demo needs the simulator's demo feed, not in this build yet")
-        server = Server(settings, demo=demo)
+            from meshlens.records import SystemClock  # noqa: PLC0415
+            from meshlens.sim.demo import DemoSource, demo_settings  # noqa: PLC0415
+
+            settings = demo_settings(settings)
+            source = DemoSource(SystemClock())
+            count = source.prepare(settings.db_path)
+            feeds.append(source)
+            log.info("demo: %d simulated sightings in %s, more every second", count,
+                     settings.db_path)  # fmt: skip
+        # The demo recomputes often, so the dashboard changes while one watches.
+        server = Server(settings, demo=demo, feeds=feeds,
+                        interval_override_s=DEMO_RECOMPUTE_S if demo else None)  # fmt: skip
     except MeshlensError as error:
         return _fail("serve", error)
     try:
@@ -204,8 +217,69 @@ def _register_serve(sub: Subparsers, handlers: dict[str, Command]) -> None:
     handlers["serve"] = _serve
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    """Run the mesh simulator into a database, a JSONL file or an MQTT broker."""
+    from meshlens.sim import command  # noqa: PLC0415 - the simulator is not needed elsewhere
+
+    try:
+        spec = command.build_spec(args.profile, args.seed, args.center, args.end)
+        request = command.SimulateRequest(
+            spec=spec,
+            db=Path(args.db) if args.db else None,
+            jsonl=Path(args.jsonl) if args.jsonl else None,
+            mqtt=args.mqtt,
+            rate_per_s=args.rate,
+            force=args.force,
+            quiet=args.quiet,
+        )
+        command.run(request)
+    except (KeyError, ValueError, FileExistsError, OSError, MeshlensError) as error:
+        return _fail("simulate", error)
+    return 0
+
+
+def _register_simulate(sub: Subparsers, handlers: dict[str, Command]) -> None:
+    parser = sub.add_parser(
+        "simulate",
+        help="generate a realistic simulated mesh: a database, meshcoretomqtt JSONL or MQTT",
+        description="Simulate a MeshCore mesh (nodes around towns and hills, flood and direct "
+        "routing, observers in several IATA regions) and write what its observers publish. "
+        "The same profile and seed always give the same output.",
+    )
+    parser.add_argument("--profile", default="small", help="small, staging, large or demo")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--db", metavar="PATH", help="write a meshlens database")
+    target.add_argument("--jsonl", metavar="PATH", help="write meshcoretomqtt JSONL")
+    target.add_argument("--mqtt", metavar="URL", help="publish live to mqtt://HOST[:PORT]")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=50.0,
+        metavar="PER_S",
+        help="messages per second with --mqtt (default 50)",
+    )
+    parser.add_argument(
+        "--center", metavar="LAT,LON", help="centre of the mesh (default: San Francisco Bay)"
+    )
+    parser.add_argument(
+        "--end",
+        metavar="ISO|now",
+        help="end of the simulated window (default 2026-03-01T00:00:00Z, fixed so the "
+        "output is reproducible)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing output file")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    handlers["simulate"] = _simulate
+
+
 # Each entry adds one subcommand's parser and handler; keep them in --help order.
-_COMMANDS: list[_Registrar] = [_register_serve, _register_import, _register_decode]
+_COMMANDS: list[_Registrar] = [
+    _register_serve,
+    _register_import,
+    _register_decode,
+    _register_simulate,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -77,6 +77,7 @@ class ObserverSeen:
     seen_at_ms: int
     messages: int
     packet_at_ms: int | None = None  # latest packet time, when the messages carried packets
+    first_seen_ms: int | None = None  # earliest message time (None: seen_at_ms)
 
 
 def upsert_observer_seen(conn: sqlite3.Connection, seen: ObserverSeen) -> tuple[int, Observer]:
@@ -99,7 +100,7 @@ def upsert_observer_seen(conn: sqlite3.Connection, seen: ObserverSeen) -> tuple[
             seen.id,
             seen.name,
             seen.iata,
-            seen.seen_at_ms,
+            seen.seen_at_ms if seen.first_seen_ms is None else seen.first_seen_ms,
             seen.seen_at_ms,
             seen.messages,
             seen.packet_at_ms,
@@ -226,6 +227,49 @@ class NewObservation:
     path_byte: int
     hop_width: int
     path: bytes
+
+
+# transmission_id, observer_idx, ts_ms, snr, rssi, score, direction, path_byte, hop_width, path
+ObservationValues = tuple[
+    int, int, int, float | None, float | None, int | None, str | None, int, int, bytes
+]
+
+_INSERT_OBSERVATION = """INSERT OR IGNORE INTO observations (transmission_id, observer_idx,
+    ts_ms, snr, rssi, score, direction, path_byte, hop_width, path)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
+
+def insert_observations(
+    conn: sqlite3.Connection, rows: list[ObservationValues]
+) -> list[int | None]:
+    """Insert observations in one statement run; each gets its id, or None when it
+    repeats a stored one (or one earlier in `rows`).
+
+    AUTOINCREMENT hands out ids in insertion order after the table's sequence, and this
+    connection is the only writer, so when nothing was ignored the ids follow from the
+    sequence; otherwise the new rows are read back and matched in order.
+    """
+    if not rows:
+        return []
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'observations'").fetchone()
+    start = int(row[0]) if row else 0
+    before = conn.total_changes
+    conn.executemany(_INSERT_OBSERVATION, rows)
+    if conn.total_changes - before == len(rows):
+        return list(range(start + 1, start + 1 + len(rows)))
+    stored = conn.execute(
+        "SELECT id, transmission_id, observer_idx, path FROM observations WHERE id > ? ORDER BY id",
+        (start,),
+    ).fetchall()
+    out: list[int | None] = []
+    j = 0
+    for values in rows:
+        if j < len(stored) and stored[j][1:] == (values[0], values[1], values[9]):
+            out.append(int(stored[j][0]))
+            j += 1
+        else:
+            out.append(None)
+    return out
 
 
 def insert_observation(conn: sqlite3.Connection, obs: NewObservation) -> int | None:

@@ -13,7 +13,9 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
+import numpy as np
 import orjson
 
 from meshlens.db import tables
@@ -30,12 +32,16 @@ from meshlens.ingest.frames import (
     tx_row,
 )
 from meshlens.records import Node, Observer, Sighting
-from meshlens.store.batch import ObservationRow, ObserverRow, StoreBatch, TxRow, obs_batch
+from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
 from meshlens.store.store import PacketStore
 from meshlens.wire import ChannelKeys, Packet, RegionKeys, decode_packet, peek_frame
+from meshlens.wire.frozen import constructor
 from meshlens.wire.json import channel_hash_column, payload_json
 
 log = logging.getLogger("meshlens.ingest")
+
+_ADVERT = 4
+_NAN = float("nan")
 
 GeoCheck = Callable[[float | None, float | None], bool]
 
@@ -59,6 +65,10 @@ class Result:
     observation_id: int | None = None
     reason: str | None = None  # a stable counter label when rejected
     detail: str = ""
+
+
+# One Result per sighting: the fast frozen-record constructor halves what they cost.
+_new_result = constructor(Result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,7 @@ class _Plan:
     results: list[Result | None]
     hashes: list[int]  # per sighting, -1 when rejected
     paths: list[tuple[int, int, bytes]]  # (path byte, hop width, hop bytes) per sighting
+    adverts: list[int] = field(default_factory=list)  # sightings whose frame is an ADVERT
     new_tx: dict[int, _NewTx] = field(default_factory=dict)
     dropped: list[tuple[Sighting, Packet, str]] = field(default_factory=list)
 
@@ -161,6 +172,8 @@ class Pipeline:
                 plan.paths.append((0, 0, b""))
                 continue
             plan.paths.append((frame.path_byte, frame.path_hop_width, frame.path))
+            if frame.payload_type == _ADVERT:
+                plan.adverts.append(i)
             key = int(frame.content_hash, 16)
             if key in refused:
                 plan.results[i] = refused[key]
@@ -218,26 +231,18 @@ class Pipeline:
         observers, observer_idx = self._write_observers(conn, plan)
         tx_ids = self._write_transmissions(conn, plan)
         obs_ids: list[int | None] = [None] * len(plan.sightings)
+        accepted: list[int] = []
+        rows: list[tables.ObservationValues] = []
         for i, s in enumerate(plan.sightings):
             key = plan.hashes[i]
             if key < 0:
                 continue
             path_byte, width, path = plan.paths[i]
-            obs_ids[i] = tables.insert_observation(
-                conn,
-                tables.NewObservation(
-                    transmission_id=tx_ids[key],
-                    observer_idx=observer_idx[s.observer_id],
-                    ts_ms=s.received_at_ms,
-                    snr=s.snr_db,
-                    rssi=s.rssi_dbm,
-                    score=s.score,
-                    direction=s.direction,
-                    path_byte=path_byte,
-                    hop_width=width,
-                    path=path,
-                ),
-            )
+            accepted.append(i)
+            rows.append((tx_ids[key], observer_idx[s.observer_id], s.received_at_ms, s.snr_db,
+                         s.rssi_dbm, s.score, s.direction, path_byte, width, path))  # fmt: skip
+        for i, obs_id in zip(accepted, tables.insert_observations(conn, rows), strict=True):
+            obs_ids[i] = obs_id
         nodes = self._write_nodes(conn, plan)
         for s, packet, reason in plan.dropped:
             advert = packet.advert
@@ -258,20 +263,29 @@ class Pipeline:
         self, conn: sqlite3.Connection, plan: _Plan
     ) -> tuple[list[ObserverRow], dict[str, int]]:
         """One upsert per observer per batch, with the batch's message count."""
-        seen: dict[str, tables.ObserverSeen] = {}
+        # observer id -> [name, iata, first ms, last ms, messages]; the latest non-empty
+        # name and region win, and the earliest message (not the latest) starts it.
+        agg: dict[str, list[Any]] = {}
+        hashes = plan.hashes
         for i, s in enumerate(plan.sightings):
-            if plan.hashes[i] < 0:
+            if hashes[i] < 0:
                 continue
-            prev = seen.get(s.observer_id)
             at = s.received_at_ms
-            seen[s.observer_id] = tables.ObserverSeen(
-                id=s.observer_id,
-                name=s.observer_name or (prev.name if prev else ""),
-                iata=s.region or (prev.iata if prev else ""),
-                seen_at_ms=max(at, prev.seen_at_ms) if prev else at,
-                messages=(prev.messages if prev else 0) + 1,
-                packet_at_ms=max(at, prev.seen_at_ms) if prev else at,
-            )
+            entry = agg.get(s.observer_id)
+            if entry is None:
+                agg[s.observer_id] = [s.observer_name, s.region, at, at, 1]
+                continue
+            if s.observer_name:
+                entry[0] = s.observer_name
+            if s.region:
+                entry[1] = s.region
+            entry[2] = min(entry[2], at)
+            entry[3] = max(entry[3], at)
+            entry[4] += 1
+        seen = {
+            oid: tables.ObserverSeen(oid, name, iata, last, count, last, first)
+            for oid, (name, iata, first, last, count) in agg.items()
+        }
         rows: list[ObserverRow] = []
         idx: dict[str, int] = {}
         for observer_id, info in seen.items():
@@ -320,7 +334,8 @@ class Pipeline:
         snap = self._store.snapshot()
         merged: dict[str, Node] = {}
         counted: set[int] = set()  # advert_count grows once per new transmission
-        for i, s in enumerate(plan.sightings):
+        for i in plan.adverts:
+            s = plan.sightings[i]
             key = plan.hashes[i]
             if key < 0:
                 continue
@@ -357,10 +372,15 @@ class Pipeline:
             if new.db_id is not None
         ]
         new_rows.sort(key=lambda r: r.db_id)
-        obs_rows: list[ObservationRow] = []
+        # One list per store column: a row object per observation cost more than the rest
+        # of this loop (docs/benchmarks.md, import rate).
+        cols: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [])
+        db_ids, tx_db, observer_rowid, ts, snr, rssi, direction, path_bytes, widths, paths = cols
+        directions: dict[str | None, int] = {}
         results: list[Result] = []
-        stored = duplicates = 0
+        duplicates = 0
         announced: set[int] = set()
+        new_tx = plan.new_tx
         for i, s in enumerate(plan.sightings):
             done = plan.results[i]
             if done is not None:
@@ -372,35 +392,45 @@ class Pipeline:
             content_hash = f"{key:016x}"
             if obs_id is None:
                 duplicates += 1
-                results.append(Result(Outcome.DUPLICATE, content_hash, tx_id))
+                results.append(_new_result(Outcome.DUPLICATE, content_hash, tx_id, None, None, ""))
                 continue
-            stored += 1
             path_byte, width, path = plan.paths[i]
-            obs_rows.append(
-                ObservationRow(
-                    db_id=obs_id,
-                    tx_db_id=tx_id,
-                    observer_rowid=written.observer_idx[s.observer_id],
-                    ts_ms=s.received_at_ms,
-                    snr_db=s.snr_db,
-                    rssi_dbm=s.rssi_dbm,
-                    direction=direction_code(s.direction),
-                    path_byte=path_byte,
-                    hop_width=width,
-                    path=path,
-                )
-            )
-            is_new = key in plan.new_tx and key not in announced
+            code = directions.get(s.direction)
+            if code is None:
+                code = directions[s.direction] = direction_code(s.direction)
+            db_ids.append(obs_id)
+            tx_db.append(tx_id)
+            observer_rowid.append(written.observer_idx[s.observer_id])
+            ts.append(s.received_at_ms)
+            snr.append(_NAN if s.snr_db is None else s.snr_db)
+            rssi.append(_NAN if s.rssi_dbm is None else s.rssi_dbm)
+            direction.append(code)
+            path_bytes.append(path_byte)
+            widths.append(width)
+            paths.append(path)
+            is_new = key in new_tx and key not in announced
             announced.add(key)
             outcome = Outcome.NEW if is_new else Outcome.STORED
-            results.append(Result(outcome, content_hash, tx_id, obs_id))
+            results.append(_new_result(outcome, content_hash, tx_id, obs_id, None, ""))
+        observations = ObsBatch(
+            db_id=np.array(db_ids, np.int64),
+            tx_db_id=np.array(tx_db, np.int64),
+            observer_rowid=np.array(observer_rowid, np.int64),
+            ts_ms=np.array(ts, np.int64),
+            snr_db=np.array(snr, np.float32),
+            rssi_dbm=np.array(rssi, np.float32),
+            direction=np.array(direction, np.uint8),
+            path_byte=np.array(path_bytes, np.uint8),
+            hop_width=np.array(widths, np.uint8),
+            paths=paths,
+        )
         self._store.append(
             StoreBatch(
                 transmissions=new_rows,
-                observations=obs_batch(obs_rows),
+                observations=observations,
                 nodes=written.nodes,
                 observers=written.observers,
             )
         )
-        self.counters.stored(stored, len(new_rows), duplicates)
+        self.counters.stored(len(db_ids), len(new_rows), duplicates)
         return results
