@@ -56,6 +56,12 @@ class Column:
         self._data[self._size : need] = arr
         self._size = need
 
+    def widen(self, dtype: npt.DTypeLike) -> None:
+        """Change the element type to a wider one (a copy; readers keep the old buffer)."""
+        wider = np.empty(self._data.shape[0], dtype=dtype)
+        wider[: self._size] = self._data[: self._size]
+        self._data = wider
+
     def view(self) -> npt.NDArray[Any]:
         """A read-only view of the rows appended so far."""
         return frozen(self._data[: self._size])

@@ -117,7 +117,8 @@ class Snapshot:
     generation: int
     tx: TxColumns = field(default_factory=_empty_tx)
     obs: ObsColumns = field(default_factory=_empty_obs)
-    hops: I32 = field(default_factory=lambda: np.empty(0, np.int32))
+    # Hop ids: uint16 while there are at most 65,536 distinct hops, int32 after that.
+    hops: npt.NDArray[np.integer[Any]] = field(default_factory=lambda: np.empty(0, np.uint16))
     hop_hex: BoundedIntern[Any, str] = field(default_factory=empty_intern)
     strings: BoundedIntern[str, str] = field(default_factory=empty_intern)
     raw: U8 = field(default_factory=lambda: np.empty(0, np.uint8))

@@ -246,3 +246,28 @@ def test_hash_index_finds_every_key_and_respects_reader_bounds(batches: list[lis
     for view, known in views:
         for key, row in seen.items():
             assert view.get(key) == (row if key in known else None)
+
+
+def test_hop_column_widens_past_65536_distinct_hops_and_old_snapshots_stay_valid() -> None:
+    store = PacketStore()
+    store.append(
+        StoreBatch(
+            transmissions=[_tx(1)],
+            observations=obs_batch([_obs(1, 1, b"\x01\x02\x03", width=3)]),
+            observers=[_observer(1)],
+        )
+    )
+    before = store.snapshot()
+    assert before.hops.dtype == np.uint16
+    rows = []
+    value = 0
+    for i in range(3300):  # 3300 paths x 21 distinct 3-byte hops = 69,300 hops
+        path = b"".join((value + k).to_bytes(3, "big") for k in range(21))
+        value += 21
+        rows.append(_obs(10 + i, 1, path, width=3))
+    store.append(StoreBatch(observations=obs_batch(rows)))
+    after = store.snapshot()
+    assert after.hops.dtype == np.int32
+    assert after.path(1)[:2] == ("000000", "000001")
+    assert after.path(3300)[-1] == f"{3300 * 21 - 1:06X}"
+    assert before.hops.dtype == np.uint16 and before.path(0) == ("010203",)
