@@ -19,7 +19,8 @@ thread held at that instant stays held forever there. So a job run by this runne
 The child itself disables the garbage collector (a collection would touch, and so copy,
 every page of the parent's heap), restores default SIGINT/SIGTERM handling, detaches the
 parent's signal wakeup fd (the event loop's), closes the pipes of other rounds and lowers
-its priority with `os.nice`, so the serving process keeps the CPU when both want it.
+its priority with `os.nice` and, on Linux, the SCHED_IDLE policy, so the serving
+process keeps the CPU when both want it.
 If the parent dies, the child's next write fails with EPIPE and the child exits.
 """
 
@@ -119,6 +120,19 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _schedule_idle() -> None:
+    """Run only on CPU time nothing else wants (Linux SCHED_IDLE), where the OS offers it.
+
+    Niceness alone still gives a CPU-bound child a share of a busy core; SCHED_IDLE gives
+    it only what the serving process and the machine leave over.
+    """
+    policy = getattr(os, "SCHED_IDLE", None)
+    if policy is None:
+        return
+    with contextlib.suppress(OSError):
+        os.sched_setscheduler(0, policy, os.sched_param(0))
+
+
 def _child_main(
     fd: int, close_fds: Sequence[int], jobs: Sequence[Callable[[], object]], niceness: int
 ) -> NoReturn:
@@ -135,6 +149,7 @@ def _child_main(
                 os.close(other)
         if niceness:
             os.nice(niceness)
+            _schedule_idle()
         for job in jobs:
             try:
                 kind, payload = _RETURNED, pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
