@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TypeVar
 
 from meshlens.ingest.counters import IngestCounters
 from meshlens.ingest.pipeline import Pipeline, Result
@@ -21,11 +22,14 @@ from meshlens.records import Clock, Sighting, SystemClock
 
 log = logging.getLogger("meshlens.ingest")
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class _Item:
     sightings: Sequence[Sighting]
     future: Future[list[Result]] | None = None  # set when the sender waits for results
+    task: Callable[[], None] | None = None  # run on the worker thread between batches
 
 
 _STOP = _Item(())
@@ -80,6 +84,25 @@ class IngestWorker:
         self._queue.put(_Item(list(sightings), future))
         return future
 
+    def call(self, fn: Callable[[], T]) -> Future[T]:
+        """Run `fn` on the worker thread between batches (retention swaps the store there).
+
+        The store has one writer; a task queued here is that writer too, so it never runs
+        in the middle of a batch that holds store row numbers.
+        """
+        future: Future[T] = Future()
+
+        def task() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn())
+            except BaseException as err:  # delivered to the caller, who decides
+                future.set_exception(err)
+
+        self._queue.put(_Item((), task=task))
+        return future
+
     def start(self) -> None:
         """Start the worker thread (idempotent)."""
         with self._lock:
@@ -124,6 +147,19 @@ class IngestWorker:
             self._process(items)
 
     def _process(self, items: list[_Item]) -> None:
+        batch: list[_Item] = []
+        for item in items:  # tasks run in queue order, between the batches around them
+            if item.task is None:
+                batch.append(item)
+                continue
+            self._process_batch(batch)
+            batch = []
+            item.task()
+        self._process_batch(batch)
+
+    def _process_batch(self, items: list[_Item]) -> None:
+        if not items:
+            return
         sightings: list[Sighting] = []
         waiters: list[tuple[int, int, Future[list[Result]]]] = []
         for item in items:

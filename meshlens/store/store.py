@@ -17,6 +17,7 @@ import numpy.typing as npt
 from meshlens.records import Node, Observer
 from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
 from meshlens.store.columns import Column, HashIndex, InternTable, frozen
+from meshlens.store.compaction import compact
 from meshlens.store.hops import HopTable
 from meshlens.store.links import ADVERT, LinkLog
 from meshlens.store.snapshot import (
@@ -72,6 +73,7 @@ class PacketStore:
         self._observer_of_rowid: dict[int, int] = {}
         self._observer_table: npt.NDArray[np.int32] = np.empty(0, np.int32)
         self._generation = 0
+        self._epoch = 0
         self._progress = LoadProgress(False, 0, 0, 0)
         self._snapshot = Snapshot(generation=0)
 
@@ -339,6 +341,7 @@ class PacketStore:
         obs_cols = {name: col.view() for name, col in self._obs.items()}
         self._snapshot = Snapshot(
             generation=self._generation,
+            epoch=self._epoch,
             tx=TxColumns(**tx_cols),
             obs=ObsColumns(**obs_cols),
             hops=self._hops.view(),
@@ -352,6 +355,41 @@ class PacketStore:
             tx_by_hash=self._tx_by_hash.bounded(n_tx),
             links=self._links.links,
         )
+
+    def prune(self, keep_tx: npt.NDArray[np.bool_]) -> int:
+        """Drop the transmissions `keep_tx` leaves out, with their observations (writer side).
+
+        Builds compacted columns and swaps them in, so snapshots already handed out keep
+        their rows; returns the new generation (a new epoch, so row numbers changed).
+        """
+        snap = self._snapshot
+        if keep_tx.all():
+            return self._generation
+        parts = compact(snap, keep_tx)
+        self._tx = {name: Column.of(parts.tx[name]) for name in self._tx}
+        self._tx_mut = {name: parts.tx[name] for name in _TX_MUTABLE}
+        self._obs = {name: Column.of(parts.obs[name]) for name in self._obs}
+        self._hops = Column.of(parts.hops, self._hops.dtype)
+        self._raw = Column.of(parts.raw)
+        self._strings = InternTable()
+        for text in parts.strings:
+            self._strings.intern(text, text)
+        self._tx_by_hash = HashIndex()
+        n_tx = parts.tx["hash"].shape[0]
+        self._tx_by_hash.extend(parts.tx["hash"], np.arange(n_tx, dtype=np.int64))
+        # Link evidence has counts and latest times, which cannot be subtracted: refold it
+        # from the observations that remain.
+        self._links = LinkLog()
+        obs = parts.obs
+        if obs["tx"].shape[0]:
+            self._add_links(
+                obs["tx"].astype(np.int64), obs["observer"], obs["ts_ms"], parts.hops,
+                obs["path_len"],
+            )  # fmt: skip
+        self._epoch += 1
+        self._generation += 1
+        self._publish()
+        return self._generation
 
     def replace_observer(self, rowid: int, observer: Observer) -> int:
         """Upsert one observer row alone (status messages); returns the generation."""
