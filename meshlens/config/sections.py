@@ -68,7 +68,8 @@ class RetentionSettings:
         "nodeDays",
         7,
         positive_int(7),
-        "Nodes not heard for this many days move to the inactive list (checked hourly).",
+        "Nodes not heard for this many days move to the inactive list (CoreScope; not"
+        " applied by meshlens yet, which keeps every node).",
     )
     observer_days: int = setting(
         "observerDays",
@@ -81,7 +82,7 @@ class RetentionSettings:
         "metricsDays",
         30,
         positive_int(30),
-        "Observer metrics older than this many days are deleted (daily).",
+        "Observer metrics older than this many days are deleted (each retention pass).",
     )
     packet_days: int = setting(
         "packetDays",
