@@ -160,7 +160,7 @@ def report_rows(f: Figures) -> list[Row]:
     return [
         Row(area, "prune the oldest of 7 days: whole pass", f"{f.total_s:.1f} s", note=pruned),
         Row(area, "  store swap (ingest worker held)", f"{f.swap_s * 1e3:.0f} ms"),
-        Row(area, "  SQLite deletes (batches of 2,000 transmissions)", f"{f.delete_s:.1f} s"),
+        Row(area, "  SQLite deletes (batches of 500 transmissions)", f"{f.delete_s:.1f} s"),
         Row(area, "  incremental vacuum + WAL checkpoint", f"{f.reclaim_s:.1f} s"),
         Row(area, "database file before -> after", f"{f.mb_before:.0f} -> {f.mb_after:.0f} MB"),
         Row(area, "ingest of one sighting, p50 / max, no pass running",

@@ -30,6 +30,7 @@ from meshlens.api.resources.pins import SnapshotPins
 from meshlens.api.resources.render import DecodedCache
 from meshlens.api.resources.service import ResourceService
 from meshlens.api.resources.visibility import Visibility
+from meshlens.api.retention_metrics import RetentionCollector
 from meshlens.api.server import HttpServer, serve_until
 from meshlens.config import GeoFilter, Settings
 from meshlens.db import tables
@@ -246,6 +247,7 @@ class Server:
             recomputers=self.recomputers, worker=self.worker, store=self.store,
             runner=self.runner, service=self.service,
         )  # fmt: skip
+        registry.register(RetentionCollector(self.retention))
         self.status = ServerStatus(self.clock.now_ms(), self.clock.monotonic_s(), demo=demo)
         self.context = ApiContext(
             settings=settings, service=self.service, recomputers=self.recomputers,

@@ -4,9 +4,11 @@ A pass (every `retention.checkIntervalMinutes`) picks the transmissions whose la
 observation is older than `retention.packetDays`, plus, while the database holds more than
 `retention.maxDatabaseMB`, the oldest others, and then:
 
-1. drops them from the store, on the store's one writer (the ingest worker), so no batch
-   holding row numbers sees the columns change; the swap is a new epoch and generation,
-   so the recomputers recompute;
+1. drops them from the store: compacted columns are built from a snapshot on this
+   thread, then swapped in on the store's one writer (the ingest worker) with the rows
+   that arrived meanwhile, so no batch holding row numbers sees the columns change and
+   ingest waits only for that catch-up; the swap is a new epoch and generation, so the
+   recomputers recompute;
 2. deletes them from SQLite in bounded transactions on the writer thread, interleaved
    with ingest's own (a sighting of a dropped hash meanwhile starts it afresh, see
    Pipeline._write_transmissions);
@@ -37,6 +39,7 @@ from meshlens.db import retention as sql
 from meshlens.db.database import Database
 from meshlens.records import Clock
 from meshlens.store.batch import ObserverRow, StoreBatch
+from meshlens.store.compaction import prepare
 from meshlens.store.snapshot import Snapshot
 from meshlens.store.store import PacketStore
 
@@ -46,8 +49,8 @@ T = TypeVar("T")
 Exclusive = Callable[[Callable[[], T]], T]
 
 DAY_MS = 86_400_000
-DELETE_BATCH = 2_000  # transmissions per delete transaction (~60k observations at staging)
-VACUUM_PAGES = 2_048  # pages freed per vacuum step (8 MB of 4 KiB pages)
+DELETE_BATCH = 500  # transmissions per delete transaction (~15k observations at staging)
+VACUUM_PAGES = 512  # pages freed per vacuum step (2 MB of 4 KiB pages)
 SIZE_HEADROOM = 0.9  # prune below the size limit, so the next pass need not prune again
 
 
@@ -75,6 +78,26 @@ class PruneReport:
     store_swap_s: float = 0.0  # how long the ingest worker was held for the store swap
     delete_s: float = 0.0  # SQLite deletes, in bounded transactions
     reclaim_s: float = 0.0  # incremental vacuum and WAL checkpoint
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionTotals:
+    """Sums over every pass since start (for /metrics)."""
+
+    passes: int = 0
+    transmissions: int = 0
+    observations: int = 0
+    observers_inactivated: int = 0
+    metrics_deleted: int = 0
+
+    def add(self, r: PruneReport) -> RetentionTotals:
+        """These totals plus one pass."""
+        return RetentionTotals(
+            self.passes + 1, self.transmissions + r.transmissions,
+            self.observations + r.observations,
+            self.observers_inactivated + r.observers_inactivated,
+            self.metrics_deleted + r.metrics_deleted,
+        )  # fmt: skip
 
 
 def select_expired(
@@ -125,7 +148,8 @@ class Retention:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_report: PruneReport | None = None
-        self.passes = 0
+        self.last_pass_ms: int | None = None
+        self.totals = RetentionTotals()
 
     @property
     def enabled(self) -> bool:
@@ -191,27 +215,29 @@ class Retention:
                 before.file_bytes / 1e6, after.file_bytes / 1e6, report.store_swap_s * 1e3,
             )  # fmt: skip
         self.last_report = report
-        self.passes += 1
+        self.last_pass_ms = now_ms
+        self.totals = self.totals.add(report)
         return report
 
     def _prune_packets(self, cutoff_ms: int | None, excess: float) -> PruneReport:
         if cutoff_ms is None and excess <= 0:
             return PruneReport()
-        held: list[float] = []
+        snap = self._store.snapshot()
+        drop = select_expired(snap, cutoff_ms=cutoff_ms, excess_fraction=excess)
+        if not drop.any():
+            return PruneReport()
+        # The O(store) rebuild runs here; the writer only adds what arrived meanwhile.
+        prepared = prepare(snap, ~drop)
+        del snap  # the old columns go as soon as readers let go of them
 
-        def swap() -> npt.NDArray[np.int64]:
-            # Selected on the writer itself, so no append slips in between choice and swap.
+        def swap() -> float:
             started = time.perf_counter()
-            snap = self._store.snapshot()
-            drop = select_expired(snap, cutoff_ms=cutoff_ms, excess_fraction=excess)
-            ids = np.array(snap.tx.db_id[drop])
-            if ids.size:
-                self._store.prune(~drop)
-            held.append(time.perf_counter() - started)
-            return ids
+            self._store.apply_prune(prepared)
+            return time.perf_counter() - started
 
-        ids = self._exclusive(swap)
-        assert isinstance(ids, np.ndarray)
+        held = self._exclusive(swap)
+        assert isinstance(held, float)
+        ids = prepared.dropped_db_ids
         started = time.perf_counter()
         tx_total = obs_total = 0
         for start in range(0, ids.shape[0], self._delete_batch):
@@ -220,7 +246,7 @@ class Retention:
             tx_total += n_tx
             obs_total += n_obs
         return PruneReport(
-            tx_total, obs_total, store_swap_s=held[0] if held else 0.0,
+            tx_total, obs_total, store_swap_s=held,
             delete_s=time.perf_counter() - started,
         )  # fmt: skip
 

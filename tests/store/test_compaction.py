@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from meshlens.ingest.retention import select_expired
 from meshlens.store.batch import ObservationRow, StoreBatch, TxRow, obs_batch
+from meshlens.store.compaction import prepare
 from meshlens.store.snapshot import OBS_DTYPES, TX_DTYPES, Snapshot
 from meshlens.store.store import PacketStore
 from tests.store.test_links import _recount, _table
@@ -38,10 +39,8 @@ def _tx_row(db_id: int, kind: int, first_ms: int) -> TxRow:
     )
 
 
-def _build(specs: list[TxSpec], keep: list[bool] | None, batches: int) -> PacketStore:
-    """A store of the specs' transmissions (only the kept ones when `keep` is given)."""
-    store = PacketStore()
-    store.append(StoreBatch(observers=[_observer(1), _observer(2), _observer(3)]))
+def _rows(specs: list[TxSpec], keep: list[bool] | None) -> list[tuple[TxRow, list[ObservationRow]]]:
+    """The specs' transmissions with their observations (only the kept ones if `keep`)."""
     rows: list[tuple[TxRow, list[ObservationRow]]] = []
     next_obs = 1
     for i, (kind, sightings) in enumerate(specs):
@@ -54,15 +53,26 @@ def _build(specs: list[TxSpec], keep: list[bool] | None, batches: int) -> Packet
         if keep is None or keep[i]:
             first = min((o.ts_ms for o in obs), default=0)
             rows.append((_tx_row(tx_id, kind, first), obs))
+    return rows
+
+
+def _append(store: PacketStore, rows: list[tuple[TxRow, list[ObservationRow]]]) -> None:
+    store.append(
+        StoreBatch(
+            transmissions=[t for t, _ in rows],
+            observations=obs_batch([o for _, obs in rows for o in obs]),
+        )
+    )
+
+
+def _build(specs: list[TxSpec], keep: list[bool] | None, batches: int) -> PacketStore:
+    """A store of the specs' transmissions (only the kept ones when `keep` is given)."""
+    store = PacketStore()
+    store.append(StoreBatch(observers=[_observer(1), _observer(2), _observer(3)]))
+    rows = _rows(specs, keep)
     size = max(1, -(-len(rows) // batches))
     for start in range(0, len(rows), size):
-        part = rows[start : start + size]
-        store.append(
-            StoreBatch(
-                transmissions=[t for t, _ in part],
-                observations=obs_batch([o for _, obs in part for o in obs]),
-            )
-        )
+        _append(store, rows[start : start + size])
     return store
 
 
@@ -163,3 +173,49 @@ def test_size_selection_takes_the_oldest_until_the_share_is_met() -> None:
     assert drop.tolist() == [True] * 4 + [False] * 6  # 4 x 4 of 40 weight >= 35%
     both = select_expired(snap, cutoff_ms=2 * 86_400_000, excess_fraction=0.1)
     assert both.tolist() == [True] * 2 + [False] * 8  # the cutoff alone already frees 20%
+
+
+@settings(max_examples=60, deadline=None)
+@given(specs_strategy, st.integers(0, 11 * 86_400_000), st.integers(0, 25))
+def test_rows_appended_between_prepare_and_apply_are_carried_over(
+    specs: list[TxSpec], cutoff_ms: int, split: int
+) -> None:
+    """Retention prepares off the writer; what ingest appends meanwhile must survive."""
+    split = min(split, len(specs))
+    store = PacketStore()
+    store.append(StoreBatch(observers=[_observer(1), _observer(2), _observer(3)]))
+    rows = _rows(specs, None)
+    _append(store, rows[:split])
+    base = store.snapshot()
+    drop = select_expired(base, cutoff_ms=cutoff_ms, excess_fraction=0.0)
+    prepared = prepare(base, ~drop)
+    _append(store, rows[split:])  # new transmissions arrive meanwhile
+    store.apply_prune(prepared)
+    keep = [*(~drop).tolist(), *([True] * (len(specs) - split))]
+    fresh = PacketStore()
+    fresh.append(StoreBatch(observers=[_observer(1), _observer(2), _observer(3)]))
+    kept_rows = _rows(specs, keep)
+    n_base = int((~drop).sum())
+    _append(fresh, kept_rows[:n_base])
+    _append(fresh, kept_rows[n_base:])
+    _assert_same(store.snapshot(), fresh.snapshot())
+
+
+def test_late_sightings_of_kept_and_dropped_transmissions_during_a_prepare() -> None:
+    specs: list[TxSpec] = [(i % 3, [(1, bytes([i]), 1, i * 86_400_000)]) for i in range(6)]
+    store = _build(specs, None, 1)
+    base = store.snapshot()
+    drop = select_expired(base, cutoff_ms=3 * 86_400_000, excess_fraction=0.0)
+    prepared = prepare(base, ~drop)
+    late = [  # one more sighting of a dropped (id 1) and of a kept (id 5) transmission
+        ObservationRow(100, 1, 2, 9, None, None, 1, 3, 1, b"\x07\x08\x09"),
+        ObservationRow(101, 5, 2, 9, None, None, 1, 3, 1, b"\x07\x08\x09"),
+    ]
+    store.append(StoreBatch(observations=obs_batch(late)))
+    store.apply_prune(prepared)
+    snap = store.snapshot()
+    assert snap.tx.db_id.tolist() == [4, 5, 6]
+    assert snap.obs.db_id.tolist() == [4, 5, 6, 101]  # 100 went with its transmission
+    assert snap.tx.obs_count.tolist() == [1, 2, 1]
+    assert snap.path(int(snap.tx.best_obs[1])) == ("07", "08", "09")
+    assert tuple(_table(t) for t in snap.links.merged()) == _recount(snap)
