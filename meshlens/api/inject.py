@@ -298,10 +298,14 @@ def inject_routes(ctx: ApiContext) -> list[RouteSpec]:
         check_key(ctx.settings.api_key, header(request, KEY_HEADER))
         if not ctx.status.loaded:  # the worker starts once the store has loaded
             raise NotReadyError()
-        body = await read_capped(request.stream(), header(request, b"content-length"))
-        parsed, single = parse_body(body, ctx.clock.now_ms())
-        if single and parsed[0].error is not None:
-            raise parsed[0].error
+        try:
+            body = await read_capped(request.stream(), header(request, b"content-length"))
+            parsed, single = parse_body(body, ctx.clock.now_ms())
+            if single and parsed[0].error is not None:
+                raise parsed[0].error
+        except InputError as err:  # counted (and logged, rate-limited) like any bad input
+            ctx.worker.counters.rejected(err.reason, f"{WHERE} {err.where}", err.detail)
+            raise
         answers = await ingest(ctx.worker, parsed)
         if not single:
             return json_reply({"results": list[JSONValue](answers), "counts": summary(answers)})

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -78,6 +79,7 @@ class PruneReport:
     store_swap_s: float = 0.0  # how long the ingest worker was held for the store swap
     delete_s: float = 0.0  # SQLite deletes, in bounded transactions
     reclaim_s: float = 0.0  # incremental vacuum and WAL checkpoint
+    longest_write_s: float = 0.0  # the longest single step on the writer thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,7 @@ class Retention:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_report: PruneReport | None = None
+        self._longest_write_s = 0.0
         self.last_pass_ms: int | None = None
         self.totals = RetentionTotals()
 
@@ -185,6 +188,7 @@ class Retention:
         """One pass: prune what the policy says, free the space, report what was done."""
         now_ms = self._clock.now_ms()
         p = self._policy
+        self._longest_write_s = 0.0
         before = self._db.read(sql.file_size)
         cutoff = now_ms - p.packet_days * DAY_MS if p.packet_days > 0 else None
         excess = 0.0
@@ -206,6 +210,7 @@ class Retention:
             file_bytes_before=before.file_bytes,
             file_bytes_after=after.file_bytes,
             reclaim_s=time.perf_counter() - started,
+            longest_write_s=self._longest_write_s,
         )
         if report.transmissions or inactivated or metrics:
             log.info(
@@ -242,7 +247,7 @@ class Retention:
         tx_total = obs_total = 0
         for start in range(0, ids.shape[0], self._delete_batch):
             chunk = ids[start : start + self._delete_batch].tolist()
-            n_tx, n_obs = self._db.write(functools.partial(sql.delete_transmissions, ids=chunk))
+            n_tx, n_obs = self._write(functools.partial(sql.delete_transmissions, ids=chunk))
             tx_total += n_tx
             obs_total += n_obs
         return PruneReport(
@@ -255,11 +260,11 @@ class Retention:
         metrics = 0
         if p.metrics_days > 0:
             cutoff = now_ms - p.metrics_days * DAY_MS
-            metrics = self._db.write(lambda conn: sql.delete_metrics(conn, cutoff))
+            metrics = self._write(lambda conn: sql.delete_metrics(conn, cutoff))
         if p.observer_days < 0:
             return 0, metrics
         silent_since = now_ms - p.observer_days * DAY_MS
-        rows = self._db.write(lambda conn: sql.inactivate_observers(conn, silent_since))
+        rows = self._write(lambda conn: sql.inactivate_observers(conn, silent_since))
         if rows:
             batch = StoreBatch(observers=[ObserverRow(rowid, o) for rowid, o in rows])
             self._exclusive(lambda: self._store.append(batch))
@@ -276,6 +281,18 @@ class Retention:
             return
         pages = self._vacuum_pages
         while not self._stop.is_set():
-            if self._db.maintain(lambda conn: sql.vacuum_step(conn, pages)) == 0:
+            if self._write(lambda conn: sql.vacuum_step(conn, pages), transaction=False) == 0:
                 break
-        self._db.maintain(sql.checkpoint)
+        self._write(sql.checkpoint, transaction=False)
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T], *, transaction: bool = True) -> T:
+        """Run `fn` on the writer thread, timing how long it holds the writer (and ingest)."""
+
+        def timed(conn: sqlite3.Connection) -> T:
+            started = time.perf_counter()
+            try:
+                return fn(conn)
+            finally:
+                self._longest_write_s = max(self._longest_write_s, time.perf_counter() - started)
+
+        return self._db.write(timed) if transaction else self._db.maintain(timed)

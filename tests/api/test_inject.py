@@ -150,6 +150,7 @@ def test_a_malformed_body_is_400_naming_what_and_where(
     answer = response.json()
     assert answer["reason"] == reason and answer["where"] == where
     assert where in answer["error"]
+    assert server.server.worker.counters.snapshot().rejected == {reason: 1}
 
 
 def test_a_lone_undecodable_packet_is_400(serve: Serve, keyed: Settings) -> None:
