@@ -41,6 +41,7 @@ class Figures:
     delete_s: float
     reclaim_s: float
     longest_write_s: float
+    longest_write: str
     mb_before: float
     mb_after: float
     ingest_quiet: list[float]  # seconds per submitted sighting, no pass running
@@ -141,7 +142,8 @@ def measure(source: Path, days_kept: int = 6) -> Figures:
             db.close()
     return Figures(
         report.transmissions, report.observations, total_s, report.store_swap_s,
-        report.delete_s, report.reclaim_s, report.longest_write_s, mb_before, mb_after,
+        report.delete_s, report.reclaim_s, report.longest_write_s, report.longest_write,
+        mb_before, mb_after,
         ingest_quiet, ingest_busy, read_quiet, read_busy,
     )  # fmt: skip
 
@@ -167,7 +169,7 @@ def report_rows(f: Figures) -> list[Row]:
         Row(area, "  SQLite deletes (batches of 500 transmissions)", f"{f.delete_s:.1f} s"),
         Row(area, "  incremental vacuum + WAL checkpoint", f"{f.reclaim_s:.1f} s"),
         Row(area, "longest single step on the db writer thread (ingest waits)",
-            f"{f.longest_write_s * 1e3:.0f} ms"),
+            f"{f.longest_write_s * 1e3:.0f} ms", note=f"a {f.longest_write} step"),
         Row(area, "database file before -> after", f"{f.mb_before:.0f} -> {f.mb_after:.0f} MB"),
         Row(area, "ingest of one sighting, p50 / max, no pass running",
             f"{_ms(f.ingest_quiet, 0.5)} / {_ms(f.ingest_quiet, 1.0)}"),

@@ -80,6 +80,7 @@ class PruneReport:
     delete_s: float = 0.0  # SQLite deletes, in bounded transactions
     reclaim_s: float = 0.0  # incremental vacuum and WAL checkpoint
     longest_write_s: float = 0.0  # the longest single step on the writer thread
+    longest_write: str = ""  # which step that was
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +189,7 @@ class Retention:
         """One pass: prune what the policy says, free the space, report what was done."""
         now_ms = self._clock.now_ms()
         p = self._policy
-        self._longest_write_s = 0.0
+        self._longest_write_s, self._longest_write = 0.0, ""
         before = self._db.read(sql.file_size)
         cutoff = now_ms - p.packet_days * DAY_MS if p.packet_days > 0 else None
         excess = 0.0
@@ -211,6 +212,7 @@ class Retention:
             file_bytes_after=after.file_bytes,
             reclaim_s=time.perf_counter() - started,
             longest_write_s=self._longest_write_s,
+            longest_write=self._longest_write,
         )
         if report.transmissions or inactivated or metrics:
             log.info(
@@ -247,7 +249,9 @@ class Retention:
         tx_total = obs_total = 0
         for start in range(0, ids.shape[0], self._delete_batch):
             chunk = ids[start : start + self._delete_batch].tolist()
-            n_tx, n_obs = self._write(functools.partial(sql.delete_transmissions, ids=chunk))
+            n_tx, n_obs = self._write(
+                "delete", functools.partial(sql.delete_transmissions, ids=chunk)
+            )
             tx_total += n_tx
             obs_total += n_obs
         return PruneReport(
@@ -260,11 +264,11 @@ class Retention:
         metrics = 0
         if p.metrics_days > 0:
             cutoff = now_ms - p.metrics_days * DAY_MS
-            metrics = self._write(lambda conn: sql.delete_metrics(conn, cutoff))
+            metrics = self._write("metrics", lambda conn: sql.delete_metrics(conn, cutoff))
         if p.observer_days < 0:
             return 0, metrics
         silent_since = now_ms - p.observer_days * DAY_MS
-        rows = self._write(lambda conn: sql.inactivate_observers(conn, silent_since))
+        rows = self._write("observers", lambda conn: sql.inactivate_observers(conn, silent_since))
         if rows:
             batch = StoreBatch(observers=[ObserverRow(rowid, o) for rowid, o in rows])
             self._exclusive(lambda: self._store.append(batch))
@@ -279,13 +283,15 @@ class Retention:
                 self._db.path,
             )
             return
-        pages = self._vacuum_pages
+        step = functools.partial(sql.vacuum_step, pages=self._vacuum_pages)
         while not self._stop.is_set():
-            if self._write(lambda conn: sql.vacuum_step(conn, pages), transaction=False) == 0:
+            if self._write("vacuum", step, transaction=False) == 0:
                 break
-        self._write(sql.checkpoint, transaction=False)
+        self._write("checkpoint", sql.checkpoint, transaction=False)
 
-    def _write(self, fn: Callable[[sqlite3.Connection], T], *, transaction: bool = True) -> T:
+    def _write(
+        self, step: str, fn: Callable[[sqlite3.Connection], T], *, transaction: bool = True
+    ) -> T:
         """Run `fn` on the writer thread, timing how long it holds the writer (and ingest)."""
 
         def timed(conn: sqlite3.Connection) -> T:
@@ -293,6 +299,8 @@ class Retention:
             try:
                 return fn(conn)
             finally:
-                self._longest_write_s = max(self._longest_write_s, time.perf_counter() - started)
+                took = time.perf_counter() - started
+                if took > self._longest_write_s:
+                    self._longest_write_s, self._longest_write = took, step
 
         return self._db.write(timed) if transaction else self._db.maintain(timed)

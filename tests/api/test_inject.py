@@ -176,3 +176,30 @@ def test_an_oversized_body_is_413(serve: Serve, keyed: Settings) -> None:
     for response in (declared, streamed, many):
         assert response.status_code == 413
         assert response.json()["reason"] in ("too_large", "too_many")
+
+
+def test_injected_packets_age_out_through_retention(serve: Serve, tmp_path: Path) -> None:
+    """End to end: POST two packets, one heard three days ago; a pass prunes that one."""
+    from meshlens.config.sections import RetentionSettings
+
+    settings = settings_for(
+        tmp_path, api_key=Secret(KEY), retention=RetentionSettings(packet_days=1)
+    )
+    server = _ready(serve, settings)
+    now_s = server.server.clock.now_ms() / 1000
+    with server.client() as http:
+        posted = http.post(
+            "/api/packets",
+            json=[
+                {"hex": _frame(1), "observer": "A", "timestamp": now_s - 3 * 86_400},
+                {"hex": _frame(2), "observer": "A", "timestamp": now_s},
+            ],
+            headers=AUTH,
+        ).json()["results"]
+        report = server.server.retention.run_once()
+        listed = [p["hash"] for p in http.get("/api/packets").json()["packets"]]
+        metrics = http.get("/metrics").text
+    assert report.transmissions == 1 and report.observations == 1
+    assert listed == [posted[1]["hash"]]
+    assert "meshlens_retention_transmissions_total 1.0" in metrics
+    assert server.server.store.snapshot().tx_row(posted[0]["hash"]) is None
