@@ -151,7 +151,7 @@ class Retention:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_report: PruneReport | None = None
-        self._longest_write_s = 0.0
+        self._longest_write_s, self._longest_write = 0.0, ""
         self.last_pass_ms: int | None = None
         self.totals = RetentionTotals()
 
