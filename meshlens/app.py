@@ -36,9 +36,9 @@ from meshlens.config import GeoFilter, Settings
 from meshlens.db import tables
 from meshlens.db.database import Database
 from meshlens.geo import inside_polygon, near_polygon
+from meshlens.ingest import retention
 from meshlens.ingest.loader import load_store
 from meshlens.ingest.pipeline import Pipeline, PipelineOptions
-from meshlens.ingest.retention import Retention, RetentionPolicy
 from meshlens.ingest.worker import IngestWorker
 from meshlens.recomputer import ForkRunner, RecomputerSet, Runner, SnapshotBoard, ThreadRunner
 from meshlens.records import Clock, SystemClock
@@ -90,10 +90,10 @@ def geofilter_check(geo: GeoFilter | None) -> Callable[[float | None, float | No
     return inside
 
 
-def retention_policy(settings: Settings) -> RetentionPolicy:
+def retention_policy(settings: Settings) -> retention.RetentionPolicy:
     """What retention keeps, from the `retention` settings."""
     r = settings.retention
-    return RetentionPolicy(
+    return retention.RetentionPolicy(
         packet_days=r.packet_days, max_database_mb=r.max_database_mb,
         observer_days=r.observer_days, metrics_days=r.metrics_days,
         interval_s=r.check_interval_min * 60.0,
@@ -228,7 +228,7 @@ class Server:
             batch_latency_s=settings.meshlens.ingest.batch_latency_ms / 1000.0,
         )
         worker = self.worker
-        self.retention = Retention(
+        self.retention = retention.Retention(
             self.db, self.store, policy=retention_policy(settings), clock=self.clock,
             exclusive=lambda fn: worker.call(fn).result(),
         )  # fmt: skip

@@ -20,7 +20,8 @@ from starlette.requests import Request
 
 from meshlens.api.context import ApiContext
 from meshlens.api.responses import Reply, error_reply, json_reply
-from meshlens.api.routes import ERROR_DOC, Doc, RouteSpec, guarded, ref
+from meshlens.api.routes import ERROR_DOC, Doc, RouteSpec, guarded
+from meshlens.api.schemas import BOOLEAN, INTEGER, NUMBER, STRING, Schema, nullable, obj
 from meshlens.config.secret import Secret
 from meshlens.errors import (
     AuthError,
@@ -291,6 +292,47 @@ def summary(answers: list[JSONObject]) -> JSONObject:
     return dict[str, JSONValue](counts)
 
 
+INJECT_PACKET: Schema = {
+    "type": "object",
+    "properties": {
+        "hex": {"type": "string", "description": "The frame, hex (at most 255 bytes)."},
+        "observer": {"type": "string", "description": "Observer id (becomes an observer)."},
+        "snr": NUMBER,
+        "rssi": NUMBER,
+        "region": {"type": "string", "description": "The observer's IATA region."},
+        "timestamp": {
+            "anyOf": [NUMBER, STRING],
+            "description": "When heard: unix seconds or RFC3339; absent means now.",
+        },
+        "hash": {"type": "string", "description": "Ignored (computed from the frame)."},
+    },
+    "required": ["hex"],
+    "additionalProperties": False,
+}
+
+_INJECTED = {
+    "index": INTEGER,
+    "status": {"enum": ["stored", "duplicate", "rejected"]},
+    "new": BOOLEAN,
+    "hash": STRING,
+    "id": INTEGER,
+    "observation_id": nullable(INTEGER),
+    "reason": STRING,
+    "where": STRING,
+    "detail": STRING,
+}
+INJECTED_PACKET = obj(
+    {**_INJECTED, "decoded": {"type": ["object", "null"]}},
+    optional=(*(k for k in _INJECTED if k not in ("index", "status")), "decoded"),
+)
+INJECTED_PACKETS = obj(
+    {
+        "results": {"type": "array", "items": INJECTED_PACKET},
+        "counts": obj({"stored": INTEGER, "duplicate": INTEGER, "rejected": INTEGER}),
+    }
+)
+
+
 def inject_routes(ctx: ApiContext) -> list[RouteSpec]:
     """POST /api/packets, documented for /openapi.json."""
 
@@ -319,7 +361,7 @@ def inject_routes(ctx: ApiContext) -> list[RouteSpec]:
 
     docs = {
         200: Doc("What happened to each packet (one object for a lone packet, else a list).",
-                 {"oneOf": [ref("InjectedPacket"), ref("InjectedPackets")]}),
+                 {"oneOf": [INJECTED_PACKET, INJECTED_PACKETS]}),
         400: Doc("Malformed body, or a lone packet that is wrong; the body says what and"
                  " where (`reason`, `where`).", ERROR_DOC),
         401: Doc("Missing or wrong `X-API-Key`.", ERROR_DOC),
@@ -330,7 +372,7 @@ def inject_routes(ctx: ApiContext) -> list[RouteSpec]:
     return [
         RouteSpec(ROUTE, "POST", guarded(post_packets),
                   "Inject packets with the API key (protocol §16).", "tools", docs,
-                  body={"oneOf": [ref("InjectPacket"),
-                                  {"type": "array", "items": ref("InjectPacket"),
+                  body={"oneOf": [INJECT_PACKET,
+                                  {"type": "array", "items": INJECT_PACKET,
                                    "minItems": 1, "maxItems": MAX_PACKETS}]}),
     ]  # fmt: skip

@@ -168,46 +168,6 @@ DECODED = obj(
     }
 )
 
-INJECT_PACKET: Schema = {
-    "type": "object",
-    "properties": {
-        "hex": {"type": "string", "description": "The frame, hex (at most 255 bytes)."},
-        "observer": {"type": "string", "description": "Observer id (becomes an observer)."},
-        "snr": NUMBER,
-        "rssi": NUMBER,
-        "region": {"type": "string", "description": "The observer's IATA region."},
-        "timestamp": {
-            "anyOf": [NUMBER, STRING],
-            "description": "When heard: unix seconds or RFC3339; absent means now.",
-        },
-        "hash": {"type": "string", "description": "Ignored (computed from the frame)."},
-    },
-    "required": ["hex"],
-    "additionalProperties": False,
-}
-
-_INJECTED = {
-    "index": INTEGER,
-    "status": {"enum": ["stored", "duplicate", "rejected"]},
-    "new": BOOLEAN,
-    "hash": STRING,
-    "id": INTEGER,
-    "observation_id": nullable(INTEGER),
-    "reason": STRING,
-    "where": STRING,
-    "detail": STRING,
-}
-INJECTED_PACKET = obj(
-    {**_INJECTED, "decoded": {"type": ["object", "null"]}},
-    optional=(*(k for k in _INJECTED if k not in ("index", "status")), "decoded"),
-)
-INJECTED_PACKETS = obj(
-    {
-        "results": {"type": "array", "items": INJECTED_PACKET},
-        "counts": obj({"stored": INTEGER, "duplicate": INTEGER, "rejected": INTEGER}),
-    }
-)
-
 # name -> schema, published under components/schemas
 COMPONENTS: dict[str, Schema] = {
     "Error": ERROR,
@@ -218,7 +178,4 @@ COMPONENTS: dict[str, Schema] = {
     "Recomputers": RECOMPUTERS,
     "DecodeRequest": DECODE_REQUEST,
     "Decoded": DECODED,
-    "InjectPacket": INJECT_PACKET,
-    "InjectedPacket": INJECTED_PACKET,
-    "InjectedPackets": INJECTED_PACKETS,
 }

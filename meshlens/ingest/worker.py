@@ -29,10 +29,16 @@ T = TypeVar("T")
 class _Item:
     sightings: Sequence[Sighting]
     future: Future[list[Result]] | None = None  # set when the sender waits for results
-    task: Callable[[], None] | None = None  # run on the worker thread between batches
 
 
 _STOP = _Item(())
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    """A function the worker runs between two batches (see `IngestWorker.call`)."""
+
+    run: Callable[[], None]
 
 
 class IngestWorker:
@@ -49,7 +55,7 @@ class IngestWorker:
         on_batch: Callable[[Sequence[Result]], None] | None = None,
     ) -> None:
         self.pipeline = pipeline
-        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=capacity)
+        self._queue: queue.Queue[_Item | _Task] = queue.Queue(maxsize=capacity)
         self._batch_size = batch_size
         self._latency_s = batch_latency_s
         self._clock = clock or SystemClock()
@@ -100,7 +106,7 @@ class IngestWorker:
             except BaseException as err:  # delivered to the caller, who decides
                 future.set_exception(err)
 
-        self._queue.put(_Item((), task=task))
+        self._queue.put(_Task(task))
         return future
 
     def start(self) -> None:
@@ -144,22 +150,23 @@ class IngestWorker:
                     stopping = True
                     break
                 items.append(item)
-            self._process(items)
+            self._process_in_order(items)
 
-    def _process(self, items: list[_Item]) -> None:
+    def _process_in_order(self, items: list[_Item | _Task]) -> None:
+        """Batches of the items' sightings, with each task run at its place in the queue."""
         batch: list[_Item] = []
-        for item in items:  # tasks run in queue order, between the batches around them
-            if item.task is None:
+        for item in items:
+            if isinstance(item, _Item):
                 batch.append(item)
                 continue
-            self._process_batch(batch)
-            batch = []
-            item.task()
-        self._process_batch(batch)
+            if batch:
+                self._process(batch)
+                batch = []
+            item.run()
+        if batch:
+            self._process(batch)
 
-    def _process_batch(self, items: list[_Item]) -> None:
-        if not items:
-            return
+    def _process(self, items: list[_Item]) -> None:
         sightings: list[Sighting] = []
         waiters: list[tuple[int, int, Future[list[Result]]]] = []
         for item in items:
