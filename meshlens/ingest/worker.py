@@ -22,8 +22,6 @@ from meshlens.records import Clock, Sighting, SystemClock
 
 log = logging.getLogger("meshlens.ingest")
 
-T = TypeVar("T")
-
 
 @dataclass(frozen=True, slots=True)
 class _Item:
@@ -39,6 +37,9 @@ class _Task:
     """A function the worker runs between two batches (see `IngestWorker.call`)."""
 
     run: Callable[[], None]
+
+
+T = TypeVar("T")
 
 
 class IngestWorker:
