@@ -41,6 +41,8 @@ MAX_BODY_BYTES = 1 << 20  # 1,000 packets of the longest frame (510 hex digits) 
 MAX_PACKETS = 1000
 DRAIN_BYTES = 16 << 20  # read and discard this much of an oversized body, then hang up
 MAX_FRAME_BYTES = 255  # protocol §3: a MeshCore frame is at most 255 bytes
+MAX_LEVEL = 1000.0  # |snr| in dB and |rssi| in dBm; real ones are within -150..+30
+MAX_UNIX_S = 4_102_444_800  # 2100-01-01: later (or earlier than 1970) is not a timestamp
 MAX_TEXT = 64  # observer ids and regions longer than this are not ones meshcoretomqtt sends
 ROUTE = "/api/packets"
 WHERE = "POST /api/packets"
@@ -196,13 +198,15 @@ def _text(value: object, where: str) -> str:
     return value
 
 
-def _number(value: object, where: str) -> float | None:
+def _number(value: object, where: str, limit: float = MAX_LEVEL) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError("bad_type", where, f"a number, got {_type_name(value)}")
-    if not math.isfinite(value):
-        raise InputError("bad_value", where, "a finite number")
+    # Bounded, not just finite: the store keeps levels as float32, the database times as
+    # 64-bit integers, and one value that overflows either would fail a whole batch.
+    if not math.isfinite(value) or abs(value) > limit:
+        raise InputError("bad_value", where, f"a number from -{limit:g} to {limit:g}")
     return float(value)
 
 
@@ -210,16 +214,16 @@ def _timestamp(value: object, where: str, now_ms: int) -> int:
     """Unix seconds (a number) or RFC3339 text; absent means now."""
     if value is None:
         return now_ms
+    expected = "RFC3339 text or unix seconds, from 1970 to 2100"
     if isinstance(value, str):
         ms = parse_instant(value)
-        if ms is None:
-            raise InputError("bad_value", where, "RFC3339 text or unix seconds")
-        return ms
-    seconds = _number(value, where)
-    assert seconds is not None
-    if seconds < 0:
-        raise InputError("bad_value", where, "unix seconds, not negative")
-    return round(seconds * 1000)
+    else:
+        seconds = _number(value, where, MAX_UNIX_S)
+        assert seconds is not None
+        ms = round(seconds * 1000)
+    if ms is None or not 0 <= ms <= MAX_UNIX_S * 1000:
+        raise InputError("bad_value", where, expected)
+    return ms
 
 
 def _type_name(value: object) -> str:

@@ -137,6 +137,9 @@ def test_disabled_without_a_key(serve: Serve, settings: Settings) -> None:
         (b'{"hex": "11", "rssi": "x"}', "bad_type", "rssi"),
         (b'{"hex": "11", "observer": 5}', "bad_type", "observer"),
         (b'{"hex": "11", "timestamp": "yesterday"}', "bad_value", "timestamp"),
+        (b'{"hex": "11", "timestamp": 1e300}', "bad_value", "timestamp"),
+        (b'{"hex": "11", "timestamp": -5}', "bad_value", "timestamp"),
+        (b'{"hex": "11", "snr": 1e39}', "bad_value", "snr"),
         (b'{"hex": "11", "snr_db": 3}', "unknown_field", "snr_db"),
     ],
 )
