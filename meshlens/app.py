@@ -30,11 +30,13 @@ from meshlens.api.resources.pins import SnapshotPins
 from meshlens.api.resources.render import DecodedCache
 from meshlens.api.resources.service import ResourceService
 from meshlens.api.resources.visibility import Visibility
+from meshlens.api.retention_metrics import RetentionCollector
 from meshlens.api.server import HttpServer, serve_until
 from meshlens.config import GeoFilter, Settings
 from meshlens.db import tables
 from meshlens.db.database import Database
 from meshlens.geo import inside_polygon, near_polygon
+from meshlens.ingest import retention
 from meshlens.ingest.loader import load_store
 from meshlens.ingest.pipeline import Pipeline, PipelineOptions
 from meshlens.ingest.worker import IngestWorker
@@ -86,6 +88,16 @@ def geofilter_check(geo: GeoFilter | None) -> Callable[[float | None, float | No
         return box.lat_min <= lat <= box.lat_max and box.lon_min <= lon <= box.lon_max
 
     return inside
+
+
+def retention_policy(settings: Settings) -> retention.RetentionPolicy:
+    """What retention keeps, from the `retention` settings."""
+    r = settings.retention
+    return retention.RetentionPolicy(
+        packet_days=r.packet_days, max_database_mb=r.max_database_mb,
+        observer_days=r.observer_days, metrics_days=r.metrics_days,
+        interval_s=r.check_interval_min * 60.0,
+    )  # fmt: skip
 
 
 def pipeline_options(settings: Settings) -> PipelineOptions:
@@ -215,6 +227,11 @@ class Server:
             batch_size=settings.meshlens.ingest.batch_size,
             batch_latency_s=settings.meshlens.ingest.batch_latency_ms / 1000.0,
         )
+        worker = self.worker
+        self.retention = retention.Retention(
+            self.db, self.store, policy=retention_policy(settings), clock=self.clock,
+            exclusive=lambda fn: worker.call(fn).result(),
+        )  # fmt: skip
         self.runner = runner or make_runner(settings)
         self.board = SnapshotBoard()
         self.recomputers = RecomputerSet(clock=self.clock, publish=self.board.publish)
@@ -230,6 +247,7 @@ class Server:
             recomputers=self.recomputers, worker=self.worker, store=self.store,
             runner=self.runner, service=self.service,
         )  # fmt: skip
+        registry.register(RetentionCollector(self.retention))
         self.status = ServerStatus(self.clock.now_ms(), self.clock.monotonic_s(), demo=demo)
         self.context = ApiContext(
             settings=settings, service=self.service, recomputers=self.recomputers,
@@ -305,6 +323,7 @@ class Server:
         self.recomputers.stop(timeout_s=1.0)
         self.runner.stop()
         self.recomputers.stop()
+        self.retention.stop()  # before the worker: a pass may be waiting on it
         self.worker.stop()  # writes everything already queued
         stored = self.worker.counters.snapshot().stored_observations
         self.db.close()
@@ -347,6 +366,7 @@ class Server:
                 return False
             self.recomputers.mark_loaded()
             self.recomputers.start(wait=False)
+            self.retention.start()
         if self._loop is not None:
             # Filtered results cached during the load saw a partial store.
             with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to reset

@@ -45,6 +45,18 @@ class InputError(MeshlensError, ValueError):
         self.detail = detail
 
 
+class TooLargeError(InputError):
+    """A request body (or a message) is larger than meshlens accepts."""
+
+
+class AuthError(MeshlensError):
+    """A request that needs the API key came without it, or with a wrong one."""
+
+
+class DisabledError(MeshlensError):
+    """An endpoint is switched off by the configuration; says which setting enables it."""
+
+
 class QueryError(MeshlensError, ValueError):
     """A request parameter is malformed; names the parameter and what is accepted."""
 

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from meshlens.api.context import ApiContext
 from meshlens.api.cors import CorsPolicy
 from meshlens.api.fastpath import FastPath
+from meshlens.api.inject import inject_routes
 from meshlens.api.openapi import build_openapi
 from meshlens.api.resources.routes import resource_routes
 from meshlens.api.responses import Reply, json_reply
@@ -26,6 +27,7 @@ from meshlens.api.routes import (
 def route_table(ctx: ApiContext) -> list[RouteSpec]:
     """Every route, in matching order (analytics first: fixed paths before parameters)."""
     specs = [*analytic_routes(ctx), *ops_routes(ctx), *resource_routes(ctx.resources)]
+    specs += inject_routes(ctx)
     document: list[Reply] = []  # filled below, once the table is complete
 
     async def openapi(_: Request) -> Reply:

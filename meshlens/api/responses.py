@@ -19,8 +19,10 @@ from starlette.responses import Response
 
 from meshlens.errors import (
     AmbiguousError,
+    AuthError,
     ConfigError,
     DecodeError,
+    DisabledError,
     ExpiredError,
     InputError,
     MeshlensError,
@@ -28,6 +30,7 @@ from meshlens.errors import (
     NotFoundError,
     NotReadyError,
     QueryError,
+    TooLargeError,
 )
 from meshlens.recomputer import Published, etag_of
 from meshlens.records import JSONValue
@@ -84,7 +87,10 @@ def error_reply(
 STATUS_OF: tuple[tuple[type[MeshlensError], int], ...] = (
     (QueryError, 400),
     (DecodeError, 400),
+    (TooLargeError, 413),
     (InputError, 400),
+    (AuthError, 401),
+    (DisabledError, 403),
     (NotFoundError, 404),
     (ExpiredError, 410),
     (AmbiguousError, 409),
@@ -111,6 +117,8 @@ def error_fields(error: MeshlensError) -> dict[str, JSONValue]:
         return {"reason": error.reason, "offset": error.offset}
     if isinstance(error, NotReadyError):
         return {"retry_after_s": error.retry_after_s}
+    if isinstance(error, InputError):
+        return {"reason": error.reason, "where": error.where}
     return {}
 
 

@@ -32,9 +32,10 @@ ERROR = obj(
         "parameter": STRING,
         "reason": STRING,
         "offset": INTEGER,
+        "where": STRING,
         "retry_after_s": INTEGER,
     },
-    optional=("parameter", "reason", "offset", "retry_after_s"),
+    optional=("parameter", "reason", "offset", "where", "retry_after_s"),
 )
 
 WARMING_UP = obj({"error": {"const": "analytics warming up"}, "retry_after_s": INTEGER})

@@ -68,7 +68,8 @@ class RetentionSettings:
         "nodeDays",
         7,
         positive_int(7),
-        "Nodes not heard for this many days move to the inactive list (checked hourly).",
+        "Nodes not heard for this many days move to the inactive list (CoreScope; not"
+        " applied by meshlens yet, which keeps every node).",
     )
     observer_days: int = setting(
         "observerDays",
@@ -81,20 +82,29 @@ class RetentionSettings:
         "metricsDays",
         30,
         positive_int(30),
-        "Observer metrics older than this many days are deleted (daily).",
+        "Observer metrics older than this many days are deleted (each retention pass).",
     )
     packet_days: int = setting(
         "packetDays",
         0,
         integer(0),
-        "Transmissions older than this many days are deleted (daily); 0 keeps them all.",
+        "Transmissions whose latest sighting is older than this many days are deleted, with"
+        " their observations, from the database and from memory; 0 keeps them all.",
     )
     max_database_mb: int = setting(
         "maxDatabaseMB",
         0,
         integer(0),
-        "When the database file grows past this many MB, the oldest transmissions are"
-        " deleted until it fits; 0 means no limit.",
+        "When the data in the database file grows past this many MB, the oldest"
+        " transmissions are deleted until it is a tenth under, and the file shrinks;"
+        " 0 means no limit.",
+        origin="meshlens",
+    )
+    check_interval_min: int = setting(
+        "checkIntervalMinutes",
+        60,
+        positive_int(60),
+        "How often retention runs (the first pass one interval after the store has loaded).",
         origin="meshlens",
     )
 

@@ -83,8 +83,16 @@ class Database:
             task = self._tasks.get()
             if task is _STOP:
                 return
-            fn, future = task
+            fn, future, in_transaction = task
             if not future.set_running_or_notify_cancel():
+                continue
+            if not in_transaction:
+                try:
+                    result = fn(conn)
+                except BaseException as err:
+                    future.set_exception(err)
+                else:
+                    future.set_result(result)
                 continue
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -104,8 +112,16 @@ class Database:
         if self._closed:
             raise StorageError(f"database {self.path} is closed")
         future: Future[T] = Future()
-        self._tasks.put((fn, future))
+        self._tasks.put((fn, future, True))
         return future
+
+    def maintain(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` on the writer thread outside any transaction (vacuum, checkpoint)."""
+        if self._closed:
+            raise StorageError(f"database {self.path} is closed")
+        future: Future[T] = Future()
+        self._tasks.put((fn, future, False))
+        return future.result()
 
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run a write transaction on the writer thread and wait for it to commit."""

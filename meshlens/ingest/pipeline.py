@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from meshlens.db import tables
+from meshlens.db import retention, tables
 from meshlens.db.database import Database
 from meshlens.errors import DecodeError
 from meshlens.ingest.counters import IngestCounters
@@ -299,21 +299,26 @@ class Pipeline:
         for key, new in plan.new_tx.items():
             packet = new.packet
             advert = packet.advert
-            new.db_id = tables.insert_transmission(
-                conn,
-                tables.NewTransmission(
-                    content_hash=packet.content_hash,
-                    raw=packet.raw,
-                    seen_at_ms=new.first_ms,
-                    route_type=packet.route_type,
-                    payload_type=packet.payload_type,
-                    payload_version=packet.payload_version,
-                    decoded_json=orjson.dumps(payload_json(packet)).decode(),
-                    from_pubkey=advert.public_key if advert else None,
-                    channel_hash=channel_hash_column(packet),
-                    scope_name=packet.scope_name,
-                ),
+            row = tables.NewTransmission(
+                content_hash=packet.content_hash,
+                raw=packet.raw,
+                seen_at_ms=new.first_ms,
+                route_type=packet.route_type,
+                payload_type=packet.payload_type,
+                payload_version=packet.payload_version,
+                decoded_json=orjson.dumps(payload_json(packet)).decode(),
+                from_pubkey=advert.public_key if advert else None,
+                channel_hash=channel_hash_column(packet),
+                scope_name=packet.scope_name,
             )
+            try:
+                new.db_id = tables.insert_transmission(conn, row)
+            except sqlite3.IntegrityError:
+                # Retention has dropped this hash from the store and not yet deleted its
+                # row (ingest/retention.py). The row is condemned: start the hash afresh.
+                if not retention.delete_transmission_by_hash(conn, packet.content_hash):
+                    raise
+                new.db_id = tables.insert_transmission(conn, row)
             tx_ids[key] = new.db_id
         # Known transmissions: first_seen may move down, last_seen up (§6.2).
         spans: dict[int, tuple[int, int]] = {}

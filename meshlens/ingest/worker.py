@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TypeVar
 
 from meshlens.ingest.counters import IngestCounters
 from meshlens.ingest.pipeline import Pipeline, Result
@@ -31,6 +32,16 @@ class _Item:
 _STOP = _Item(())
 
 
+@dataclass(frozen=True, slots=True)
+class _Task:
+    """A function the worker runs between two batches (see `IngestWorker.call`)."""
+
+    run: Callable[[], None]
+
+
+T = TypeVar("T")
+
+
 class IngestWorker:
     """Owns the pipeline's thread: batches sightings from a bounded queue."""
 
@@ -45,7 +56,7 @@ class IngestWorker:
         on_batch: Callable[[Sequence[Result]], None] | None = None,
     ) -> None:
         self.pipeline = pipeline
-        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=capacity)
+        self._queue: queue.Queue[_Item | _Task] = queue.Queue(maxsize=capacity)
         self._batch_size = batch_size
         self._latency_s = batch_latency_s
         self._clock = clock or SystemClock()
@@ -78,6 +89,25 @@ class IngestWorker:
         """Queue sightings whose results the caller wants (POST /api/packets); waits for room."""
         future: Future[list[Result]] = Future()
         self._queue.put(_Item(list(sightings), future))
+        return future
+
+    def call(self, fn: Callable[[], T]) -> Future[T]:
+        """Run `fn` on the worker thread between batches (retention swaps the store there).
+
+        The store has one writer; a task queued here is that writer too, so it never runs
+        in the middle of a batch that holds store row numbers.
+        """
+        future: Future[T] = Future()
+
+        def task() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn())
+            except BaseException as err:  # delivered to the caller, who decides
+                future.set_exception(err)
+
+        self._queue.put(_Task(task))
         return future
 
     def start(self) -> None:
@@ -121,7 +151,21 @@ class IngestWorker:
                     stopping = True
                     break
                 items.append(item)
-            self._process(items)
+            self._process_in_order(items)
+
+    def _process_in_order(self, items: list[_Item | _Task]) -> None:
+        """Batches of the items' sightings, with each task run at its place in the queue."""
+        batch: list[_Item] = []
+        for item in items:
+            if isinstance(item, _Item):
+                batch.append(item)
+                continue
+            if batch:
+                self._process(batch)
+                batch = []
+            item.run()
+        if batch:
+            self._process(batch)
 
     def _process(self, items: list[_Item]) -> None:
         sightings: list[Sighting] = []

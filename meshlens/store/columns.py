@@ -36,6 +36,13 @@ class Column:
     def __len__(self) -> int:
         return self._size
 
+    @staticmethod
+    def of(values: npt.NDArray[Any], dtype: npt.DTypeLike | None = None) -> Column:
+        """A new column holding `values` (with room to grow by a quarter)."""
+        column = Column(dtype or values.dtype, values.shape[0] + values.shape[0] // 4)
+        column.append(values)
+        return column
+
     @property
     def dtype(self) -> np.dtype[Any]:
         """The element type."""

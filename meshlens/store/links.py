@@ -18,6 +18,7 @@ amortised merging, and a snapshot holds a few chunks per table by reference.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -110,6 +111,35 @@ class LinkLog:
     """The writer's side: folds batches in and hands out immutable `Links`."""
 
     links: Links = field(default_factory=Links)
+
+    def fold(
+        self,
+        *,
+        from_key: I64 | npt.NDArray[np.int32],
+        payload_type: npt.NDArray[np.uint8],
+        tx_rows: I64,
+        observer: npt.NDArray[np.integer[Any]],
+        ts_ms: I64,
+        hop_ids: npt.NDArray[np.integer[Any]],
+        path_len: npt.NDArray[np.uint8],
+    ) -> None:
+        """Fold in observations given as store columns (hops flat, back to back)."""
+        plen = path_len.astype(np.int64)
+        start = np.cumsum(plen) - plen
+        with_path = plen > 0
+        at_first = np.where(with_path, start, 0)
+        at_last = np.where(with_path, start + plen - 1, 0)
+        hops = hop_ids.astype(np.int64) if hop_ids.size else np.zeros(1, np.int64)
+        origin = from_key[tx_rows].astype(np.int64)
+        advert = payload_type[tx_rows] == ADVERT
+        self.add(
+            originator=np.where(advert, origin, -1),
+            observer=observer.astype(np.int64),
+            ts_ms=np.asarray(ts_ms, np.int64),
+            first_hop=hops[at_first],
+            last_hop=hops[at_last],
+            path_len=plen,
+        )
 
     def add(
         self,

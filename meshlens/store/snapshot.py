@@ -115,6 +115,8 @@ class Snapshot:
     """The store at one generation. Cheap to take; never changes while read."""
 
     generation: int
+    # Bumped when retention rebuilds the columns: row numbers of another epoch mean nothing.
+    epoch: int = 0
     tx: TxColumns = field(default_factory=_empty_tx)
     obs: ObsColumns = field(default_factory=_empty_obs)
     # Hop ids: uint16 while there are at most 65,536 distinct hops, int32 after that.

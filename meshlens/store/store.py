@@ -17,8 +17,16 @@ import numpy.typing as npt
 from meshlens.records import Node, Observer
 from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
 from meshlens.store.columns import Column, HashIndex, InternTable, frozen
+from meshlens.store.compaction import (
+    TX_MUTABLE,
+    PreparedPrune,
+    append_tail_obs,
+    append_tail_tx,
+    prepare,
+    renumber,
+)
 from meshlens.store.hops import HopTable
-from meshlens.store.links import ADVERT, LinkLog
+from meshlens.store.links import LinkLog
 from meshlens.store.snapshot import (
     OBS_DTYPES,
     TX_DTYPES,
@@ -27,8 +35,7 @@ from meshlens.store.snapshot import (
     TxColumns,
 )
 
-# Per-transmission values that later observations change; copied on write per append.
-_TX_MUTABLE = ("first_seen_ms", "last_seen_ms", "best_obs", "obs_count")
+_TX_MUTABLE = TX_MUTABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,7 @@ class PacketStore:
         self._observer_of_rowid: dict[int, int] = {}
         self._observer_table: npt.NDArray[np.int32] = np.empty(0, np.int32)
         self._generation = 0
+        self._epoch = 0
         self._progress = LoadProgress(False, 0, 0, 0)
         self._snapshot = Snapshot(generation=0)
 
@@ -272,22 +280,10 @@ class PacketStore:
         path_len: npt.NDArray[np.uint8],
     ) -> None:
         """Fold the batch into the link evidence (see links.py for why it is incremental)."""
-        plen = path_len.astype(np.int64)
-        start = np.cumsum(plen) - plen
-        with_path = plen > 0
-        at_first = np.where(with_path, start, 0)
-        at_last = np.where(with_path, start + plen - 1, 0)
-        hops = hop_ids.astype(np.int64) if hop_ids.size else np.zeros(1, np.int64)
-        from_key = self._tx["from_key"].view()[tx_rows].astype(np.int64)
-        advert = self._tx["payload_type"].view()[tx_rows] == ADVERT
-        self._links.add(
-            originator=np.where(advert, from_key, -1),
-            observer=observer.astype(np.int64),
-            ts_ms=np.asarray(ts_ms, np.int64),
-            first_hop=hops[at_first],
-            last_hop=hops[at_last],
-            path_len=plen,
-        )
+        self._links.fold(
+            from_key=self._tx["from_key"].view(), payload_type=self._tx["payload_type"].view(),
+            tx_rows=tx_rows, observer=observer, ts_ms=ts_ms, hop_ids=hop_ids, path_len=path_len,
+        )  # fmt: skip
 
     def _update_tx_from_observations(
         self,
@@ -339,6 +335,7 @@ class PacketStore:
         obs_cols = {name: col.view() for name, col in self._obs.items()}
         self._snapshot = Snapshot(
             generation=self._generation,
+            epoch=self._epoch,
             tx=TxColumns(**tx_cols),
             obs=ObsColumns(**obs_cols),
             hops=self._hops.view(),
@@ -352,6 +349,55 @@ class PacketStore:
             tx_by_hash=self._tx_by_hash.bounded(n_tx),
             links=self._links.links,
         )
+
+    def prune(self, keep_tx: npt.NDArray[np.bool_]) -> int:
+        """Drop the transmissions `keep_tx` leaves out, in one step (writer side; tests)."""
+        if keep_tx.all():
+            return self._generation
+        return self.apply_prune(prepare(self._snapshot, keep_tx))
+
+    def apply_prune(self, p: PreparedPrune) -> int:
+        """Swap in compacted columns, with the rows appended since they were prepared.
+
+        Writer side. Observations that arrived meanwhile for a dropped transmission are
+        dropped with it. Snapshots already handed out keep their rows; the new snapshot
+        starts a new epoch (row numbers changed) and generation (recomputers run).
+        """
+        if p.base_epoch != self._epoch:
+            raise ValueError("the store was pruned since this prune was prepared")
+        n_tx, n_obs = len(self._tx["db_id"]), len(self._obs["db_id"])
+        tx_of = np.concatenate(
+            [p.tx_of, np.arange(len(p.tx["db_id"]), len(p.tx["db_id"]) + n_tx - p.base_tx)]
+        )
+        if n_tx > p.base_tx:
+            tail = {name: self._tx[name].view()[p.base_tx : n_tx] for name in p.tx}
+            append_tail_tx(p, tail, self._raw.view(), self._strings.bounded())
+        obs_tx = self._obs["tx"].view()[p.base_obs : n_obs]
+        keep_tail = tx_of[obs_tx] >= 0
+        obs_of = np.concatenate([p.obs_of, renumber(keep_tail, len(p.obs["db_id"]))])
+        tail_rows = np.flatnonzero(keep_tail) + p.base_obs
+        tail_hops = append_tail_obs(
+            p, {name: self._obs[name].view()[tail_rows] for name in p.obs}, self._hops.view(), tx_of
+        )
+        kept_tx = tx_of >= 0
+        mutable = {name: self._tx_mut[name][:n_tx][kept_tx] for name in _TX_MUTABLE}
+        best = mutable["best_obs"]
+        if obs_of.size:  # a kept transmission's observations, its best one too, are kept
+            best = np.where(best >= 0, obs_of[np.maximum(best, 0)], -1)
+        mutable["best_obs"] = best.astype(np.int32)
+        tail_hashes = self._tx["hash"].view()[p.base_tx : n_tx]
+        p.by_hash.extend(np.array(tail_hashes), tx_of[p.base_tx : n_tx])
+        self._tx, self._tx_mut, self._obs = p.tx, mutable, p.obs
+        self._hops, self._raw, self._strings = p.hops, p.raw, p.strings
+        self._tx_by_hash, self._links = p.by_hash, p.links
+        if tail_rows.size:  # after the swap: link folding reads the new tx columns
+            obs = {name: col.view()[-tail_rows.size :] for name, col in self._obs.items()}
+            self._add_links(obs["tx"].astype(np.int64), obs["observer"], obs["ts_ms"],
+                            tail_hops, obs["path_len"])  # fmt: skip
+        self._epoch += 1
+        self._generation += 1
+        self._publish()
+        return self._generation
 
     def replace_observer(self, rowid: int, observer: Observer) -> int:
         """Upsert one observer row alone (status messages); returns the generation."""

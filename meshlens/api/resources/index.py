@@ -1,8 +1,9 @@
 """Indexes over the store's observations that grow with it: rows by transmission, time tails.
 
 The store's observation columns are append-only, so an index built over the first B rows
-stays true for every later snapshot. The rows by transmission are a CSR over a base of B
-rows plus a scan of the (bounded) tail past B; the base is rebuilt when the tail grows
+stays true for every later snapshot of the same epoch (retention starts a new one). The
+rows by transmission are a CSR over a base of B rows plus a scan of the (bounded) tail
+past B; the base is rebuilt when the tail grows
 past a sixteenth of the store. A running maximum of observation times finds "the last
 hour" by binary search although sightings arrive slightly out of time order. All of it
 runs on the event loop only, so it needs no lock.
@@ -26,7 +27,8 @@ class ObservationIndex:
     def __init__(self) -> None:
         self._reset()
 
-    def _reset(self) -> None:
+    def _reset(self, epoch: int = 0) -> None:
+        self._epoch = epoch  # the store's column epoch the index was built over
         self._base_n = 0  # observation rows the CSR covers
         self._starts: I64 = np.zeros(1, np.int64)  # per transmission row, into _order
         self._order: I64 = np.empty(0, np.int64)  # observation rows grouped by transmission
@@ -35,8 +37,8 @@ class ObservationIndex:
     def refresh(self, snap: Snapshot) -> None:
         """Take in the rows `snap` has beyond what is indexed (cheap when nothing is new)."""
         n = len(snap.obs)
-        if n < len(self._time_max):  # the store was rebuilt (retention): start again
-            self._reset()
+        if snap.epoch != self._epoch:  # retention rebuilt the columns: start again
+            self._reset(snap.epoch)
         done = len(self._time_max)
         if n > done:
             new = np.maximum.accumulate(snap.obs.ts_ms[done:n])
