@@ -103,7 +103,9 @@ def _latest_hashes(
     return out
 
 
-def _entries(snap: Snapshot, engine: Engine, observer: I64, raw: I64) -> list[JSONValue]:
+def _entries(
+    snap: Snapshot, engine: Engine, observer: npt.NDArray[np.int32], raw: I64
+) -> list[JSONValue]:
     """One `observers` entry per sample, each distinct entry made once and shared.
 
     An entry is a function of (observer, raw skew) alone: the offset, the corrected
