@@ -30,27 +30,37 @@ Job = Callable[[Snapshot, Query], object]
 
 @dataclass(frozen=True, slots=True)
 class Times:
-    """First, median and best of several runs, in ms, and the encoded body size."""
+    """First, median and best of several runs, in ms, and the encoded body size.
+
+    `cpu_median` / `cpu_best` are this process's CPU time: on a shared machine other
+    work stretches wall time far more than it stretches CPU time.
+    """
 
     first: float
     median: float
     best: float
     size: int
+    cpu_median: float = 0.0
+    cpu_best: float = 0.0
 
 
 def cold(job: Job, snap: Snapshot, query: Query, runs: int, *, warm: Job | None = None) -> Times:
     """Wall time of `job` on a fresh memo each run (`warm` runs first, untimed, on it)."""
     times: list[float] = []
+    cpu: list[float] = []
     size = 0
     for _ in range(runs):
         fresh = dataclasses.replace(snap, derived={})
         if warm is not None:
             warm(fresh, query)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         out = job(fresh, query)
         times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
         size = len(out) if isinstance(out, bytes) else len(orjson.dumps(out))
-    return Times(times[0], statistics.median(times), min(times), size)
+    return Times(
+        times[0], statistics.median(times), min(times), size, statistics.median(cpu), min(cpu)
+    )
 
 
 def _child_job(name: str, snap: Snapshot, query: Query) -> tuple[float, float]:

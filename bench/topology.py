@@ -264,9 +264,10 @@ def rows(ctx: object) -> list[object]:
             Row(
                 "analytics",
                 f"{name} compute, {shape} (median of {runs}, cold)",
-                f"{t.median:.0f} ms",
+                f"{t.median:.0f} ms ({t.cpu_median:.0f} ms CPU)",
                 target,
-                note=f"first call {t.first:.0f} ms, best {t.best:.0f} ms, {t.size:,}-byte body; "
+                note=f"first call {t.first:.0f} ms, best {t.best:.0f} ms; CPU time median "
+                f"{t.cpu_median:.0f} ms, best {t.cpu_best:.0f} ms; {t.size:,}-byte body; "
                 f"whole recompute job in a forked child: median {child.median:.0f} ms CPU, "
                 f"best {child.best:.0f} ms; more: `python -m bench.topology --db PATH`",
             )
