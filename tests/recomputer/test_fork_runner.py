@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import resource
 import select
 import signal
 import warnings
@@ -255,8 +256,6 @@ def test_a_stale_round_holding_a_reused_fd_number_does_not_kill_the_next_child(
 
 def _freed_memory_is_reused() -> int:
     """Page faults of allocating 16 MB a second time, after freeing the first 16 MB."""
-    import resource
-
     block = bytearray(16 << 20)
     del block
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
