@@ -6,23 +6,22 @@ observations) and times each compute cold: every run gets a fresh snapshot memo,
 the clock-skew engine is rebuilt each time. `nodes-clock-skew details` is the per-node
 detail map published with the fleet list (what `/api/nodes/{pubkey}/clock-skew`
 serves), timed with its JSON encoding; `roles (engine shared)` is roles after the
-fleet list ran in the same round, as the recomputers share it in one forked child.
+fleet list ran on the same snapshot (a compute round's jobs share one forked child).
+The `child CPU ms` column is the analytic's whole recompute job (compute, details,
+encoding, gzip) in a forked child, the placement the server uses (bench/compute_timing.py).
 
-    flock /work/bench.lock env PYTHONPATH=. /work/venv/bin/python -m bench.analytics_skew_hashes \\
-        --db /work/bench-data/staging-seed1.db
+    flock /work/bench.lock env PYTHONPATH=. /work/main/.venv/bin/python \\
+        -m bench.analytics_skew_hashes --db /work/bench-data/staging-seed1.db
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 
+from bench.compute_timing import Job, Times, cold, in_child
 from meshlens.analytics import (
     hash_collisions,
     hash_sizes,
@@ -34,7 +33,16 @@ from meshlens.analytics.query import Query, normalise_region
 from meshlens.records import JSONValue
 from meshlens.store.snapshot import Snapshot
 
-Job = Callable[[Snapshot, Query], object]
+ORDER = 61
+
+# (registry name, compute, default-shape target)
+ANALYTICS: tuple[tuple[str, Job, str], ...] = (
+    ("hash-sizes", hash_sizes.compute, "<= 100 ms"),
+    ("hash-collisions", hash_collisions.compute, "<= 50 ms"),
+    ("observers-clock-skew", observers_clock_skew.compute, "<= 150 ms"),
+    ("nodes-clock-skew", nodes_clock_skew.compute, "<= 250 ms"),
+    ("roles", roles.compute, "<= 100 ms"),
+)
 
 
 def load(path: Path) -> Snapshot:
@@ -52,21 +60,6 @@ def load(path: Path) -> Snapshot:
     return store.snapshot()
 
 
-def timed(snap: Snapshot, query: Query, job: Job, runs: int, *, warm: Job | None = None) -> str:
-    """first / median / best milliseconds and the encoded size, each run on a fresh memo."""
-    times: list[float] = []
-    size = 0
-    for _ in range(runs):
-        fresh = dataclasses.replace(snap, derived={})
-        if warm is not None:
-            warm(fresh, query)
-        start = time.perf_counter()
-        out = job(fresh, query)
-        size = len(orjson.dumps(out)) if not isinstance(out, bytes) else len(out)
-        times.append((time.perf_counter() - start) * 1000)
-    return f"{times[0]:.1f} | {statistics.median(times):.1f} | {min(times):.1f} | {size:,}"
-
-
 def _details(snap: Snapshot, query: Query) -> bytes:
     encoded = {k: orjson.dumps(v) for k, v in nodes_clock_skew.details(snap, query).items()}
     return b"".join(encoded.values())
@@ -74,6 +67,10 @@ def _details(snap: Snapshot, query: Query) -> bytes:
 
 def _list_len(value: JSONValue) -> int:
     return len(value) if isinstance(value, list) else 0
+
+
+def _cells(t: Times) -> str:
+    return f"{t.first:.1f} | {t.median:.1f} | {t.best:.1f} | {t.cpu_median:.1f} | {t.cpu_best:.1f}"
 
 
 def main() -> None:
@@ -92,21 +89,61 @@ def main() -> None:
         f"{len(snap.nodes):,} nodes, {len(snap.observers)} observers; "
         f"{_list_len(nodes_clock_skew.compute(snap, default)):,} nodes with clock data"
     )
-    print("| analytic | shape | first ms | median ms | best ms | body bytes |")
-    print("|---|---|---|---|---|---|")
-    rows: list[tuple[str, str, Query, Job, Job | None]] = [
-        ("hash-sizes", "default", default, hash_sizes.compute, None),
-        ("hash-sizes", f"region={args.region}", region, hash_sizes.compute, None),
-        ("hash-collisions", "default", default, hash_collisions.compute, None),
-        ("hash-collisions", f"region={args.region}", region, hash_collisions.compute, None),
-        ("observers-clock-skew", "default", default, observers_clock_skew.compute, None),
-        ("nodes-clock-skew", "default", default, nodes_clock_skew.compute, None),
-        ("nodes-clock-skew details", "default", default, _details, nodes_clock_skew.compute),
-        ("roles", "default", default, roles.compute, None),
-        ("roles (engine shared)", "default", default, roles.compute, nodes_clock_skew.compute),
+    print(
+        "| analytic | shape | first ms | median ms | best ms | median CPU ms | best CPU ms "
+        "| child CPU ms (median) | bytes |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, job, _ in ANALYTICS:
+        shapes = [("default", default)]
+        if name.startswith("hash-"):
+            shapes.append((f"region={args.region}", region))
+        for shape, query in shapes:
+            t = cold(job, snap, query, args.runs)
+            child = in_child(name, snap, query, args.runs).median if shape == "default" else None
+            cell = f"{child:.1f}" if child is not None else "-"
+            print(f"| {name} | {shape} | {_cells(t)} | {cell} | {t.size:,} |")
+    extra: list[tuple[str, Job, Job]] = [
+        ("nodes-clock-skew details", _details, nodes_clock_skew.compute),
+        ("roles (engine shared)", roles.compute, nodes_clock_skew.compute),
     ]
-    for name, shape, query, job, warm in rows:
-        print(f"| {name} | {shape} | {timed(snap, query, job, args.runs, warm=warm)} |")
+    for name, job, warm in extra:
+        t = cold(job, snap, default, args.runs, warm=warm)
+        print(f"| {name} | default | {_cells(t)} | - | {t.size:,} |")
+
+
+def rows(ctx: object) -> list[object]:
+    """Suite rows: default-shape compute time of the five analytics, and in a child."""
+    from bench.suite import Context, Row
+
+    assert isinstance(ctx, Context)
+    snap = ctx.snapshot()
+    now_ms = int(snap.tx.first_seen_ms.max(initial=0)) + 60_000
+    query = Query(now_ms=now_ms)
+    runs = 2 if ctx.quick else 7
+    out: list[object] = []
+    for name, job, target in ANALYTICS:
+        t = cold(job, snap, query, runs)
+        child = in_child(name, snap, query, runs)
+        out.append(
+            Row(
+                "analytics",
+                f"{name} compute, default shape (median of {runs}, cold)",
+                f"{t.median:.0f} ms ({t.cpu_median:.0f} ms CPU)",
+                target,
+                note=f"first call {t.first:.0f} ms, best {t.best:.0f} ms; CPU time median "
+                f"{t.cpu_median:.0f} ms, best {t.cpu_best:.0f} ms; {t.size:,}-byte body; "
+                f"whole recompute job in a forked child: median {child.median:.0f} ms CPU, "
+                f"best {child.best:.0f} ms"
+                + (
+                    " (with the per-node details, encoding and gzip)"
+                    if name == "nodes-clock-skew"
+                    else ""
+                )
+                + "; more: `python -m bench.analytics_skew_hashes --db PATH`",
+            )
+        )
+    return out
 
 
 if __name__ == "__main__":

@@ -236,6 +236,45 @@ def roster_keys(snap: Snapshot) -> tuple[str, ...]:
     return roster_of(snap).keys
 
 
+ORDER = 62
+
+
+def rows(ctx: object) -> list[object]:
+    """Suite rows: topology and distance, default shape, and one region for distance."""
+    from bench.compute_timing import cold, in_child
+    from bench.suite import Context, Row
+
+    assert isinstance(ctx, Context)
+    snap = ctx.snapshot()
+    now_ms = int(snap.obs.ts_ms.max(initial=0))
+    runs = 2 if ctx.quick else 7
+    regions = sorted({o.iata for o in snap.observers if o.iata})
+    default = Query(now_ms=now_ms)
+    region = Query(now_ms=now_ms, region=frozenset(regions[-1:]))
+    shapes = [
+        ("topology", topology.compute, default, "default shape", "<= 250 ms"),
+        ("distance", distance.compute, default, "default shape", "<= 150 ms"),
+        ("distance", distance.compute, region, f"region {','.join(region.region)}", "<= 300 ms"),
+    ]
+    out: list[object] = []
+    for name, compute, query, shape, target in shapes:
+        t = cold(compute, snap, query, runs)
+        child = in_child(name, snap, query, runs)
+        out.append(
+            Row(
+                "analytics",
+                f"{name} compute, {shape} (median of {runs}, cold)",
+                f"{t.median:.0f} ms ({t.cpu_median:.0f} ms CPU)",
+                target,
+                note=f"first call {t.first:.0f} ms, best {t.best:.0f} ms; CPU time median "
+                f"{t.cpu_median:.0f} ms, best {t.cpu_best:.0f} ms; {t.size:,}-byte body; "
+                f"whole recompute job in a forked child: median {child.median:.0f} ms CPU, "
+                f"best {child.best:.0f} ms; more: `python -m bench.topology --db PATH`",
+            )
+        )
+    return out
+
+
 if __name__ == "__main__":
     import sys
 

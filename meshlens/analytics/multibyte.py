@@ -12,15 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from meshlens.analytics.hash_info import hash_info
-from meshlens.analytics.segments import ranges
 from meshlens.records import JSONValue
 from meshlens.store.hops import hop_key
 from meshlens.store.snapshot import Snapshot
-from meshlens.times import iso_seconds
-from meshlens.wire import PayloadType
+from meshlens.times import iso_seconds_many
 
 STATUS_RANK = {"confirmed": 0, "suspected": 1, "unknown": 2}
-CHUNK_OBS = 65_536  # observations scanned per step when proving a hop is not TRACE-only
 PREFIX_CHARS = (4, 6)  # 1-byte hops never make a suspect (see path_suspects)
 
 
@@ -29,7 +26,8 @@ def capability(snap: Snapshot, now_ms: int, adopters: dict[str, int]) -> list[JS
     info = hash_info(snap, now_ms)
     suspects = snap.memo("multibyte.suspects", lambda: path_suspects(snap))
     rows: list[tuple[int, str, str, JSONValue]] = []
-    for node in snap.nodes:
+    last_seen = iso_seconds_many([node.last_seen_ms for node in snap.nodes])
+    for node, seen_at in zip(snap.nodes, last_seen, strict=True):
         pk = node.public_key
         i = info.row.get(pk)
         seen = info.sizes(i) if i is not None else []
@@ -52,7 +50,7 @@ def capability(snap: Snapshot, now_ms: int, adopters: dict[str, int]) -> list[JS
             "status": status,
             "evidence": evidence,
             "maxHashSize": max_size,
-            "lastSeen": iso_seconds(node.last_seen_ms),
+            "lastSeen": seen_at,
         }
         rows.append((STATUS_RANK[status], node.name.lower(), pk, entry))
     rows.sort(key=lambda r: r[:3])
@@ -85,23 +83,15 @@ def path_suspects(snap: Snapshot) -> dict[str, int]:
 
 
 def _only_in_trace(snap: Snapshot, hops: frozenset[int]) -> frozenset[int]:
-    """Those of `hops` that occur only in TRACE route paths (#714: they prove no hash size)."""
-    is_trace = snap.tx.payload_type[snap.obs.tx] == PayloadType.TRACE
-    trace = np.flatnonzero(is_trace)
-    if trace.size == 0 or not hops:
+    """Those of `hops` that occur only in TRACE route paths (#714: they prove no hash size).
+
+    The store marks, per hop id, whether a TRACE path and whether any other path held it
+    (`Snapshot.hop_in_trace` / `hop_in_other`). `hops` are 2- and 3-byte hop ids, and a
+    hop id's width is that of every path holding it, so "any other path" is "another 2-
+    or 3-byte path".
+    """
+    if not hops:
         return frozenset()
-    in_trace = np.unique(snap.hops[ranges(snap.obs.path_off[trace], snap.obs.path_len[trace])])
-    pending = hops & frozenset(in_trace.tolist())
-    if not pending:
-        return frozenset()
-    # Look for them in other 2- and 3-byte paths, a chunk at a time: common hops turn
-    # up in the first chunk, so the whole column is rarely read.
-    other = np.flatnonzero(~is_trace & (snap.obs.hop_width >= 2) & (snap.obs.hop_width <= 3))
-    marks = np.zeros(len(snap.hop_hex), np.bool_)
-    ids = np.array(sorted(pending), np.int64)
-    for start in range(0, other.size, CHUNK_OBS):
-        rows = other[start : start + CHUNK_OBS]
-        marks[snap.hops[ranges(snap.obs.path_off[rows], snap.obs.path_len[rows])]] = True
-        if marks[ids].all():
-            return frozenset()
-    return frozenset(ids[~marks[ids]].tolist())
+    ids = np.array(sorted(hops), np.int64)
+    only = snap.hop_in_trace[ids] & ~snap.hop_in_other[ids]
+    return frozenset(ids[only].tolist())

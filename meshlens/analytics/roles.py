@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from meshlens.analytics.clockskew import severity as sev
-from meshlens.analytics.clockskew.nodes import median, node_skews
+from meshlens.analytics.clockskew.nodes import median, node_postures
 from meshlens.analytics.query import Query
 from meshlens.analytics.stats import round1, round2
 from meshlens.records import JSONObject, JSONValue
@@ -31,7 +31,7 @@ COUNTERS = {
 def compute(snap: Snapshot, query: Query) -> JSONObject:
     """The /api/analytics/roles body."""
     del query  # no parameters (§6.1)
-    skews = node_skews(snap)
+    skews = node_postures(snap)
     nodes: dict[str, int] = defaultdict(int)
     abs_skews: dict[str, list[float]] = defaultdict(list)
     severities: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))

@@ -25,6 +25,10 @@ from meshlens.store.store import PacketStore
 # Results that depend on "now" (recent windows, ages) change while the store does not;
 # an unchanged store is still recomputed after this many intervals.
 REFRESH_UNCHANGED_INTERVALS = 12
+# Detail bodies are compressed once per compute, ~60 MB of JSON at the staging profile:
+# level 1 takes ~250 ms of the compute child's time where level 6 took ~570 ms, for
+# 6.0 MB kept instead of 4.5 MB (docs/benchmarks.md).
+DETAIL_GZIP_LEVEL = 1
 
 
 def encode(value: JSONValue) -> bytes:
@@ -49,7 +53,7 @@ def render_analytic(analytic: Analytic, snapshot: Snapshot, query: Query) -> Ren
 
 def compress_detail(body: bytes) -> bytes:
     """A detail body as stored in Published.extra (gzip, deterministic: no mtime)."""
-    return gzip.compress(body, compresslevel=6, mtime=0)
+    return gzip.compress(body, compresslevel=DETAIL_GZIP_LEVEL, mtime=0)
 
 
 def default_query(settings: Settings, now_ms: int) -> Query:

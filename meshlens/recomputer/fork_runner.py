@@ -17,7 +17,8 @@ thread held at that instant stays held forever there. So a job run by this runne
 - return a picklable value, or raise: both are sent back; the child then leaves with
   `os._exit` (no atexit handlers, no flushing of the parent's stdio buffers).
 The child itself disables the garbage collector (a collection would touch, and so copy,
-every page of the parent's heap), restores default SIGINT/SIGTERM handling, detaches the
+every page of the parent's heap), keeps the memory its jobs free for reuse (glibc
+mallopt: fewer page faults), restores default SIGINT/SIGTERM handling, detaches the
 parent's signal wakeup fd (the event loop's), closes the pipes of other rounds and lowers
 its priority with `os.nice` and, on Linux, the SCHED_IDLE policy, so the serving
 process keeps the CPU when both want it.
@@ -27,6 +28,7 @@ If the parent dies, the child's next write fails with EPIPE and the child exits.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import logging
 import os
@@ -133,6 +135,35 @@ def _schedule_idle() -> None:
         os.sched_setscheduler(0, policy, os.sched_param(0))
 
 
+def _glibc_mallopt() -> Callable[[int, int], int] | None:
+    """glibc's mallopt, looked up here in the parent (a child must not dlopen: loader lock)."""
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt: Callable[[int, int], int] = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, macOS): children keep the defaults
+        return None
+    return mallopt
+
+
+_MALLOPT = _glibc_mallopt()
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+
+
+def _keep_freed_memory() -> None:
+    """Let the child reuse the memory its jobs free instead of faulting in fresh pages.
+
+    A compute allocates ~100 MB of temporaries at the staging profile; with glibc's
+    defaults large ones are mmapped and unmapped each time, and the heap top is trimmed,
+    so every allocation first-touches new pages (~25k page faults, a third of a
+    distance compute in a child). The child is short-lived: it may keep what it frees.
+    """
+    if _MALLOPT is None:
+        return
+    _MALLOPT(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest; bigger arrays still mmap
+    _MALLOPT(_M_TRIM_THRESHOLD, 1 << 30)
+    _MALLOPT(_M_TOP_PAD, 64 << 20)
+
+
 def _child_main(
     fd: int, close_fds: Sequence[int], jobs: Sequence[Callable[[], object]], niceness: int
 ) -> NoReturn:
@@ -140,6 +171,7 @@ def _child_main(
     status = 0
     try:
         gc.disable()
+        _keep_freed_memory()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -21,8 +21,10 @@ import numpy as np
 import numpy.typing as npt
 
 from meshlens.store.columns import BoundedIntern, Column, HashIndex, InternTable
+from meshlens.store.hops import HopUsage
 from meshlens.store.links import LinkLog
 from meshlens.store.snapshot import OBS_DTYPES, TX_DTYPES, Snapshot
+from meshlens.wire import PayloadType
 
 I64 = npt.NDArray[np.int64]
 
@@ -48,6 +50,7 @@ class PreparedPrune:
     strings: InternTable[str, str]
     by_hash: HashIndex
     links: LinkLog
+    hop_usage: HopUsage
     dropped_db_ids: I64  # database ids of the dropped transmissions
 
 
@@ -91,6 +94,9 @@ def prepare(snap: Snapshot, keep_tx: npt.NDArray[np.bool_]) -> PreparedPrune:
         tx_rows=obs["tx"].astype(np.int64), observer=obs["observer"], ts_ms=obs["ts_ms"],
         hop_ids=hops, path_len=obs["path_len"],
     )  # fmt: skip
+    usage = HopUsage()
+    trace = tx["payload_type"][obs["tx"]] == PayloadType.TRACE
+    usage.add(hops, np.repeat(trace, obs["path_len"]), len(snap.hop_hex))
     return PreparedPrune(
         base_epoch=snap.epoch,
         base_tx=len(snap.tx),
@@ -104,6 +110,7 @@ def prepare(snap: Snapshot, keep_tx: npt.NDArray[np.bool_]) -> PreparedPrune:
         strings=strings,
         by_hash=by_hash,
         links=links,
+        hop_usage=usage,
         dropped_db_ids=np.array(snap.tx.db_id[~keep_tx]),
     )
 

@@ -8,6 +8,7 @@ the rare 4- and 8-byte TRACE route hops take a plain loop.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -115,3 +116,40 @@ class HopTable:
 def _hex(key: int) -> str:
     width = key >> 24
     return f"{key & 0xFFFFFF:0{2 * width}X}"
+
+
+class HopUsage:
+    """Per hop id: held by some TRACE path, and by some other path (kept at append).
+
+    Multi-byte capability asks which 2- and 3-byte hops only ever occur as TRACE route
+    hops (#714); answering from the columns means scanning millions of path hops per
+    compute. Both facts only turn true as batches arrive, so the writer marks them per
+    batch; a prune (retention) rebuilds them from the kept rows. Each change makes new
+    arrays (one byte per distinct hop), so a snapshot's never change.
+    """
+
+    __slots__ = ("in_other", "in_trace")
+
+    def __init__(self) -> None:
+        self.in_trace: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
+        self.in_other: npt.NDArray[np.bool_] = np.zeros(0, np.bool_)
+
+    def add(
+        self, hop_ids: npt.NDArray[np.integer[Any]], trace: npt.NDArray[np.bool_], size: int
+    ) -> None:
+        """Mark the hops of one batch (`trace`: per hop, its path is a TRACE's)."""
+        self.in_trace = _marked(self.in_trace, hop_ids[trace], size)
+        self.in_other = _marked(self.in_other, hop_ids[~trace], size)
+
+
+def _marked(
+    current: npt.NDArray[np.bool_], ids: npt.NDArray[np.integer[Any]], size: int
+) -> npt.NDArray[np.bool_]:
+    """`current` grown to `size` with `ids` set: the same array when nothing changes."""
+    if current.shape[0] == size and (ids.size == 0 or current[ids].all()):
+        return current
+    out = np.zeros(size, np.bool_)
+    out[: current.shape[0]] = current
+    out[ids] = True
+    out.flags.writeable = False
+    return out

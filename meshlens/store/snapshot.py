@@ -131,6 +131,9 @@ class Snapshot:
     tx_by_hash: BoundedHashIndex = field(default_factory=empty_hash_index)
     # Which endpoints were heard next to which hops (the neighbour graph's evidence).
     links: Links = field(default_factory=Links)
+    # Per hop id: held by some TRACE path / by some other path (store.hops.HopUsage).
+    hop_in_trace: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
+    hop_in_other: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, np.bool_))
     # Memo for pure values derived from this snapshot (never for anything else).
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 

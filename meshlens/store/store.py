@@ -25,7 +25,7 @@ from meshlens.store.compaction import (
     prepare,
     renumber,
 )
-from meshlens.store.hops import HopTable
+from meshlens.store.hops import HopTable, HopUsage
 from meshlens.store.links import LinkLog
 from meshlens.store.snapshot import (
     OBS_DTYPES,
@@ -34,6 +34,7 @@ from meshlens.store.snapshot import (
     Snapshot,
     TxColumns,
 )
+from meshlens.wire import PayloadType
 
 _TX_MUTABLE = TX_MUTABLE
 
@@ -68,6 +69,7 @@ class PacketStore:
         # column widens to int32 the first time they do not. 27 MB saved at staging.
         self._hops = Column(np.uint16)
         self._hop_table = HopTable()
+        self._hop_usage = HopUsage()
         self._links = LinkLog()
         self._raw = Column(np.uint8, 1 << 16)
         self._strings: InternTable[str, str] = InternTable()
@@ -269,6 +271,7 @@ class PacketStore:
         for name, values in cols.items():
             self._obs[name].append(values)
         self._update_tx_from_observations(tx_rows, batch.ts_ms, path_len, first_obs)
+        self._mark_hops(tx_rows, hop_ids, path_len)
         self._add_links(tx_rows, observer, batch.ts_ms, hop_ids, path_len)
 
     def _add_links(
@@ -284,6 +287,16 @@ class PacketStore:
             from_key=self._tx["from_key"].view(), payload_type=self._tx["payload_type"].view(),
             tx_rows=tx_rows, observer=observer, ts_ms=ts_ms, hop_ids=hop_ids, path_len=path_len,
         )  # fmt: skip
+
+    def _mark_hops(
+        self,
+        tx_rows: npt.NDArray[np.integer[Any]],
+        hop_ids: npt.NDArray[np.integer[Any]],
+        path_len: npt.NDArray[np.uint8],
+    ) -> None:
+        """Record which hops a TRACE path and which another path held (hops.HopUsage)."""
+        trace = self._tx["payload_type"].view()[tx_rows] == PayloadType.TRACE
+        self._hop_usage.add(hop_ids, np.repeat(trace, path_len), len(self._hop_table))
 
     def _update_tx_from_observations(
         self,
@@ -348,6 +361,8 @@ class PacketStore:
             observer_ids=self._observer_ids.bounded(),
             tx_by_hash=self._tx_by_hash.bounded(n_tx),
             links=self._links.links,
+            hop_in_trace=self._hop_usage.in_trace,
+            hop_in_other=self._hop_usage.in_other,
         )
 
     def prune(self, keep_tx: npt.NDArray[np.bool_]) -> int:
@@ -390,10 +405,12 @@ class PacketStore:
         self._tx, self._tx_mut, self._obs = p.tx, mutable, p.obs
         self._hops, self._raw, self._strings = p.hops, p.raw, p.strings
         self._tx_by_hash, self._links = p.by_hash, p.links
+        self._hop_usage = p.hop_usage
         if tail_rows.size:  # after the swap: link folding reads the new tx columns
             obs = {name: col.view()[-tail_rows.size :] for name, col in self._obs.items()}
             self._add_links(obs["tx"].astype(np.int64), obs["observer"], obs["ts_ms"],
                             tail_hops, obs["path_len"])  # fmt: skip
+            self._mark_hops(obs["tx"], tail_hops, obs["path_len"])
         self._epoch += 1
         self._generation += 1
         self._publish()

@@ -32,6 +32,10 @@ def test_bench_runs_at_small_scale_and_writes_its_rows(tmp_path: Path) -> None:
             "ingest",
             "--only",
             "analytics_rf_channels",
+            "--only",
+            "analytics_skew_hashes",
+            "--only",
+            "topology",
         ],
         check=False,
         cwd=REPO,
@@ -47,6 +51,10 @@ def test_bench_runs_at_small_scale_and_writes_its_rows(tmp_path: Path) -> None:
         "cold start to loaded store",
         "import rate",
         "rf compute",
+        "roles compute",
+        "nodes-clock-skew compute",
+        "distance compute",
+        "topology compute",
     ):
         assert figure in text
     assert "| failed |" not in text

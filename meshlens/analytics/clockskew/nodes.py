@@ -63,13 +63,59 @@ class NodeSkew:
     skews: tuple[float, ...]  # each advert's median skew, rounded to 0.1 s
 
 
+@dataclass(frozen=True, slots=True)
+class Posture:
+    """What roles reads of a node's clock: recent and latest skew, and the severity."""
+
+    recent_s: float
+    last_s: float
+    severity: str
+
+
 def node_skews(snap: Snapshot) -> dict[str, NodeSkew]:
     """Every node with clock data, by public key (ascending); computed once per snapshot."""
     return snap.memo("clockskew.nodes", lambda: build_node_skews(snap, engine_of(snap)))
 
 
-def build_node_skews(snap: Snapshot, engine: Engine) -> dict[str, NodeSkew]:
-    """Group each advert's skew under its signer and judge each node's clock."""
+def node_postures(snap: Snapshot) -> dict[str, Posture]:
+    """Every node's posture, by public key: `node_skews` without drift and detail.
+
+    Roles needs only this; taken from the full views when this snapshot has them
+    already (one compute round), else judged alone, which skips the Theil-Sen slopes
+    and the per-node records.
+    """
+
+    def build() -> dict[str, Posture]:
+        full: dict[str, NodeSkew] | None = snap.derived.get("clockskew.nodes")
+        if full is not None:
+            return {pk: Posture(n.recent_s, n.last_s, n.severity) for pk, n in full.items()}
+        out: dict[str, Posture] = {}
+        for node in _series(snap, engine_of(snap)):
+            recent_s, severity, *_ = _recent(node.ts, node.skew, node.tx, node.advert)
+            out[node.pubkey] = Posture(recent_s, node.last_s, severity)
+        return out
+
+    return snap.memo("clockskew.postures", build)
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """One node's adverts in time order, as plain lists (the per-node work is Python)."""
+
+    pubkey: str
+    ts: list[int]
+    skew: list[float]
+    tx: list[int]
+    advert: list[int]
+    hashes: list[int]
+    last_s: float  # corrected skew of the latest advert's latest observation
+    last_advert_ts: int
+    sample_count: int
+    calibrated: bool
+
+
+def _series(snap: Snapshot, engine: Engine) -> list[_Series]:
+    """Each signer's adverts, by (latest observation, tx row); signers by string id."""
     h = engine.hashes
     signer = snap.tx.from_key[h.tx]
     rows = np.flatnonzero(signer >= 0)
@@ -80,29 +126,50 @@ def build_node_skews(snap: Snapshot, engine: Engine) -> dict[str, NodeSkew]:
     last = h.last_s[rows].tolist()
     advert = h.advert_ts[rows].tolist()
     tx = h.tx[rows].tolist()
+    hash_rows = rows.tolist()
+    keys = signer[rows[per_node.starts]].tolist() if len(per_node) else []
     samples = per_node.sums(h.count[rows].astype(np.float64)).astype(np.int64).tolist()
     calibrated = (per_node.sums(h.calibrated[rows].astype(np.float64)) > 0).tolist()
-    hash_rows = rows.tolist()
-    out: dict[str, NodeSkew] = {}
+    out: list[_Series] = []
     for k, (a, n) in enumerate(
         zip(per_node.starts.tolist(), per_node.counts.tolist(), strict=True)
     ):
         b = a + n
-        pubkey = snap.strings[int(signer[rows[a]])]
-        node_ts, node_skew = ts[a:b], skew[a:b]
+        node_ts = ts[a:b]
         # The latest advert by observation time; among ties the first (lowest row).
         j = a + bisect_left(node_ts, node_ts[-1])
-        out[pubkey] = _judge(
-            pubkey,
-            node_ts,
-            node_skew,
-            last_s=last[j],
-            last_advert_ts=advert[j],
-            tx=tx[a:b],
-            advert=advert[a:b],
-            sample_count=samples[k],
-            calibrated=calibrated[k],
-            hashes=tuple(hash_rows[a:b]),
+        out.append(
+            _Series(
+                pubkey=snap.strings[keys[k]],
+                ts=node_ts,
+                skew=skew[a:b],
+                tx=tx[a:b],
+                advert=advert[a:b],
+                hashes=hash_rows[a:b],
+                last_s=last[j],
+                last_advert_ts=advert[j],
+                sample_count=samples[k],
+                calibrated=calibrated[k],
+            )
+        )
+    return out
+
+
+def build_node_skews(snap: Snapshot, engine: Engine) -> dict[str, NodeSkew]:
+    """Group each advert's skew under its signer and judge each node's clock."""
+    out: dict[str, NodeSkew] = {}
+    for node in _series(snap, engine):
+        out[node.pubkey] = _judge(
+            node.pubkey,
+            node.ts,
+            node.skew,
+            last_s=node.last_s,
+            last_advert_ts=node.last_advert_ts,
+            tx=node.tx,
+            advert=node.advert,
+            sample_count=node.sample_count,
+            calibrated=node.calibrated,
+            hashes=tuple(node.hashes),
         )
     return dict(sorted(out.items()))
 
@@ -131,25 +198,7 @@ def _judge(
 ) -> NodeSkew:
     """§3.3 steps 5-8 with HEAD's three-way split of the recent window."""
     n = len(ts)
-    start = max(n - RECENT_COUNT, bisect_left(ts, ts[-1] - RECENT_SPAN_S))
-    recent = skew[start:]
-    recent_s = median(recent)
-    good = [v for v in recent if abs(v) <= sev.GOOD_S]
-    bad = [
-        BadSample(tx[i], advert[i], skew[i])
-        for i in range(start, n)
-        if sev.GOOD_S < abs(skew[i]) <= sev.RTC_RESET_S
-    ]
-    counted = len(good) + len(bad)  # RTC resets are not counted at all
-    fraction = len(good) / counted if counted else 0.0
-    if fraction < NO_CLOCK_FRACTION:
-        severity = sev.NO_CLOCK
-    elif fraction < BIMODAL_FRACTION and bad:
-        severity = sev.BIMODAL_CLOCK
-        recent_s = median(good)
-    else:
-        recent_s = median(good)
-        severity = sev.classify(abs(recent_s))
+    recent_s, severity, fraction, bad, counted = _recent(ts, skew, tx, advert)
     drift = 0.0
     if severity not in (sev.NO_CLOCK, sev.BIMODAL_CLOCK) and n >= MIN_DRIFT_POINTS:
         drift = drift_per_day(ts, skew)
@@ -175,3 +224,30 @@ def _judge(
         ts=tuple(ts),
         skews=tuple(skew),
     )
+
+
+def _recent(
+    ts: list[int], skew: list[float], tx: list[int], advert: list[int]
+) -> tuple[float, str, float, list[BadSample], int]:
+    """The recent window's skew and severity, good fraction, bad samples and count."""
+    n = len(ts)
+    start = max(n - RECENT_COUNT, bisect_left(ts, ts[-1] - RECENT_SPAN_S))
+    recent = skew[start:]
+    recent_s = median(recent)
+    good = [v for v in recent if abs(v) <= sev.GOOD_S]
+    bad = [
+        BadSample(tx[i], advert[i], skew[i])
+        for i in range(start, n)
+        if sev.GOOD_S < abs(skew[i]) <= sev.RTC_RESET_S
+    ]
+    counted = len(good) + len(bad)  # RTC resets are not counted at all
+    fraction = len(good) / counted if counted else 0.0
+    if fraction < NO_CLOCK_FRACTION:
+        severity = sev.NO_CLOCK
+    elif fraction < BIMODAL_FRACTION and bad:
+        severity = sev.BIMODAL_CLOCK
+        recent_s = median(good)
+    else:
+        recent_s = median(good)
+        severity = sev.classify(abs(recent_s))
+    return recent_s, severity, fraction, bad, counted

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from meshlens.analytics.hops.arrays import sorted_order
 from meshlens.analytics.segments import Segments, segments_of, sort_pairs
 from meshlens.store.snapshot import Snapshot
 from meshlens.wire import PayloadType
@@ -98,7 +99,7 @@ def build_engine(snap: Snapshot) -> Engine:
     tx_of = snap.obs.tx[rows]
     observed = np.floor_divide(snap.obs.ts_ms[rows], 1000)
     # Stable: observations heard in the same second keep their arrival order.
-    order = np.lexsort((observed, tx_of))
+    order = _by_tx_then_time(tx_of, observed)
     tx_of, observed = tx_of[order], observed[order]
     observer = snap.obs.observer[rows[order]]
     groups = segments_of(tx_of)
@@ -119,6 +120,21 @@ def build_engine(snap: Snapshot) -> Engine:
         corrected_s=raw + offset,
     )
     return Engine(samples, calibration, _per_hash(snap, samples, groups))
+
+
+def _by_tx_then_time(tx_of: I32, observed: I64) -> I64:
+    """The stable order by (transmission, observed second): np.lexsort((observed, tx_of)).
+
+    Both fit one int64 key at any real size (a transmission row and a span of seconds),
+    and one packed sort (`sorted_order`) is several times faster than a two-key lexsort.
+    """
+    if observed.shape[0] == 0:
+        return np.empty(0, np.int64)
+    lo = int(observed.min())
+    span = int(observed.max()) - lo + 1
+    if int(tx_of.max()) + 1 > (1 << 62) // span:
+        return np.lexsort((observed, tx_of)).astype(np.int64)
+    return sorted_order(tx_of.astype(np.int64) * span + (observed - lo))[1]
 
 
 def calibrate(groups: Segments, observer: I32, observed: I64) -> Calibration:

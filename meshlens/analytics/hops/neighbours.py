@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import distinct, distinct_inverse, first_of_runs
+from meshlens.analytics.hops.arrays import distinct, distinct_inverse, first_of_runs, sorted_order
 from meshlens.analytics.hops.resolver import (
     GEO,
     Adjacency,
@@ -206,8 +206,13 @@ def _edges(roster: Roster, parts: list[_Evidence], unresolved: int) -> Neighbour
     n_obs = int(observer.max(initial=0)) + 1
     # One int64 sort key (pair, observer) when it fits; lexsort otherwise.
     fits = pair.size == 0 or int(pair.max()) < (1 << 62) // n_obs
-    order = np.argsort(pair * n_obs + observer) if fits else np.lexsort((observer, pair))
-    pair, observer, count, last = pair[order], observer[order], count[order], last[order]
+    if fits:
+        key, order = sorted_order(pair * n_obs + observer)
+        pair, observer = key // n_obs, key % n_obs
+    else:
+        order = np.lexsort((observer, pair))
+        pair, observer = pair[order], observer[order]
+    count, last = count[order], last[order]
     lead = first_of_runs(pair)
     starts = np.flatnonzero(lead)
     new_observer = np.ones(pair.shape[0], np.bool_)

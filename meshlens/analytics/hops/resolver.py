@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import distinct, distinct_inverse, expand, first_of_runs
+from meshlens.analytics.hops.arrays import (
+    distinct,
+    distinct_inverse,
+    expand,
+    first_of_runs,
+    sorted_order,
+)
 from meshlens.analytics.hops.roster import HopCandidates, Roster
 
 I64 = npt.NDArray[np.int64]
@@ -223,8 +229,8 @@ def _affinity(
     t_rows, nth = expand(degree[c])
     edge = adj.offset[c[t_rows]] + nth
     t_key = h_rows[t_rows] * e_count + adj.neighbour[edge]
-    order = np.argsort(t_key, kind="stable")
-    t_key, t_k, t_edge = t_key[order], k[t_rows][order], edge[order]
+    t_key, order = sorted_order(t_key)
+    t_k, t_edge = k[t_rows][order], edge[order]
     lead = first_of_runs(t_key)
     key_start = np.flatnonzero(lead)
     distinct = t_key[key_start]
