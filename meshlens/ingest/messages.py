@@ -47,7 +47,7 @@ def parse_topic(topic: str) -> Topic:
     )
 
 
-def json_object(data: bytes | str, where: str) -> dict[str, object]:
+def json_object(data: bytes | bytearray | str, where: str) -> dict[str, object]:
     """Parse a message body that must be a JSON object."""
     try:
         value = orjson.loads(data)
@@ -60,7 +60,7 @@ def json_object(data: bytes | str, where: str) -> dict[str, object]:
     return value
 
 
-def _lenient_json(data: bytes | str, error: orjson.JSONDecodeError) -> object | None:
+def _lenient_json(data: bytes | bytearray | str, error: orjson.JSONDecodeError) -> object | None:
     """Real captures carry names escaped as lone surrogates (\\udc90), which is valid JSON
     text that orjson refuses; parse those with the standard library and replace them."""
     if "surrogate" not in str(error):
