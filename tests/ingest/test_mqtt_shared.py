@@ -27,21 +27,18 @@ def test_a_shared_subscription_delivers_each_message_to_one_member_of_the_group(
     storage = open_storage(Settings(db_path=tmp_path / "shared.db"))
     worker = IngestWorker(storage.pipeline, batch_latency_s=0.01)
     worker.start()
-    topic = f"$share/{prefix}/{prefix}/+/+/packets"
+    group = f"$share/{prefix}/{prefix}/+/+/packets"
     broker = BrokerUrl("mqtt", "127.0.0.1", shared_broker)
-    feeds = [MqttFeed(MqttSource(name, broker, topics=(topic,)), RoutingRules())
+    feeds = [MqttFeed(MqttSource(name, broker, topics=(group,)), RoutingRules())
              for name in ("ingest-a", "ingest-b")]  # fmt: skip
     try:
         for feed in feeds:
             feed.start(worker)
             assert feed.wait_subscribed(timeout_s=10)
         key = bytes.fromhex(PUBLIC_KEY_HEX)
-        publisher.publish_all(
-            [
-                (f"{prefix}/SEA/OBS1/packets", packet_message(channel_frame(key, f"{prefix} {i}")))
-                for i in range(100)
-            ]  # fmt: skip
-        )
+        topic = f"{prefix}/SEA/OBS1/packets"
+        frames = [channel_frame(key, f"{prefix} {i}") for i in range(100)]
+        publisher.publish_all([(topic, packet_message(frame)) for frame in frames])
         wait_for(lambda: sum(f.snapshot().decoded for f in feeds) == 100)
     finally:
         for feed in feeds:
