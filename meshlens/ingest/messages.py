@@ -23,6 +23,7 @@ _UNITS = ("dbm", "db", "mw", "km", "mi", "m")
 # Go ParseFloat syntax: digits with underscores, NaN/Inf words, hex floats.
 _GO_SPECIAL = re.compile(r"^[+-]?(inf|infinity|nan)$", re.IGNORECASE)
 _HEX_FLOAT = re.compile(r"^[+-]?0x[0-9a-f_]*(\.[0-9a-f_]*)?(p[+-]?\d+)?$", re.IGNORECASE)
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
 _MAX_RAW_HEX = 2 * 255  # MAX_TRANS_UNIT bytes; anything longer is not a LoRa frame
 
 
@@ -93,6 +94,8 @@ def coerce_number(value: object) -> float | None:
         return float(value)
     if not isinstance(value, str):
         return None
+    if _PLAIN_DECIMAL.fullmatch(value):  # what observers send; the rules below agree
+        return float(value)
     text = value.strip()
     lower = text.lower()
     for unit in _UNITS:
