@@ -274,24 +274,20 @@ def import_file(
             statuses.append(item)
         else:
             batch.append(item)
-        if len(batch) + len(statuses) >= batch_size:
-            _flush(pipeline, batch, statuses, report)
+        if len(batch) >= batch_size:
+            _flush(pipeline, batch, report)
         if on_record is not None:
             on_record(report.records)
-    _flush(pipeline, batch, statuses, report)
+    _flush(pipeline, batch, report)
+    # Statuses last: observers are then numbered in the order their packets arrive, as
+    # live ingest and `simulate --db` number them; a status only adds metadata.
+    if statuses:
+        pipeline.apply_statuses(statuses)
+        report.statuses = len(statuses)
     return report
 
 
-def _flush(
-    pipeline: Pipeline,
-    batch: list[Sighting],
-    statuses: list[ObserverStatus],
-    report: ImportReport,
-) -> None:
-    if statuses:
-        pipeline.apply_statuses(statuses)
-        report.statuses += len(statuses)
-        statuses.clear()
+def _flush(pipeline: Pipeline, batch: list[Sighting], report: ImportReport) -> None:
     if not batch:
         return
     for s, result in zip(batch, pipeline.process(batch), strict=True):
