@@ -16,6 +16,7 @@ from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.routing import RoutingRules
 from meshlens.wire.channels import PUBLIC_KEY_HEX
 from tests.api.running import start
+from tests.api.test_openapi import _validate
 from tests.ingest.brokers import Publisher, unique_prefix
 from tests.ingest.helpers import channel_frame, packet_message, status_message
 
@@ -114,7 +115,9 @@ def test_published_packets_reach_sqlite_the_store_and_the_analytics(
 
         with running.client() as http:
             wait_for(lambda: http.get("/api/analytics/rf").json().get("totalPackets") == 15)
-            status = http.get("/api/ingest/status").json()
+            answer = http.get("/api/ingest/status")
+            _validate(http.get("/openapi.json").json(), "get", "/api/ingest/status", answer)
+            status = answer.json()
             metrics_text = http.get("/metrics").text
         (src,) = status["mqtt"]["sources"]
         assert src["name"] == "test" and src["connected"] and src["subscribed"]
