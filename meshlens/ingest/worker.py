@@ -230,7 +230,7 @@ class IngestWorker:
         for start, end, future in waiters:
             future.set_result(results[start:end])
         for start, end, done in told:
-            done(results[start:end])
+            _tell(done, results[start:end])
         if self._on_batch is not None:
             self._on_batch(results)
 
@@ -242,4 +242,12 @@ class IngestWorker:
             return
         for item in items:
             if item.done is not None:
-                item.done(())
+                _tell(item.done, ())
+
+
+def _tell(done: OnDone, results: Sequence[Result]) -> None:
+    """Call a sender's callback; what it raises is logged, never the worker's end."""
+    try:
+        done(results)
+    except Exception:  # a source's bookkeeping must not stop the one writer
+        log.exception("an ingest completion callback failed")
