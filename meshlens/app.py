@@ -38,7 +38,9 @@ from meshlens.db.database import Database
 from meshlens.geo import inside_polygon, near_polygon
 from meshlens.ingest import retention
 from meshlens.ingest.loader import load_store
+from meshlens.ingest.mqtt import MqttFeed, mqtt_feeds
 from meshlens.ingest.pipeline import Pipeline, PipelineOptions
+from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
 from meshlens.recomputer import ForkRunner, RecomputerSet, Runner, SnapshotBoard, ThreadRunner
 from meshlens.records import Clock, SystemClock
@@ -106,6 +108,7 @@ def pipeline_options(settings: Settings) -> PipelineOptions:
         validate_signatures=settings.validate_signatures,
         inside_geofilter=geofilter_check(settings.geo_filter),
         drop_foreign_adverts=settings.foreign_adverts.mode == "drop",
+        metrics_interval_s=settings.metrics.sample_interval_s,
     )
 
 
@@ -143,8 +146,21 @@ def open_storage(
 # --- meshlens serve ---------------------------------------------------------------------
 
 
+def routing_rules(settings: Settings) -> RoutingRules:
+    """protocol §2.3's filters shared by every source (each adds its own iataFilter)."""
+    return RoutingRules(
+        observer_blacklist=frozenset(settings.observer_blacklist),
+        iata_whitelist=frozenset(settings.observer_iata_whitelist),
+    )
+
+
+def live_feeds(settings: Settings) -> list[MqttFeed]:
+    """One feed per configured MQTT source."""
+    return mqtt_feeds(settings.mqtt_sources, routing_rules(settings))
+
+
 class Feed(Protocol):
-    """A live source of sightings (the demo simulator; MQTT sources later)."""
+    """A live source of sightings: an MQTT source, or the demo simulator."""
 
     name: str
 
@@ -243,9 +259,10 @@ class Server:
             analytics, board=self.board, recomputers=self.recomputers, store=self.store,
             runner=self.runner, clock=self.clock, settings=settings,
         )  # fmt: skip
+        mqtt = tuple(feed for feed in self.feeds if isinstance(feed, MqttFeed))
         registry = build_registry(
             recomputers=self.recomputers, worker=self.worker, store=self.store,
-            runner=self.runner, service=self.service,
+            runner=self.runner, service=self.service, feeds=mqtt,
         )  # fmt: skip
         registry.register(RetentionCollector(self.retention))
         self.status = ServerStatus(self.clock.now_ms(), self.clock.monotonic_s(), demo=demo)
@@ -254,7 +271,7 @@ class Server:
             store=self.store, worker=self.worker, runner=self.runner, clock=self.clock,
             keys=self.keys, regions=self.regions, requests=RequestStats(registry, self.clock),
             loop_lag=LoopLag(), registry=registry, status=self.status,
-            resources=self._resources(),
+            resources=self._resources(), feeds=mqtt,
         )  # fmt: skip
         self.app = build_asgi(self.context)
 

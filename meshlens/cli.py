@@ -175,6 +175,10 @@ def _serve(args: argparse.Namespace) -> int:
         settings = _settings(args)
         demo = args.demo or settings.meshlens.demo
         feeds: list[Feed] = []
+        if not demo:
+            from meshlens.app import live_feeds  # noqa: PLC0415
+
+            feeds += live_feeds(settings)
         if demo:
             from meshlens.records import SystemClock  # noqa: PLC0415
             from meshlens.sim.demo import DemoSource, demo_settings  # noqa: PLC0415

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,21 @@ def shared_dir() -> Path:
     """The ../shared folder (spec vectors and real data)."""
     require((SHARED / "spec" / "vectors.jsonl").is_file(), f"../shared at {SHARED}")
     return SHARED
+
+
+def _mosquitto_available() -> bool:
+    """A broker on 127.0.0.1:1883, or the mosquitto binary to start one."""
+    if shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").is_file():
+        return True
+    try:
+        with socket.create_connection(("127.0.0.1", 1883), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _broker_tests_need_a_broker(request: pytest.FixtureRequest) -> None:
+    """Tests marked `broker` skip without Mosquitto, except in CI where they must run."""
+    if request.node.get_closest_marker("broker") is not None:
+        require(_mosquitto_available(), "Mosquitto (a broker on 1883 or the mosquitto binary)")

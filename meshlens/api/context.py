@@ -11,6 +11,7 @@ from meshlens.api.loop_lag import LoopLag
 from meshlens.api.metrics import RequestStats
 from meshlens.api.resources.service import ResourceService
 from meshlens.config import Settings
+from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.worker import IngestWorker
 from meshlens.recomputer import RecomputerSet, Runner
 from meshlens.records import Clock
@@ -47,3 +48,4 @@ class ApiContext:
     registry: CollectorRegistry
     status: ServerStatus
     resources: ResourceService
+    feeds: tuple[MqttFeed, ...] = ()  # the live MQTT sources, for /api/ingest/status

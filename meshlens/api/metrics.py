@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from meshlens.analytics.stats import round1
 from meshlens.api.analytics import AnalyticsService
+from meshlens.api.ingest_status import MqttCollector
+from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.worker import IngestWorker
 from meshlens.recomputer import ForkRunner, RecomputerSet, Runner
 from meshlens.records import Clock, JSONObject
@@ -275,6 +277,7 @@ def build_registry(
     store: PacketStore,
     runner: Runner,
     service: AnalyticsService,
+    feeds: Sequence[MqttFeed] = (),
     process: bool = True,
 ) -> CollectorRegistry:
     """A fresh registry with meshlens' collectors (and the process's, on Linux)."""
@@ -285,6 +288,7 @@ def build_registry(
         lambda: StoreCollector(store),
         lambda: RunnerCollector(runner),
         lambda: FilteredCacheCollector(service),
+        lambda: MqttCollector(feeds),
     ]
     for make in collectors:
         registry.register(make())

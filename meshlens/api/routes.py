@@ -23,7 +23,9 @@ from meshlens.analytics.registry import Analytic
 from meshlens.api import ops
 from meshlens.api.context import ApiContext
 from meshlens.api.decode import decode_body
+from meshlens.api.ingest_status import ingest_status
 from meshlens.api.responses import (
+    NO_STORE,
     Reply,
     ReplyResponse,
     error_reply,
@@ -219,6 +221,9 @@ def ops_routes(ctx: ApiContext) -> list[RouteSpec]:
     async def decode(request: Request) -> Reply:
         return json_reply(decode_body(await request.body(), ctx.keys, ctx.regions))
 
+    async def ingest(_: Request) -> Reply:
+        return json_reply(ingest_status(ctx.worker, ctx.feeds), headers=[NO_STORE])
+
     text = "text/plain; version=0.0.4"
     healthz_docs = {
         200: Doc("Loaded.", ref("HealthzReady")),
@@ -229,6 +234,9 @@ def ops_routes(ctx: ApiContext) -> list[RouteSpec]:
                   "operations", {200: Doc("Health.", ref("Health"))}),
         RouteSpec("/api/healthz", "GET", guarded(healthz), "Readiness probe.", "operations",
                   healthz_docs),
+        RouteSpec("/api/ingest/status", "GET", guarded(ingest), "Live ingest: the queue, the"
+                  " pipeline's counters and each MQTT source's connection and counters.",
+                  "operations", {200: Doc("Ingest status.", ref("IngestStatus"))}),
         RouteSpec("/api/analytics/recomputers", "GET", guarded(recomputers),
                   "Each analytic's background recompute status.", "operations",
                   {200: Doc("Status per analytic.", ref("Recomputers"))}),

@@ -168,6 +168,53 @@ DECODED = obj(
     }
 )
 
+_COUNTS = {
+    "received": INTEGER,
+    "storedObservations": INTEGER,
+    "newTransmissions": INTEGER,
+    "duplicates": INTEGER,
+    "dropped": INTEGER,
+    "rejected": {"type": "object", "additionalProperties": INTEGER},
+    "lastMessageAt": nullable(STRING),
+}
+_SOURCE_COUNTS = {
+    **_COUNTS,
+    "decoded": INTEGER,
+    "statusMessages": INTEGER,
+    "filtered": {"type": "object", "additionalProperties": INTEGER},
+}
+INGEST_STATUS = obj(
+    {
+        "queue": obj({"depth": INTEGER, "capacity": INTEGER}),
+        "pipeline": obj(_COUNTS),
+        "mqtt": obj(
+            {
+                "total": obj(_SOURCE_COUNTS),
+                "sources": {
+                    "type": "array",
+                    "items": obj(
+                        {
+                            **_SOURCE_COUNTS,
+                            "name": STRING,
+                            "broker": STRING,
+                            "topics": {"type": "array", "items": STRING},
+                            "qos": INTEGER,
+                            "connected": BOOLEAN,
+                            "subscribed": BOOLEAN,
+                            "connects": INTEGER,
+                            "disconnects": INTEGER,
+                            "failures": INTEGER,
+                            "lastError": nullable(STRING),
+                            "since": nullable(STRING),
+                            "sessionPresent": BOOLEAN,
+                        }
+                    ),
+                },
+            }
+        ),
+    }
+)
+
 # name -> schema, published under components/schemas
 COMPONENTS: dict[str, Schema] = {
     "Error": ERROR,
@@ -178,4 +225,5 @@ COMPONENTS: dict[str, Schema] = {
     "Recomputers": RECOMPUTERS,
     "DecodeRequest": DECODE_REQUEST,
     "Decoded": DECODED,
+    "IngestStatus": INGEST_STATUS,
 }

@@ -13,7 +13,9 @@ from meshlens.config.values import (
     BOOLEAN,
     OPTIONAL_SECRET,
     Parser,
+    integer,
     positive_int,
+    positive_number,
     text,
     unknown_keys,
 )
@@ -21,7 +23,12 @@ from meshlens.errors import ConfigError
 
 T = TypeVar("T")
 
-DEFAULT_TOPIC = "meshcore/#"
+DEFAULT_TOPIC = "meshcore/#"  # the legacy `mqtt` block's and MQTT_BROKER's (protocol §2.1)
+# A source object without `topics`: the two kinds meshcoretomqtt publishes that meshlens
+# reads, so the broker does not send debug and other chatter only to have it dropped.
+DEFAULT_TOPICS = ("meshcore/+/+/packets", "meshcore/+/+/status")
+DEFAULT_RECONNECT_MAX_S = 4.0  # a broker that comes back is reconnected to within this
+DEFAULT_SESSION_EXPIRY_S = 7 * 86400
 
 # Scheme -> (TLS, transport, default port). mqtt/mqtts are CoreScope's; tcp/ssl/tls are
 # the Go and paho spellings of the same two, accepted so copied URLs keep working.
@@ -71,10 +78,16 @@ class MqttSource:
     username: str | None = None
     password: Secret | None = None
     reject_unauthorized: bool = True  # false: accept any TLS certificate
-    topics: tuple[str, ...] = (DEFAULT_TOPIC,)
+    topics: tuple[str, ...] = DEFAULT_TOPICS
     iata_filter: tuple[str, ...] = ()  # exact, case-sensitive topic regions (packets only)
     region: str = ""  # IATA code for topics that carry none
     connect_timeout_s: int = 30
+    qos: int = 0  # 1: the broker redelivers what meshlens has not acknowledged
+    client_id: str = ""  # "" : meshlens-<name>-<random> (a fixed one for persistent sessions)
+    persistent_session: bool = False  # clean_start false: the broker queues while we are away
+    session_expiry_s: int = DEFAULT_SESSION_EXPIRY_S
+    reconnect_max_s: float = DEFAULT_RECONNECT_MAX_S  # cap of the exponential backoff
+    protocol_version: int = 4  # 4: MQTT 3.1.1 (cheaper per message in paho); 5: MQTT v5
 
 
 LOCAL_SOURCE = MqttSource("local", BrokerUrl("mqtt", "localhost", 1883))
@@ -108,8 +121,16 @@ def _without_password(value: object) -> object:
 
 
 def check_topic_filter(topic: str, key: str) -> str:
-    """An MQTT subscription filter: '#' only as the last level, '+' only as a whole level."""
+    """An MQTT subscription filter: '#' only as the last level, '+' only as a whole level.
+
+    `$share/<group>/<filter>` (an MQTT v5 shared subscription) splits one feed among
+    every client subscribed with the same group.
+    """
     levels = topic.split("/")
+    if levels[0] == "$share":
+        if len(levels) < 3 or not levels[1] or any(c in levels[1] for c in "+#"):
+            raise ConfigError(key, "$share/<group>/<topic filter>", topic)
+        levels = levels[2:]
     for index, level in enumerate(levels):
         bad_hash = "#" in level and (level != "#" or index != len(levels) - 1)
         if bad_hash or ("+" in level and level != "+"):
@@ -144,7 +165,18 @@ _SOURCE_KEYS = (
     "iataFilter",
     "region",
     "connectTimeoutSec",
+    "qos",
+    "clientId",
+    "persistentSession",
+    "sessionExpirySec",
+    "reconnectMaxSec",
+    "protocolVersion",
 )
+
+
+_PROTOCOL = integer(4, 5)
+_EXPIRY = positive_int(DEFAULT_SESSION_EXPIRY_S)
+_BACKOFF = positive_number(DEFAULT_RECONNECT_MAX_S)
 
 
 def parse_source(raw: object, key: str, index: int) -> MqttSource:
@@ -165,10 +197,16 @@ def parse_source(raw: object, key: str, index: int) -> MqttSource:
         username=username,
         password=password,
         reject_unauthorized=_get(raw, "rejectUnauthorized", BOOLEAN, key, True),
-        topics=_topic_list(topics, f"{key}.topics") if topics else (DEFAULT_TOPIC,),
+        topics=_topic_list(topics, f"{key}.topics") if topics else DEFAULT_TOPICS,
         iata_filter=_plain_list(raw.get("iataFilter") or [], f"{key}.iataFilter"),
         region=_get(raw, "region", text(), key, ""),
         connect_timeout_s=_get(raw, "connectTimeoutSec", positive_int(30), key, 30),
+        qos=_get(raw, "qos", integer(0, 1), key, 0),
+        client_id=_get(raw, "clientId", text(), key, ""),
+        persistent_session=_get(raw, "persistentSession", BOOLEAN, key, False),
+        session_expiry_s=_get(raw, "sessionExpirySec", _EXPIRY, key, DEFAULT_SESSION_EXPIRY_S),
+        reconnect_max_s=_get(raw, "reconnectMaxSec", _BACKOFF, key, DEFAULT_RECONNECT_MAX_S),
+        protocol_version=_get(raw, "protocolVersion", _PROTOCOL, key, 4),
     )
 
 
@@ -233,3 +271,10 @@ def _simple_source(
         password=Secret(password) if password else None,
         topics=tuple(dict.fromkeys(topics)) or (DEFAULT_TOPIC,),
     )
+
+
+def subscription_topic(topic_filter: str) -> str:
+    """The filter that received topics match: a shared subscription without `$share/<group>/`."""
+    if topic_filter.startswith("$share/"):
+        return topic_filter.split("/", 2)[2]
+    return topic_filter

@@ -120,8 +120,11 @@ class Settings:
         MQTT_SOURCES,
         "Brokers to subscribe to: objects with `name`, `broker` (mqtt://, mqtts://, ws://,"
         " wss://), `username`, `password`, `rejectUnauthorized` (true), `topics`"
-        ' (["meshcore/#"]), `iataFilter`, `region`, `connectTimeoutSec` (30).'
-        " Also see `mqtt`, `MQTT_BROKER` and `MQTT_TOPIC` below.",
+        ' (["meshcore/+/+/packets", "meshcore/+/+/status"]; `$share/<group>/...` for an MQTT v5'
+        " shared subscription), `iataFilter`, `region`, `connectTimeoutSec` (30), `qos` (0 or 1),"
+        " `clientId`, `persistentSession` (false; with qos 1 the broker keeps what arrives"
+        " while meshlens is down), `sessionExpirySec` (604800), `reconnectMaxSec` (4, the cap"
+        " of the reconnect backoff). Also see `mqtt`, `MQTT_BROKER` and `MQTT_TOPIC` below.",
         shown="one source `local` at `mqtt://localhost:1883`",
     )
     ingest_buffer_size: int = setting(

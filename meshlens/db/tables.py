@@ -401,3 +401,29 @@ def observation_score(conn: sqlite3.Connection, observation_id: int) -> int | No
 def count_dropped(conn: sqlite3.Connection) -> int:
     """Rows of dropped_packets (every drop reason)."""
     return int(conn.execute("SELECT COUNT(*) FROM dropped_packets").fetchone()[0])
+
+
+@dataclass(frozen=True, slots=True)
+class ObserverMetrics:
+    """One observer_metrics sample (protocol §11): device stats from a status message."""
+
+    observer_id: str
+    ts_ms: int  # rounded to metrics.sampleIntervalSec
+    noise_floor: float | None
+    tx_air_secs: int | None
+    rx_air_secs: int | None
+    recv_errors: int | None
+    battery_mv: int | None
+    packets_sent: int | None
+    packets_recv: int | None
+
+
+def replace_observer_metrics(conn: sqlite3.Connection, m: ObserverMetrics) -> None:
+    """Store a sample; a later one in the same interval replaces it (protocol §11)."""
+    conn.execute(
+        """INSERT OR REPLACE INTO observer_metrics (observer_id, ts_ms, noise_floor, tx_air_secs,
+               rx_air_secs, recv_errors, battery_mv, packets_sent, packets_recv)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        (m.observer_id, m.ts_ms, m.noise_floor, m.tx_air_secs, m.rx_air_secs, m.recv_errors,
+         m.battery_mv, m.packets_sent, m.packets_recv),
+    )  # fmt: skip

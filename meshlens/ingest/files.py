@@ -30,10 +30,11 @@ from meshlens.ingest.messages import (
     read_packet_message,
 )
 from meshlens.ingest.pipeline import Outcome, Pipeline
+from meshlens.ingest.status import ObserverStatus, read_status_message
 from meshlens.records import Node, Observer, ObserverId, PubKey, Sighting
 from meshlens.times import parse_instant
 
-Item = tuple[str, Sighting | InputError]
+Item = tuple[str, Sighting | ObserverStatus | InputError]
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _EXAMPLES = 20
 
@@ -56,7 +57,8 @@ class ImportReport:
     new_transmissions: int = 0
     stored: int = 0
     duplicates: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)  # not packets (e.g. status)
+    skipped: Counter[str] = field(default_factory=Counter)  # neither packets nor statuses
+    statuses: int = 0  # observer status messages applied to the observers table
     rejected: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)  # the first few rejections, with place
     adopted: tuple[int, int] = (0, 0)  # CoreScope node and observer rows taken over
@@ -116,7 +118,7 @@ def _read_jsonl(path: Path, fmt: FileFormat, now_ms: int) -> Iterator[Item]:
                 yield place, err
 
 
-def _mqtt_line(record: dict[str, object], place: str, now_ms: int) -> Sighting:
+def _mqtt_line(record: dict[str, object], place: str, now_ms: int) -> Sighting | ObserverStatus:
     topic, payload = record.get("topic"), record.get("payload")
     if not isinstance(topic, str):
         raise InputError("bad_topic", place, "'topic' must be a string")
@@ -125,9 +127,10 @@ def _mqtt_line(record: dict[str, object], place: str, now_ms: int) -> Sighting:
     if not isinstance(payload, dict):
         raise InputError("not_an_object", place, "'payload' must be a JSON object")
     parsed = parse_topic(topic)
-    if parsed.kind == "status":
-        raise InputError("status_message", place)
     sent = envelope_time_ms(payload)
+    if parsed.kind == "status":
+        status = read_status_message(parsed, payload, received_at_ms=sent[0] if sent else now_ms)
+        return dataclasses.replace(status, where=place)
     sighting = read_packet_message(parsed, payload, received_at_ms=sent[0] if sent else now_ms)
     return dataclasses.replace(sighting, where=place)
 
@@ -262,20 +265,25 @@ def import_file(
     fmt = detect_format(path)
     report = ImportReport(path, fmt)
     batch: list[Sighting] = []
+    statuses: list[ObserverStatus] = []
     for place, item in read_records(path, fmt, now_ms=now_ms):
         report.records += 1
         if isinstance(item, InputError):
-            if item.reason == "status_message":
-                report.skipped["status"] += 1
-            else:
-                report.reject(place, item.reason, item.detail)
+            report.reject(place, item.reason, item.detail)
+        elif isinstance(item, ObserverStatus):
+            statuses.append(item)
         else:
             batch.append(item)
-            if len(batch) >= batch_size:
-                _flush(pipeline, batch, report)
+        if len(batch) >= batch_size:
+            _flush(pipeline, batch, report)
         if on_record is not None:
             on_record(report.records)
     _flush(pipeline, batch, report)
+    # Statuses last: observers are then numbered in the order their packets arrive, as
+    # live ingest and `simulate --db` number them; a status only adds metadata.
+    if statuses:
+        pipeline.apply_statuses(statuses)
+        report.statuses = len(statuses)
     return report
 
 
@@ -440,12 +448,14 @@ def _reporter(progress: Progress, task: TaskID) -> OnRecord:
 def summary_table(reports: Sequence[ImportReport]) -> Table:
     """One row per imported file."""
     table = Table(title="meshlens import")
-    for column in ("file", "format", "records", "new tx", "stored obs", "duplicates", "rejected"):
+    columns = ("file", "format", "records", "new tx", "stored obs", "duplicates", "statuses",
+               "rejected")  # fmt: skip
+    for column in columns:
         table.add_column(column, justify="left" if column in ("file", "format") else "right")
     for r in reports:
         rejected = ", ".join(f"{reason} {n}" for reason, n in r.rejected.most_common()) or "0"
         table.add_row(
             r.path.name, r.format.value, f"{r.records:,}", f"{r.new_transmissions:,}",
-            f"{r.stored:,}", f"{r.duplicates:,}", rejected,
+            f"{r.stored:,}", f"{r.duplicates:,}", f"{r.statuses:,}", rejected,
         )  # fmt: skip
     return table

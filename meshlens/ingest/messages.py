@@ -17,13 +17,17 @@ import orjson
 from meshlens.errors import InputError
 from meshlens.records import Sighting
 from meshlens.times import is_naive, parse_instant
+from meshlens.wire.frozen import constructor
 
 # §2.4: one trailing unit suffix may be stripped, checked in this order.
 _UNITS = ("dbm", "db", "mw", "km", "mi", "m")
 # Go ParseFloat syntax: digits with underscores, NaN/Inf words, hex floats.
 _GO_SPECIAL = re.compile(r"^[+-]?(inf|infinity|nan)$", re.IGNORECASE)
 _HEX_FLOAT = re.compile(r"^[+-]?0x[0-9a-f_]*(\.[0-9a-f_]*)?(p[+-]?\d+)?$", re.IGNORECASE)
-_MAX_RAW_HEX = 2 * 255  # MAX_TRANS_UNIT bytes; anything longer is not a LoRa frame
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,15})?")
+_MAX_RAW_HEX = 2 * 255
+# One Sighting per live message: the fast frozen-record constructor (fields in order).
+_new_sighting = constructor(Sighting)  # MAX_TRANS_UNIT bytes; anything longer is not a LoRa frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,7 @@ def parse_topic(topic: str) -> Topic:
     )
 
 
-def json_object(data: bytes | str, where: str) -> dict[str, object]:
+def json_object(data: bytes | bytearray | str, where: str) -> dict[str, object]:
     """Parse a message body that must be a JSON object."""
     try:
         value = orjson.loads(data)
@@ -60,7 +64,7 @@ def json_object(data: bytes | str, where: str) -> dict[str, object]:
     return value
 
 
-def _lenient_json(data: bytes | str, error: orjson.JSONDecodeError) -> object | None:
+def _lenient_json(data: bytes | bytearray | str, error: orjson.JSONDecodeError) -> object | None:
     """Real captures carry names escaped as lone surrogates (\\udc90), which is valid JSON
     text that orjson refuses; parse those with the standard library and replace them."""
     if "surrogate" not in str(error):
@@ -93,6 +97,8 @@ def coerce_number(value: object) -> float | None:
         return float(value)
     if not isinstance(value, str):
         return None
+    if _PLAIN_DECIMAL.fullmatch(value):  # what observers send; the rules below agree
+        return float(value)
     text = value.strip()
     lower = text.lower()
     for unit in _UNITS:
@@ -176,17 +182,17 @@ def read_packet_message(
         region = override.strip().upper()
     score = first_number(payload, "score", "Score")
     origin = payload.get("origin")
-    return Sighting(
-        raw=raw,
-        observer_id=topic.observer_id,
-        observer_name=origin if isinstance(origin, str) else "",
-        region=region,
-        snr_db=first_number(payload, "SNR", "snr"),
-        rssi_dbm=first_number(payload, "RSSI", "rssi"),
-        score=None if score is None or math.isinf(score) else round(score),
-        direction=_first_string(payload, "direction", "Direction"),
-        received_at_ms=received_at_ms,
-        where=where,
+    return _new_sighting(
+        raw,
+        topic.observer_id,
+        origin if isinstance(origin, str) else "",
+        region,
+        first_number(payload, "SNR", "snr"),
+        first_number(payload, "RSSI", "rssi"),
+        None if score is None or math.isinf(score) else round(score),
+        _first_string(payload, "direction", "Direction"),
+        received_at_ms,
+        where,
     )
 
 

@@ -31,6 +31,7 @@ from meshlens.ingest.frames import (
     touch_node,
     tx_row,
 )
+from meshlens.ingest.status import ObserverStatus, write_statuses
 from meshlens.records import Node, Observer, Sighting
 from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
 from meshlens.store.store import PacketStore
@@ -78,6 +79,7 @@ class PipelineOptions:
     validate_signatures: bool = True
     inside_geofilter: GeoCheck | None = None  # None: no geofilter configured
     drop_foreign_adverts: bool = False  # foreignAdverts.mode == "drop"
+    metrics_interval_s: int = 300  # metrics.sampleIntervalSec, for status messages
 
 
 @dataclass(slots=True)
@@ -157,6 +159,16 @@ class Pipeline:
 
         rows = self._db.write(write)
         self._store.append(StoreBatch(nodes=merged_nodes, observers=rows))
+
+    def apply_statuses(self, statuses: Sequence[ObserverStatus]) -> None:
+        """Write observer status messages (protocol §11) and show the rows in the store."""
+        if not statuses:
+            return
+        interval_s = self._options.metrics_interval_s
+        rows = self._db.write(
+            lambda conn: write_statuses(conn, statuses, sample_interval_s=interval_s)
+        )
+        self._store.append(StoreBatch(observers=rows))
 
     # -- before the transaction: identity, decode of what is new, advert gates --------
 

@@ -18,15 +18,22 @@ from typing import TypeVar
 
 from meshlens.ingest.counters import IngestCounters
 from meshlens.ingest.pipeline import Pipeline, Result
+from meshlens.ingest.status import ObserverStatus
 from meshlens.records import Clock, Sighting, SystemClock
 
 log = logging.getLogger("meshlens.ingest")
+
+# Told the results of an offered item once they are committed (MQTT acks QoS 1 then);
+# statuses have no result, so their callback gets an empty sequence.
+OnDone = Callable[[Sequence[Result]], None]
 
 
 @dataclass(frozen=True, slots=True)
 class _Item:
     sightings: Sequence[Sighting]
     future: Future[list[Result]] | None = None  # set when the sender waits for results
+    done: OnDone | None = None
+    status: ObserverStatus | None = None
 
 
 _STOP = _Item(())
@@ -70,14 +77,43 @@ class IngestWorker:
         return self.pipeline.counters
 
     @property
+    def capacity(self) -> int:
+        """Most sightings that may wait."""
+        return self._queue.maxsize
+
+    @property
     def depth(self) -> int:
         """Sightings waiting to be written."""
         return self._queue.qsize()
 
-    def offer(self, sighting: Sighting, counters: IngestCounters | None = None) -> bool:
-        """Queue a sighting without blocking; False (and counted) when the queue is full."""
+    def offer(
+        self,
+        sighting: Sighting,
+        counters: IngestCounters | None = None,
+        *,
+        done: OnDone | None = None,
+        wait_s: float = 0.0,
+    ) -> bool:
+        """Queue a sighting, waiting at most `wait_s` for room; False (and counted) when full."""
+        return self._put(_Item((sighting,), done=done), counters, wait_s)
+
+    def offer_status(
+        self,
+        status: ObserverStatus,
+        counters: IngestCounters | None = None,
+        *,
+        done: OnDone | None = None,
+        wait_s: float = 0.0,
+    ) -> bool:
+        """Queue an observer status message, like `offer`; applied in arrival order."""
+        return self._put(_Item((), done=done, status=status), counters, wait_s)
+
+    def _put(self, item: _Item, counters: IngestCounters | None, wait_s: float) -> bool:
         try:
-            self._queue.put_nowait(_Item((sighting,)))
+            if wait_s > 0:
+                self._queue.put(item, timeout=wait_s)
+            else:
+                self._queue.put_nowait(item)
         except queue.Full:
             self.pipeline.counters.dropped()
             if counters is not None:
@@ -170,11 +206,20 @@ class IngestWorker:
     def _process(self, items: list[_Item]) -> None:
         sightings: list[Sighting] = []
         waiters: list[tuple[int, int, Future[list[Result]]]] = []
+        told: list[tuple[int, int, OnDone]] = []
+        statuses: list[_Item] = []
         for item in items:
+            if item.status is not None:
+                statuses.append(item)
+                continue
             start = len(sightings)
             sightings.extend(item.sightings)
             if item.future is not None:
                 waiters.append((start, len(sightings), item.future))
+            if item.done is not None:
+                told.append((start, len(sightings), item.done))
+        if statuses:
+            self._apply_statuses(statuses)
         try:
             results = self.pipeline.process(sightings)
         except Exception as err:  # the thread must survive anything one batch does
@@ -184,5 +229,25 @@ class IngestWorker:
             return
         for start, end, future in waiters:
             future.set_result(results[start:end])
+        for start, end, done in told:
+            _tell(done, results[start:end])
         if self._on_batch is not None:
             self._on_batch(results)
+
+    def _apply_statuses(self, items: list[_Item]) -> None:
+        try:
+            self.pipeline.apply_statuses([item.status for item in items if item.status])
+        except Exception:  # as for sightings: count nothing as done, keep the thread
+            log.exception("writing %d observer status messages failed", len(items))
+            return
+        for item in items:
+            if item.done is not None:
+                _tell(item.done, ())
+
+
+def _tell(done: OnDone, results: Sequence[Result]) -> None:
+    """Call a sender's callback; what it raises is logged, never the worker's end."""
+    try:
+        done(results)
+    except Exception:  # a source's bookkeeping must not stop the one writer
+        log.exception("an ingest completion callback failed")

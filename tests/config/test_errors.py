@@ -115,6 +115,15 @@ _BAD_CONFIG: list[tuple[object, str]] = [
         " ('#' last, '+' a whole level), got 'meshcore/#/x'",
     ),
     (
+        {"mqttSources": [{"broker": "mqtt://a", "qos": 2}]},
+        "config key 'mqttSources[0].qos': expected an integer from 0 to 1, got 2",
+    ),
+    (
+        {"mqttSources": [{"broker": "mqtt://a", "topics": ["$share//meshcore/#"]}]},
+        "config key 'mqttSources[0].topics[0]': expected $share/<group>/<topic filter>,"
+        " got '$share//meshcore/#'",
+    ),
+    (
         {"mqttSources": [{"broker": "mqtt://a", "connectTimeoutSec": -1}]},
         "config key 'mqttSources[0].connectTimeoutSec': expected an integer > 0"
         " (0 means the default), got -1",

@@ -18,7 +18,7 @@ from meshlens.config import (
     find_config_path,
     overrides_from_args,
 )
-from meshlens.config.mqtt_sources import LOCAL_SOURCE, BrokerUrl
+from meshlens.config.mqtt_sources import DEFAULT_TOPICS, LOCAL_SOURCE, BrokerUrl
 from tests.config.conftest import Load
 
 KEY = "8b3387e9c5cdea6ac9e5edbaa115cd72"
@@ -251,7 +251,7 @@ def test_mqtt_sources_are_parsed_with_their_defaults(load: Load) -> None:
     )
     assert second.name == "source2"
     assert str(second.broker) == "ws://10.0.0.1:9001/mqtt"
-    assert (second.broker.transport, second.topics) == ("websockets", ("meshcore/#",))
+    assert (second.broker.transport, second.topics) == ("websockets", DEFAULT_TOPICS)
 
 
 def test_db_path_defaults_into_the_data_directory(load: Load) -> None:
@@ -403,3 +403,24 @@ def test_a_miscased_key_suggests_its_own_spelling_first(load: Load) -> None:
         "unknown config key 'retention.NodeDays' ignored (did you mean 'retention.nodeDays'?)",
         "unknown config key 'retention.port' ignored (did you mean 'port'?)",
     ]
+
+
+def test_a_source_reads_its_session_and_delivery_options(load: Load) -> None:
+    settings, warnings = load({"mqttSources": [{
+        "broker": "mqtt://b.example", "qos": 1, "clientId": "ingest-1",
+        "persistentSession": True, "sessionExpirySec": 600, "reconnectMaxSec": 2.5,
+        "protocolVersion": 5, "topics": ["$share/meshlens/meshcore/+/+/packets"],
+    }]})  # fmt: skip
+    assert warnings == []
+    (source,) = settings.mqtt_sources
+    assert (source.qos, source.client_id, source.persistent_session) == (1, "ingest-1", True)
+    assert (source.session_expiry_s, source.reconnect_max_s, source.protocol_version) == (
+        600, 2.5, 5
+    )  # fmt: skip
+    assert source.topics == ("$share/meshlens/meshcore/+/+/packets",)
+
+
+def test_a_source_without_topics_takes_packets_and_status(load: Load) -> None:
+    settings, _ = load({"mqttSources": [{"broker": "mqtt://b.example"}]})
+    assert settings.mqtt_sources[0].topics == ("meshcore/+/+/packets", "meshcore/+/+/status")
+    assert (settings.mqtt_sources[0].qos, settings.mqtt_sources[0].protocol_version) == (0, 4)

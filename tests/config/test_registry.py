@@ -122,7 +122,7 @@ def test_every_analytic_interval_defaults_to_the_default_interval() -> None:
 def test_local_source_and_meshlens_defaults() -> None:
     settings = Settings()
     assert str(LOCAL_SOURCE.broker) == "mqtt://localhost:1883"
-    assert LOCAL_SOURCE.topics == ("meshcore/#",)
+    assert LOCAL_SOURCE.topics == ("meshcore/+/+/packets", "meshcore/+/+/status")
     assert LOCAL_SOURCE.connect_timeout_s == 30
     assert settings.db_path == Path("data/meshlens.db")
     assert settings.analytics.compute_in == "fork"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from meshlens.records import Sighting
@@ -82,3 +83,37 @@ def sighting(
         received_at_ms=at_ms,
         where=f"test:{observer}",
     )
+
+
+def packet_message(
+    raw: bytes, *, origin: str = "Observer", snr: object = "7.5", rssi: object = "-91"
+) -> bytes:
+    """A meshcoretomqtt packet message (protocol §2.4) for a frame: numbers as strings."""
+    return orjson.dumps(
+        {
+            "origin": origin,
+            "timestamp": "2026-01-01T00:00:00.000000+00:00",
+            "type": "PACKET",
+            "direction": "rx",
+            "raw": raw.hex().upper(),
+            "SNR": snr,
+            "RSSI": rssi,
+            "score": "1000",
+        }
+    )
+
+
+def status_message(origin: str = "Observer", **extra: object) -> bytes:
+    """A meshcoretomqtt status message (protocol §2.5)."""
+    body: dict[str, object] = {
+        "status": "online",
+        "timestamp": "2026-01-01T00:00:00.000000+00:00",
+        "origin": origin,
+        "model": "Heltec V3",
+        "firmware_version": "1.12.0-test",
+        "client_version": "meshcoretomqtt/1.0.8.0",
+        "radio": "910.5250244,62.5,7,5",
+        "stats": {"battery_mv": 4209, "uptime_secs": 75821, "noise_floor": -109},
+    }
+    body.update(extra)
+    return orjson.dumps(body)

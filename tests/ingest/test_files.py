@@ -59,10 +59,13 @@ def test_bad_lines_are_reported_with_their_line_and_the_rest_imported(tmp_path: 
         report = import_file(path, Pipeline(db, store), now_ms=T0 + 60_000)
     assert report.records == 6
     assert (report.new_transmissions, report.stored, report.duplicates) == (1, 2, 0)
-    assert report.skipped == {"status": 1}
+    assert report.skipped == {}
+    assert report.statuses == 1  # the observer's status message is applied too
     assert report.rejected == {"bad_json": 1, "bad_hex": 1, "bad_topic": 1}
     assert [e.split(":")[1] for e in report.examples] == ["2", "3", "6"]
     first = store.snapshot()
+    o1 = first.observer("O1")
+    assert o1 is not None and o1.packet_count == 2  # one packet message, one status
     assert int(first.obs.ts_ms[0]) == T0  # the envelope's own time
     assert int(first.obs.ts_ms[1]) == T0 + 60_000  # no timestamp: import time
 

@@ -13,6 +13,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from meshlens.sim.publisher import publish_mqtt
 from meshlens.sim.simulation import SimulationSpec
+from tests.conftest import require
 
 
 def _broker_up() -> bool:
@@ -25,8 +26,7 @@ def _broker_up() -> bool:
 
 @pytest.mark.broker
 def test_publisher_sends_packet_and_status_messages(small_spec: SimulationSpec) -> None:
-    if not _broker_up():
-        pytest.skip("no MQTT broker on 127.0.0.1:1883")
+    require(_broker_up(), "Mosquitto at 127.0.0.1:1883")  # mandatory in CI
 
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     received: list[tuple[str, dict[str, object]]] = []
