@@ -1,0 +1,61 @@
+"""Every view renders its charts and tables with data, cleanly, in light and dark."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser
+
+from tests.web.conftest import Dashboard, open_view, screenshot, watch
+
+pytestmark = pytest.mark.browser
+
+# view -> (charts at least, data tables at least)
+VIEWS = {
+    "overview": (1, 2),
+    "rf": (6, 1),
+}
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("view", sorted(VIEWS))
+def test_view_renders_charts_and_tables_with_data(
+    dashboard: Dashboard, browser: Browser, view: str, scheme: str
+) -> None:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )
+    try:
+        page = context.new_page()
+        trouble = watch(page)
+        open_view(page, dashboard, f"#/{view}")
+        charts, tables = VIEWS[view]
+        figures = page.locator("main#view figure.chart")
+        assert figures.count() >= charts
+        for i in range(figures.count()):  # every chart has a text alternative
+            figure = figures.nth(i)
+            canvas = figure.locator("canvas")
+            if canvas.count():
+                assert (canvas.get_attribute("aria-label") or "").strip()
+                assert canvas.get_attribute("role") == "img"
+        filled = page.locator("main#view table.data tbody tr:not(:has(td.empty))")
+        assert filled.count() >= tables
+        screenshot(page, f"{view}-{scheme}")
+        trouble.assert_clean()
+    finally:
+        context.close()
+
+
+def test_views_are_readable_on_a_phone(dashboard: Dashboard, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        page = context.new_page()
+        trouble = watch(page)
+        for view in sorted(VIEWS):
+            open_view(page, dashboard, f"#/{view}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{view} scrolls sideways on a phone ({width}px)"
+            screenshot(page, f"{view}-phone")
+        trouble.assert_clean()
+    finally:
+        context.close()
