@@ -13,6 +13,9 @@ pytestmark = pytest.mark.browser
 VIEWS = {
     "overview": (1, 2),
     "rf": (6, 1),
+    "topology": (4, 3),
+    "distance": (3, 3),
+    "channels": (4, 2),
 }
 
 
@@ -56,6 +59,41 @@ def test_views_are_readable_on_a_phone(dashboard: Dashboard, browser: Browser) -
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"{view} scrolls sideways on a phone ({width}px)"
             screenshot(page, f"{view}-phone")
+        trouble.assert_clean()
+    finally:
+        context.close()
+
+
+def test_reach_rings_follow_the_chosen_observer(dashboard: Dashboard, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        trouble = watch(page)
+        open_view(page, dashboard, "#/topology")
+        picker = page.locator("#reach-observer")
+        options = picker.locator("option")
+        assert options.count() >= 2
+        first = page.locator("#s-reach-rings ~ * figcaption").first.inner_text()
+        picker.select_option(index=1)
+        second = page.locator("#s-reach-rings ~ * figcaption").first.inner_text()
+        assert second != first
+        assert options.nth(1).inner_text() in second
+        trouble.assert_clean()
+    finally:
+        context.close()
+
+
+def test_channel_messages_load_for_the_chosen_channel(
+    dashboard: Dashboard, browser: Browser
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        trouble = watch(page)
+        open_view(page, dashboard, "#/channels")
+        messages = page.locator("#s-latest-messages ~ * table.data tbody tr")
+        assert messages.count() > 0
+        assert not messages.first.locator("td.empty").count()
         trouble.assert_clean()
     finally:
         context.close()

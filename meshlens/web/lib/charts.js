@@ -13,6 +13,16 @@ export function destroyCharts() {
   live.clear();
 }
 
+/** Destroy the charts inside `el` (before a part of a view is redrawn). */
+export function destroyChartsIn(el) {
+  for (const chart of live) {
+    if (el.contains(chart.canvas)) {
+      chart.destroy();
+      live.delete(chart);
+    }
+  }
+}
+
 function css(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
@@ -125,7 +135,7 @@ export function hourLabel(hour) {
  * A time series over shared labels. series: [{label, values, axis: "y"|"y2", kind:
  * "line"|"bar"}]; the right-hand axis appears when a series uses "y2".
  */
-export function timeSeries(parent, { title, caption, labels, series, yLabel, y2Label }) {
+export function timeSeries(parent, { title, caption, labels, series, yLabel, y2Label, stacked = false }) {
   const p = palette();
   const summary = labels.length
     ? `${labels.length} points from ${labels[0]} to ${labels.at(-1)}; ` +
@@ -147,8 +157,8 @@ export function timeSeries(parent, { title, caption, labels, series, yLabel, y2L
       interaction: { mode: "index", intersect: false },
       plugins: { legend: { display: series.length > 1 } },
       scales: {
-        x: { ticks: { maxTicksLimit: 8, maxRotation: 0 } },
-        y: { beginAtZero: true, title: axisTitle(yLabel), position: "left" },
+        x: { stacked, ticks: { maxTicksLimit: 8, maxRotation: 0 } },
+        y: { stacked, beginAtZero: true, title: axisTitle(yLabel), position: "left" },
         ...(hasY2 ? { y2: { title: axisTitle(y2Label), position: "right", grid: { drawOnChartArea: false } } } : {}),
       },
     },
