@@ -14,7 +14,16 @@ export default {
   title: "Topology",
   params: ["region", "window"],
   async render(root, ctx) {
-    const topo = await ctx.get("/api/analytics/topology", ctx.query());
+    // The whole body is ~95% reach rings of every observer; the default shape is also
+    // served in parts, so read the summary and then one observer's rings at a time.
+    // Filtered shapes have no parts: their (smaller) body comes whole.
+    const filtered = Boolean(ctx.region || ctx.window);
+    const topo = filtered
+      ? await ctx.get("/api/analytics/topology", ctx.query())
+      : await ctx.get("/api/analytics/topology/summary");
+    const loadReach = filtered
+      ? async (id) => topo.perObserverReach?.[id]
+      : (id) => ctx.get(`/api/analytics/topology/${encodeURIComponent(id)}`);
     root.append(stats([
       { label: "Median hops", value: fmt(topo.medianHops, 0), hint: `mean ${fmt(topo.avgHops, 2)}` },
       { label: "Longest path", value: `${fmt(topo.maxHops, 0)} hops` },
@@ -46,7 +55,7 @@ export default {
       ],
       rows: topo.topPairs || [],
     })));
-    root.append(reachSection(topo));
+    root.append(await reachSection(topo, loadReach, ctx));
     const best = section("Closest observer per node", table({
       caption: "Each relay's nearest observer (in hops)",
       columns: [
@@ -61,10 +70,13 @@ export default {
   },
 };
 
-/** Reach rings: an observer picker; one observer's rings are drawn at a time. */
-function reachSection(topo) {
-  const reach = topo.perObserverReach || {};
-  const observers = (topo.observers || []).filter((o) => reach[o.id]);
+/** Reach rings: an observer picker; one observer's rings are loaded and drawn at a time. */
+async function reachSection(topo, loadReach, ctx) {
+  const observers = topo.reachObservers
+    ? topo.reachObservers.filter((o) => o.id)
+    : Object.entries(topo.perObserverReach || {}).filter(([id]) => id)
+      .map(([id, e]) => ({ id, name: e.observer_name }))
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
   const body = h("div", { class: "reach-body" });
   const select = h("select", { id: "reach-observer", onchange: () => draw(select.value) },
     observers.map((o) => h("option", { value: o.id }, o.name || o.id.slice(0, 8))));
@@ -74,11 +86,23 @@ function reachSection(topo) {
     body);
   panel.classList.add("wide");
 
-  function draw(id) {
+  async function draw(id) {
+    panel.dataset.state = "loading";
+    let entry;
+    try {
+      entry = await loadReach(id);
+    } catch (err) {
+      if (!ctx.isCurrent() || err.name === "Aborted") return;
+      destroyChartsIn(body);
+      replace(body, notice(`Could not load this observer's reach: ${err.message}`, "error"));
+      panel.dataset.state = "error";
+      return;
+    }
+    if (!ctx.isCurrent() || select.value !== id) return; // superseded by a newer choice
     destroyChartsIn(body);
-    const entry = reach[id];
     if (!entry) {
       replace(body, notice("This observer has no reach data.", "info"));
+      panel.dataset.state = "ready";
       return;
     }
     replace(body);
@@ -97,9 +121,10 @@ function reachSection(topo) {
       rows: rings.flatMap((r) => r.nodes.map((n) => ({ ...n, ring: r.hops }))),
       limit: 25,
     }));
+    panel.dataset.state = "ready";
   }
 
-  if (observers.length) draw(observers[0].id);
+  if (observers.length) await draw(observers[0].id);
   else replace(body, notice("No observer heard relayed traffic.", "info"));
   return panel;
 }
