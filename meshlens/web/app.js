@@ -73,6 +73,7 @@ async function loadModule(name) {
 
 function setState(state) {
   main.dataset.state = state;
+  if (state === "ready") performance.mark(`meshlens:ready:${main.dataset.view}`); // bench/dashboard.py
   main.setAttribute("aria-busy", state === "loading" || state === "warming" ? "true" : "false");
 }
 

@@ -120,7 +120,7 @@ def start_server(db: Path) -> Dashboard:
     return Dashboard(f"http://127.0.0.1:{found['port']}", db, process, reader, log)
 
 
-def wait_ready(dashboard: Dashboard) -> None:
+def wait_ready(dashboard: Dashboard, timeout_s: float = READY_TIMEOUT_S) -> None:
     """Until /api/health says loaded and every analytic has its first snapshot."""
     with httpx.Client(base_url=dashboard.base, timeout=10.0) as http:
         start = time.monotonic()
@@ -128,7 +128,7 @@ def wait_ready(dashboard: Dashboard) -> None:
             health = http.get("/api/health").json()
             if not health["load"]["loading"] and health["analyticsReady"]:
                 return
-            assert time.monotonic() - start < READY_TIMEOUT_S, f"not ready: {health}"
+            assert time.monotonic() - start < timeout_s, f"not ready: {health}"
             time.sleep(0.05)  # polling real background work (the load), not time itself
 
 
