@@ -67,6 +67,20 @@ export default {
       limit: 15,
     }));
     root.append(best);
+    root.append(section("Heard by several observers", table({
+      caption: "Relays more than one observer hears, with the nearest (top 50)",
+      columns: [
+        { key: "name", label: "Node", render: (m) => nodeCell(m.name, m.pubkey, m.hop) },
+        { key: "n", label: "Observers", numeric: true, digits: 0 },
+        { key: "nearest", label: "Nearest observer" },
+        { key: "minDist", label: "Hops", numeric: true, digits: 0 },
+      ],
+      rows: (topo.multiObsNodes || []).map((m) => {
+        const near = [...m.observers].sort((a, b) => a.minDist - b.minDist)[0] || {};
+        return { ...m, n: m.observers.length, nearest: near.observer_name, minDist: near.minDist };
+      }),
+      limit: 15,
+    })));
   },
 };
 
