@@ -33,6 +33,7 @@ const modules = new Map(); // name -> module, or null when it has none
 let current = null; // {controller, token}
 let renderToken = 0;
 let recomputers = null; // {at, byRoute}
+let focusView = false; // after a nav click, move focus to the new view (keyboard users)
 
 /** Parse location.hash into {view, region, window}. */
 export function parseHash(hash) {
@@ -207,6 +208,10 @@ async function route() {
     if (token !== renderToken) return;
     replace(main, h("h1", null, mod.title), root);
     setState("ready");
+    if (focusView) {
+      focusView = false;
+      main.focus({ preventScroll: true });
+    }
     const byRoute = await fetchRecomputers(controller.signal);
     if (token === renderToken) replace(freshness, freshnessLine(metas, byRoute) || "");
   } catch (err) {
@@ -257,6 +262,7 @@ function start() {
     if (!a) return;
     e.preventDefault();
     const name = a.getAttribute("href").slice(2);
+    focusView = true;
     location.hash = buildHash(name, { region: regionSelect.value, window: windowSelect.value });
   });
   window.addEventListener("hashchange", route);

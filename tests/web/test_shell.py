@@ -95,3 +95,23 @@ def test_region_and_window_selectors_change_what_is_shown(
     last_hour = page.locator(".stat").first.inner_text()
     assert last_hour != one_region
     watched.trouble.assert_clean()
+
+
+def test_the_dashboard_is_keyboard_navigable(dashboard: Dashboard, watched: Watched) -> None:
+    page = watched.page
+    open_view(page, dashboard, "#/overview")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "#/overview"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the RF link
+    page.wait_for_selector('main#view[data-view="rf"][data-state="ready"]')
+    assert page.evaluate("document.activeElement.id") == "view"  # focus follows the view
+    outline = page.evaluate(
+        "getComputedStyle(document.querySelector('#window'), null).outlineStyle"
+    )
+    page.focus("#window")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    assert outline == "none"  # the ring appears only with focus
+    watched.trouble.assert_clean()
