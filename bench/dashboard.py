@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import Browser, Page, Response, sync_playwright
 
 from tests.web.conftest import CHROMIUM, start_server, wait_ready
 
@@ -30,18 +30,6 @@ VIEWS = (
 )  # fmt: skip
 READY_MS = 30_000
 
-# Resolves with the ms from now until <main> shows `view` ready (checked at each mutation).
-WAIT_READY = """(view) => new Promise((resolve) => {
-  const t0 = performance.now();
-  const main = document.getElementById("view");
-  const done = () => main.dataset.view === view && main.dataset.state === "ready";
-  const observer = new MutationObserver(() => {
-    if (done()) { observer.disconnect(); resolve(performance.now() - t0); }
-  });
-  observer.observe(main, { attributes: true });
-  location.hash = "#/" + view;
-})"""
-
 
 def cold(browser: Browser, base: str, view: str) -> tuple[float, int]:
     """ms from navigation start to ready in a fresh context, and API bytes downloaded."""
@@ -50,11 +38,11 @@ def cold(browser: Browser, base: str, view: str) -> tuple[float, int]:
         page = context.new_page()
         api_bytes = [0]
 
-        def count(request: Request) -> None:
-            if "/api/" in request.url:
-                api_bytes[0] += request.sizes()["responseBodySize"]
+        def count(response: Response) -> None:
+            if "/api/" in response.url:  # bytes as sent: every API answer has a length
+                api_bytes[0] += int(response.headers.get("content-length", "0"))
 
-        page.on("requestfinished", count)
+        page.on("response", count)
         page.goto(f"{base}/#/{view}")
         page.wait_for_selector(f'main[data-view="{view}"][data-state="ready"]', timeout=READY_MS)
         # the shell's mark, in ms since this document's navigation started
@@ -69,8 +57,16 @@ def cold(browser: Browser, base: str, view: str) -> tuple[float, int]:
 
 def by_hash(page: Page, view: str, via: str) -> float:
     """ms to show `view` after switching to it from `via` in a warm page."""
-    page.evaluate(WAIT_READY, via)
-    return float(page.evaluate(WAIT_READY, view))
+    page.evaluate("(v) => { location.hash = '#/' + v; }", via)
+    page.wait_for_selector(f'main[data-view="{via}"][data-state="ready"]', timeout=READY_MS)
+    started = page.evaluate(
+        "(v) => { const t = performance.now(); location.hash = '#/' + v; return t; }", view
+    )
+    page.wait_for_selector(f'main[data-view="{view}"][data-state="ready"]', timeout=READY_MS)
+    ready = page.evaluate(
+        "(v) => performance.getEntriesByName('meshlens:ready:' + v).at(-1).startTime", view
+    )
+    return float(ready) - float(started)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,7 +101,7 @@ def report(browser: Browser, base: str, rounds: int) -> None:
     print("|---|---|---|---|")
     for view in VIEWS:
         colds = [cold(browser, base, view) for _ in range(rounds)]
-        via = "roles" if view != "roles" else "rf"
+        via = "overview" if view != "overview" else "rf"
         hashes = [by_hash(page, view, via) for _ in range(rounds)]
         cold_ms = [c[0] for c in colds]
         print(

@@ -101,6 +101,10 @@ async function fetchRecomputers(signal) {
     if (!r.ok) return null;
     const body = await r.json();
     const byRoute = new Map(body.recomputers.map((rc) => [rc.route, rc]));
+    // The server's clock (this answer is no-store, so its Date is fresh), to age snapshots
+    // by their Last-Modified whatever the browser's own clock says.
+    const serverDate = Date.parse(r.headers.get("Date") || "");
+    byRoute.serverOffsetMs = Number.isNaN(serverDate) ? 0 : serverDate - Date.now();
     recomputers = { at: Date.now(), byRoute };
     return byRoute;
   } catch {
@@ -119,7 +123,12 @@ function freshnessLine(metas, byRoute) {
         (meta.ageSec !== null ? `, ${duration(meta.ageSec)} ago` : ""));
       continue;
     }
-    const age = meta.ageSec ?? rc.snapshotAgeSec;
+    // A snapshot the browser kept in its cache (max-age) carries the Age it had then;
+    // Last-Modified against the server's clock is its age now.
+    const modified = Date.parse(meta.lastModified || "");
+    const age = !Number.isNaN(modified)
+      ? Math.max(0, (Date.now() + (byRoute.serverOffsetMs || 0) - modified) / 1000)
+      : meta.ageSec ?? rc.snapshotAgeSec;
     let text = `${label}: snapshot ${duration(age)} old`;
     if (rc.nextDueInSec !== null && rc.nextDueInSec !== undefined) {
       text += `, next recompute ${rc.nextDueInSec <= 0 ? "due now" : "in " + duration(rc.nextDueInSec)}`;
@@ -128,6 +137,23 @@ function freshnessLine(metas, byRoute) {
     parts.push(text);
   }
   return parts.join(" · ");
+}
+
+const FRESHNESS_EVERY_MS = 10_000;
+let freshnessTimer = null;
+
+/** Say how old the view's snapshots are and when they recompute; keep it current. */
+async function showFreshness(token, metas, signal) {
+  clearInterval(freshnessTimer);
+  const update = async () => {
+    const byRoute = await fetchRecomputers(signal);
+    if (token === renderToken) replace(freshness, freshnessLine(metas, byRoute) || "");
+    else clearInterval(freshnessTimer);
+  };
+  await update();
+  if (token === renderToken && freshness.textContent) {
+    freshnessTimer = setInterval(update, FRESHNESS_EVERY_MS);
+  }
 }
 
 /** Render the view named in the hash. */
@@ -212,8 +238,7 @@ async function route() {
       focusView = false;
       main.focus({ preventScroll: true });
     }
-    const byRoute = await fetchRecomputers(controller.signal);
-    if (token === renderToken) replace(freshness, freshnessLine(metas, byRoute) || "");
+    await showFreshness(token, metas, controller.signal);
   } catch (err) {
     if (err instanceof Aborted || token !== renderToken) return;
     console.warn(`view ${name} failed:`, err);
