@@ -225,8 +225,8 @@ def open_view(page: Page, dashboard: Dashboard, fragment: str) -> None:
     )
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """A full-page screenshot into the artifacts folder."""
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """A screenshot (of the whole page by default) into the artifacts folder."""
     path = artifacts_dir() / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -58,7 +58,7 @@ def test_views_are_readable_on_a_phone_in_the_dark(dashboard: Dashboard, browser
             assert width <= 390, f"{view} scrolls sideways on a phone ({width}px)"
             background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
             assert background == "rgb(17, 21, 28)"  # the dark theme's --bg
-            screenshot(page, f"{view}-phone-dark")
+            screenshot(page, f"{view}-phone-dark", full_page=False)
         trouble.assert_clean()
     finally:
         context.close()
