@@ -190,6 +190,10 @@ async function route() {
   regionSelect.value = state.region;
   if (regionSelect.value !== state.region) addRegionOption(state.region);
   windowSelect.value = state.window;
+  if (windowSelect.value !== state.window) { // a valid spelling the menu lacks (1d, 1w)
+    windowSelect.append(h("option", { value: state.window }, state.window));
+    windowSelect.value = state.window;
+  }
   document.title = `${mod.title} · meshlens`;
   setState("loading");
   replace(main, h("h1", null, mod.title), h("p", { class: "placeholder" }, "Loading…"));
