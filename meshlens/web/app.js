@@ -115,6 +115,10 @@ async function fetchRecomputers(signal) {
 function freshnessLine(metas, byRoute) {
   const parts = [];
   for (const meta of metas.values()) {
+    if (meta.label) { // reported by the view itself
+      parts.push(`${meta.label}: snapshot ${duration(meta.ageSec)} old`);
+      continue;
+    }
     const rc = byRoute?.get(meta.path);
     if (!rc) continue; // not an analytic (a plain resource)
     const label = rc.name;
