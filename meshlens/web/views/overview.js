@@ -43,7 +43,7 @@ export default {
       ],
       rows: rc.recomputers.map((r) => ({ ...r, state: !r.built ? "not built" : r.stale ? "stale" : r.ready ? "ready" : "warming up" })),
     })));
-    root.append(section("Observers", table({
+    const observers = section("Observers", table({
       columns: [
         { key: "name", label: "Name", render: (o) => o.name || shortKey(o.id) },
         { key: "iata", label: "Region" },
@@ -53,8 +53,9 @@ export default {
         { key: "noise_floor", label: "Noise floor (dBm)", numeric: true },
       ],
       rows: obs.observers || [],
-      className: "wide",
-    })));
+    }));
+    observers.classList.add("wide");
+    root.append(observers);
   },
 };
 
