@@ -114,13 +114,17 @@ async function fetchRecomputers(signal) {
 
 function freshnessLine(metas, byRoute) {
   const parts = [];
+  const seen = new Set();
   for (const meta of metas.values()) {
     if (meta.label) { // reported by the view itself
       parts.push(`${meta.label}: snapshot ${duration(meta.ageSec)} old`);
       continue;
     }
-    const rc = byRoute?.get(meta.path);
-    if (!rc) continue; // not an analytic (a plain resource)
+    // An analytic's route, or one of its parts (e.g. /api/analytics/topology/summary).
+    const rc = byRoute?.get(meta.path) ??
+      [...(byRoute?.values() ?? [])].find((r) => meta.path.startsWith(r.route + "/"));
+    if (!rc || seen.has(rc.name + meta.filtered)) continue; // a plain resource, or said
+    seen.add(rc.name + meta.filtered);
     const label = rc.name;
     if (meta.filtered) {
       parts.push(`${label}: computed for this filter` +

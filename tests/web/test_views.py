@@ -39,6 +39,9 @@ def test_view_renders_charts_and_tables_with_data(
                 assert canvas.get_attribute("role") == "img"
         filled = page.locator("main#view table.data tbody tr:not(:has(td.empty))")
         assert filled.count() >= tables
+        if view != "overview":  # each analytic view says how old its snapshot is
+            expect(page.locator("#freshness")).to_contain_text(f"{view}: snapshot")
+            expect(page.locator("#freshness")).to_contain_text("next recompute")
         screenshot(page, view)
         trouble.assert_clean()
     finally:
