@@ -56,7 +56,7 @@ def render_analytic(analytic: Analytic, snapshot: Snapshot, query: Query) -> Ren
         # Detail bodies are kept gzip-compressed: per-node clock skew is ~40 KB a node
         # (60 MB at the staging profile) as JSON, about a tenth of that compressed, and
         # gzip is what most clients receive anyway. See AnalyticsService.detail.
-        extra = {key: compress_detail(encode(value)) for key, value in details.items()}
+        extra = {key: compress_detail(encode(part)) for key, part in details.items()}
     return render(body, extra)
 
 
