@@ -21,6 +21,7 @@ from meshlens.analytics import (
     rf,
     roles,
     topology,
+    topology_parts,
 )
 from meshlens.analytics.query import Query
 from meshlens.records import JSONValue
@@ -28,6 +29,7 @@ from meshlens.store.snapshot import Snapshot
 
 Compute = Callable[[Snapshot, Query], JSONValue]
 DetailCompute = Callable[[Snapshot, Query], Mapping[str, JSONValue]]
+DetailDerive = Callable[[JSONValue], Mapping[str, JSONValue]]
 
 REGION = frozenset({"region"})
 REGION_WINDOW = frozenset({"region", "window", "from", "to"})
@@ -39,8 +41,11 @@ class Detail:
     """A per-key view published alongside an analytic (e.g. one node's clock skew)."""
 
     route: str  # with one {key} placeholder, e.g. /api/nodes/{pubkey}/clock-skew
-    compute: DetailCompute  # key -> body, computed with the default shape
+    compute: DetailCompute | None  # key -> body, computed with the default shape
     not_found: str  # the 404 message when the key has no entry
+    # key -> body cut from the analytic's own result, for parts of a large body that
+    # clients fetch alone (topology's reach rings); costs no second compute.
+    derive: DetailDerive | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,12 @@ ANALYTICS: tuple[Analytic, ...] = (
         REGION_WINDOW,
         "Hop counts, top repeaters and pairs, per-observer reach rings, best paths.",
         compute=topology.compute,
+        detail=Detail(
+            "/api/analytics/topology/{part}",
+            None,
+            topology_parts.NOT_FOUND,
+            derive=topology_parts.parts,
+        ),
     ),
     Analytic(
         "rf",

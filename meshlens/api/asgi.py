@@ -22,12 +22,18 @@ from meshlens.api.routes import (
     ops_routes,
     starlette_routes,
 )
+from meshlens.api.web import Dashboard, load_assets, web_routes
 
 
 def route_table(ctx: ApiContext) -> list[RouteSpec]:
     """Every route, in matching order (analytics first: fixed paths before parameters)."""
-    specs = [*analytic_routes(ctx), *ops_routes(ctx), *resource_routes(ctx.resources)]
-    specs += inject_routes(ctx)
+    specs = [
+        *analytic_routes(ctx),
+        *ops_routes(ctx),
+        *resource_routes(ctx.resources),
+        *inject_routes(ctx),
+        *web_routes(Dashboard(load_assets())),
+    ]
     document: list[Reply] = []  # filled below, once the table is complete
 
     async def openapi(_: Request) -> Reply:

@@ -48,7 +48,9 @@ def build_openapi(specs: Iterable[RouteSpec]) -> dict[str, Any]:
     """An OpenAPI 3.1 document of `specs` (its schemas are JSON Schema 2020-12)."""
     paths: dict[str, dict[str, Any]] = {}
     for spec in specs:
-        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec)
+        # Starlette's converters (`{asset:path}`) are not part of an OpenAPI template.
+        path = re.sub(r"{(\w+):\w+}", r"{\1}", spec.path)
+        paths.setdefault(path, {})[spec.method.lower()] = _operation(spec)
     schemas: dict[str, Schema] = {**COMPONENTS, **RESOURCE_COMPONENTS}
     return {
         "openapi": "3.1.0",

@@ -40,14 +40,23 @@ def render_analytic(analytic: Analytic, snapshot: Snapshot, query: Query) -> Ren
     """Compute, encode and render one analytic (runs on the runner: no I/O, no logging)."""
     if analytic.compute is None:
         raise ValueError(f"analytic {analytic.name!r} has no compute")
-    body = encode(analytic.compute(snapshot, query))
+    value = analytic.compute(snapshot, query)
+    body = encode(value)
     extra: Mapping[str, bytes] | None = None
-    if analytic.detail is not None:
-        details = analytic.detail.compute(snapshot, query)
+    detail = analytic.detail
+    # Details are served from the default shape only (AnalyticsService.detail), so a
+    # filtered shape does not pay for them.
+    if detail is not None and query.is_default:
+        if detail.derive is not None:
+            details = detail.derive(value)
+        elif detail.compute is not None:
+            details = detail.compute(snapshot, query)
+        else:
+            raise ValueError(f"detail of {analytic.name!r} has neither compute nor derive")
         # Detail bodies are kept gzip-compressed: per-node clock skew is ~40 KB a node
         # (60 MB at the staging profile) as JSON, about a tenth of that compressed, and
         # gzip is what most clients receive anyway. See AnalyticsService.detail.
-        extra = {key: compress_detail(encode(value)) for key, value in details.items()}
+        extra = {key: compress_detail(encode(part)) for key, part in details.items()}
     return render(body, extra)
 
 

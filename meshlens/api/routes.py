@@ -143,6 +143,7 @@ def _detail_endpoint(ctx: ApiContext, analytic: Analytic, key_name: str) -> Endp
         return rep.reply(
             now_ms=ctx.clock.now_ms(),
             if_none_match=_header(request, b"if-none-match"),
+            accept_encoding=_header(request, b"accept-encoding"),
             head=request.method == "HEAD",
         )
 

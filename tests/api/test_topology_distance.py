@@ -55,3 +55,29 @@ def test_node_blacklist_hides_a_repeater(serve: Serve, tmp_path: Any) -> None:
     assert {r["name"] for r in body["topRepeaters"]} == {"R1", "R3"}
     reach = body["perObserverReach"]["OBS1"]["rings"]
     assert all(n["pubkey"] != hidden for ring in reach for n in ring["nodes"])
+
+
+def test_topology_parts_are_the_body_cut_in_pieces(serve: Serve, settings: Settings) -> None:
+    seed(settings, _sightings())
+    server = serve(analytics=ANALYTICS)
+    server.wait_ready()
+    with server.client() as http:
+        whole = http.get("/api/analytics/topology").json()
+        summary = http.get("/api/analytics/topology/summary")
+        one = http.get("/api/analytics/topology/obs1")  # keys match in any case
+        missing = http.get("/api/analytics/topology/OBS2")
+        zipped = http.get("/api/analytics/topology/obs1", headers={"Accept-Encoding": "gzip"})
+    # detail bodies are stored gzip; a client that accepts it gets those bytes as they are
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == one.json()
+    assert summary.status_code == one.status_code == 200
+    assert summary.headers["etag"] and summary.headers["age"]
+    lean = summary.json()
+    index = lean.pop("reachObservers")
+    assert lean == {k: v for k, v in whole.items() if k != "perObserverReach"}
+    rings = whole["perObserverReach"]["OBS1"]["rings"]
+    nodes = sum(len(r["nodes"]) for r in rings)
+    assert index == [{"id": "OBS1", "name": "One", "rings": len(rings), "nodes": nodes}]
+    assert one.json() == {"observer_id": "OBS1", **whole["perObserverReach"]["OBS1"]}
+    assert missing.status_code == 404
+    assert missing.json()["error"].startswith("No such topology part")
