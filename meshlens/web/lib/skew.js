@@ -12,7 +12,7 @@ export const SEVERITY_LABEL = {
 };
 
 // Indexes into the theme's --series-N colours (charts.js palette()).
-export const SEVERITY_COLOR = { no_clock: 5, bimodal_clock: 4, absurd: 3, critical: 3, warning: 1, ok: 2 };
+export const SEVERITY_COLOR = { no_clock: 5, bimodal_clock: 0, absurd: 4, critical: 3, warning: 1, ok: 2 };
 
 /** The severity of an absolute skew in seconds (the analytic's thresholds). */
 export function classify(absSec) {

@@ -2,9 +2,9 @@
 // nodes of one role listed a page at a time (loaded when asked for, never all at once).
 
 import { h, fmt, stats, section, notice, replace, time, shortKey } from "../lib/dom.js";
-import { bars, timeSeries } from "../lib/charts.js";
+import { bars, timeSeries, palette } from "../lib/charts.js";
 import { table } from "../lib/table.js";
-import { SEVERITIES, SEVERITY_LABEL, skewText } from "../lib/skew.js";
+import { SEVERITIES, SEVERITY_LABEL, SEVERITY_COLOR, skewText } from "../lib/skew.js";
 
 const PAGE = 25;
 const COUNT_FIELD = {
@@ -36,10 +36,11 @@ export default {
     bars(root, { title: "Nodes by role", caption: "Nodes by the role their adverts announce",
       labels, values: roles.map((r) => r.nodeCount), label: "nodes", xLabel: "role", yLabel: "nodes",
       colors: roles.map((_, i) => i) });
-    timeSeries(root, { title: "Clock health by role", caption: "Nodes with clock data, by clock-skew severity",
+    const health = timeSeries(root, { title: "Clock health by role", caption: "Nodes with clock data, by clock-skew severity",
       labels, stacked: true, yLabel: "nodes",
       series: SEVERITY_SERIES.map((s) => ({ label: SEVERITY_LABEL[s], kind: "bar",
         values: roles.map((r) => r[COUNT_FIELD[s]] || 0) })) });
+    severityColours(health, SEVERITY_SERIES);
     bars(root, { title: "Typical clock error by role", caption: "Median absolute clock skew (seconds)",
       labels, values: roles.map((r) => r.medianAbsSkewSec), label: "median |skew| (s)",
       xLabel: "role", yLabel: "seconds", colors: roles.map(() => 1) });
@@ -58,6 +59,16 @@ export default {
     root.append(await nodesSection(ctx, roles));
   },
 };
+
+/** Colour a chart's series by severity (a series' colour is otherwise its position). */
+function severityColours(fig, severities) {
+  const chart = globalThis.Chart.getChart(fig.querySelector("canvas"));
+  const p = palette();
+  chart.data.datasets.forEach((ds, i) => {
+    ds.backgroundColor = ds.borderColor = p[SEVERITY_COLOR[severities[i]] % p.length];
+  });
+  chart.update();
+}
 
 function cap(role) {
   return role ? role[0].toUpperCase() + role.slice(1) : "Unknown";
