@@ -49,12 +49,12 @@ def sightings(now_s: int) -> list[Sighting]:
     out: list[Sighting] = []
     start_s = now_s - 7 * 3600
     relay = bytes.fromhex(public_key_hex(2)[:2])
-    for seed, (name, kind, lat, lon, error_s) in NODES.items():
+    for node, (name, kind, lat, lon, error_s) in NODES.items():
         for k in range(ADVERTS_PER_NODE):
-            sent = start_s + k * 3600 + seed * 60
+            sent = start_s + k * 3600 + node * 60
             raw = advert_frame(
-                seed, name=name, advert_type=kind, lat=lat, lon=lon,
-                timestamp=sent + error_s, path=relay if k % 2 and seed != 2 else b"",
+                node, name=name, advert_type=kind, lat=lat, lon=lon,
+                timestamp=sent + error_s, path=relay if k % 2 and node != 2 else b"",
             )  # fmt: skip
             for i, (observer, label, region) in enumerate(OBSERVERS):
                 out.append(
@@ -64,7 +64,9 @@ def sightings(now_s: int) -> list[Sighting]:
     key = bytes.fromhex(PUBLIC_KEY_HEX)
     said = now_s - 1800
     message = channel_frame(key, f"{EVIL_SENDER}: {EVIL_MESSAGE}", timestamp=said)
-    out.append(sighting(message, public_key_hex(2).upper(), name="Hill Observer", at_ms=said * 1000))
+    out.append(
+        sighting(message, public_key_hex(2).upper(), name="Hill Observer", at_ms=said * 1000)
+    )
     return sorted(out, key=lambda s: s.received_at_ms)
 
 

@@ -59,9 +59,7 @@ def test_a_deep_link_opens_the_view(dashboard: Dashboard, watched: Watched, view
     watched.trouble.assert_clean()
 
 
-def test_the_collision_grid_works_from_the_keyboard(
-    dashboard: Dashboard, watched: Watched
-) -> None:
+def test_the_collision_grid_works_from_the_keyboard(dashboard: Dashboard, watched: Watched) -> None:
     page = watched.page
     open_view(page, dashboard, "#/hash-collisions")
     cells = page.locator("table.collision-grid button")
@@ -82,9 +80,7 @@ def test_the_collision_grid_works_from_the_keyboard(
     watched.trouble.assert_clean()
 
 
-def test_a_node_history_is_fetched_only_when_picked(
-    dashboard: Dashboard, watched: Watched
-) -> None:
+def test_a_node_history_is_fetched_only_when_picked(dashboard: Dashboard, watched: Watched) -> None:
     page = watched.page
     details: list[str] = []
 
@@ -104,9 +100,7 @@ def test_a_node_history_is_fetched_only_when_picked(
     watched.trouble.assert_clean()
 
 
-def test_observer_drift_follows_the_chosen_observer(
-    dashboard: Dashboard, watched: Watched
-) -> None:
+def test_observer_drift_follows_the_chosen_observer(dashboard: Dashboard, watched: Watched) -> None:
     page = watched.page
     open_view(page, dashboard, "#/observers-skew")
     history = page.locator(".clock-history")

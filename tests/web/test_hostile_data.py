@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page
 
-from tests.api.running import Running
+from tests.api.running import Running, start
 from tests.web.conftest import VIEW_TIMEOUT_MS, Trouble, screenshot, watch
 from tests.web.hostile import (
     EVIL_MESSAGE,
@@ -18,7 +18,6 @@ from tests.web.hostile import (
     hostile_settings,
     serve_hostile,
 )
-from tests.api.running import start
 
 pytestmark = pytest.mark.browser
 
@@ -74,9 +73,7 @@ def watch_dialogs(page: Page) -> list[str]:
 
 
 @pytest.mark.parametrize("view", sorted(SHOWN))
-def test_hostile_names_and_messages_are_text(
-    hostile: Running, browser: Browser, view: str
-) -> None:
+def test_hostile_names_and_messages_are_text(hostile: Running, browser: Browser, view: str) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
