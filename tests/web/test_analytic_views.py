@@ -127,3 +127,18 @@ def test_role_nodes_are_paged(dashboard: Dashboard, watched: Watched) -> None:
         nxt.click()
         page.wait_for_selector("#s-nodes-by-role ~ * caption >> text=/: 26–/")
     watched.trouble.assert_clean()
+
+
+def test_the_views_are_readable_on_a_phone(dashboard: Dashboard, browser: Browser) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        page = context.new_page()
+        trouble = watch(page)
+        for view in sorted(VIEWS):
+            open_view(page, dashboard, f"#/{view}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{view} scrolls sideways on a phone ({width}px)"
+            screenshot(page, f"{view}-phone")
+        trouble.assert_clean()
+    finally:
+        context.close()
