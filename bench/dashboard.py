@@ -154,7 +154,7 @@ def _suite_rows(browser: Browser, base: str) -> list[Row]:
         out = []
         for view in VIEWS:
             colds = [cold(browser, base, view) for _ in range(SUITE_ROUNDS)]
-            via = "roles" if view != "roles" else "rf"
+            via = "overview" if view != "overview" else "rf"
             hashes = [by_hash(page, view, via) for _ in range(SUITE_ROUNDS)]
             cold_ms = [c[0] for c in colds]
             out.append(
