@@ -21,6 +21,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Response, sync_playwright
 
+from bench.suite import Context, Row
 from tests.web.conftest import CHROMIUM, start_server, wait_ready
 
 STAGING = Path("/work/bench-data/staging-seed1.db")
@@ -114,3 +115,59 @@ def report(browser: Browser, base: str, rounds: int) -> None:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# The benchmark suite's part (bench/suite.py): the same measures, three rounds per view.
+ORDER = 90
+SUITE_ROUNDS = 3
+
+
+def rows(ctx: Context) -> list[Row]:
+    """Per view: cold and by-hash time to data shown, and the API bytes it downloads."""
+    if ctx.quick or not CHROMIUM.exists():
+        return []
+    out: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="meshlens-web-bench-") as tmp:
+        db = Path(tmp) / "bench.db"
+        shutil.copyfile(ctx.db_path, db)
+        server = start_server(db)
+        try:
+            wait_ready(server, timeout_s=600.0)
+            with sync_playwright() as driver:
+                browser = driver.chromium.launch(executable_path=str(CHROMIUM))
+                try:
+                    out = _suite_rows(browser, server.base)
+                finally:
+                    browser.close()
+        finally:
+            server.process.terminate()
+            server.process.wait(60)
+    return out
+
+
+def _suite_rows(browser: Browser, base: str) -> list[Row]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/#/overview")
+        page.wait_for_selector('main[data-view="overview"][data-state="ready"]', timeout=READY_MS)
+        out = []
+        for view in VIEWS:
+            colds = [cold(browser, base, view) for _ in range(SUITE_ROUNDS)]
+            via = "overview" if view != "overview" else "rf"
+            hashes = [by_hash(page, view, via) for _ in range(SUITE_ROUNDS)]
+            cold_ms = [c[0] for c in colds]
+            out.append(
+                Row(
+                    "dashboard",
+                    f"`/#/{view}`: navigation to data shown, cold / by hash (median of "
+                    f"{SUITE_ROUNDS})",
+                    f"{statistics.median(cold_ms):.0f} / {statistics.median(hashes):.0f} ms",
+                    "<= 1000 ms",
+                    note=f"max {max(cold_ms):.0f} / {max(hashes):.0f} ms; API "
+                    f"{colds[-1][1] / 1024:,.0f} KB as sent",
+                )
+            )
+        return out
+    finally:
+        context.close()

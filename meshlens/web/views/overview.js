@@ -18,6 +18,8 @@ export default {
       ctx.get("/api/observers"),
     ]);
     const load = health.load || {};
+    // An empty store (issue 3): say how to get data in, as the server words it.
+    if (health.hint) root.append(emptyStore());
     root.append(stats([
       { label: "Transmissions", value: fmt(st.totalTransmissions, 0), hint: `${fmt(st.packetsLastHour, 0)} in the last hour` },
       { label: "Observations", value: fmt(st.totalObservations, 0) },
@@ -62,4 +64,18 @@ export default {
 const VIEW_OF = { "observers-clock-skew": "observers-skew", "nodes-clock-skew": "nodes-skew" };
 function viewOf(analytic) {
   return VIEW_OF[analytic] || analytic;
+}
+
+/** What to do when the store is empty (shown while /api/health carries a `hint`). */
+function emptyStore() {
+  const panel = section("No data yet",
+    h("p", null, "meshlens has stored nothing so far. To fill this dashboard:"),
+    h("ul", null,
+      h("li", null, "connect observers: point meshcoretomqtt at an MQTT broker listed in ",
+        h("code", null, "mqttSources"), " in the configuration;"),
+      h("li", null, "or stop the server and import captures: ", h("code", null, "meshlens import FILE…"),
+        " (MQTT JSONL, packet JSONL or a CoreScope database);"),
+      h("li", null, "or try the simulated mesh: ", h("code", null, "meshlens serve --demo"), ".")));
+  panel.classList.add("wide", "empty-store");
+  return panel;
 }
