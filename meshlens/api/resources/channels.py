@@ -74,7 +74,7 @@ def list_channels(res: Resources, q: Mapping[str, str]) -> Answer:
     label, names, n_decrypted = _labels(snap)
     counted = label >= 0
     if region:
-        counted &= sel.heard_by(snap, sel.region_observers(snap, region))
+        counted &= sel.heard_by(snap, sel.region_observers(snap, region), res.index)
     tx = snap.tx
     rows: list[tuple[int, str, JSONObject]] = []
     for index, name in enumerate(names):
@@ -118,7 +118,7 @@ def channel_messages(res: Resources, channel: str, q: Mapping[str, str]) -> Answ
     mask = label == index
     region = p.region(q)
     if region:
-        mask &= sel.heard_by(snap, sel.region_observers(snap, region))
+        mask &= sel.heard_by(snap, sel.region_observers(snap, region), res.index)
     rows = np.flatnonzero(mask).astype(np.int64)
     tx = snap.tx
     latest_s = tx.last_seen_ms[rows] // 1000
