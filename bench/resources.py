@@ -118,7 +118,7 @@ class Ingest:
         snap = store.snapshot()
         self._store, self._clock, self._batch = store, clock, batch
         self._next_id = int(snap.obs.db_id.max()) + 1 if len(snap.obs) else 1
-        recent = slice(max(0, len(snap.tx) - 5_000), len(snap.tx))
+        recent = slice(max(0, len(snap.tx) - 1_000), len(snap.tx))
         self._tx_ids = snap.tx.db_id[recent].copy()
         rowids = range(1, 4 * len(snap.observers) + 2)
         self._rowids = np.array([r for r in rowids if store.observer_index(r) is not None])

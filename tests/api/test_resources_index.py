@@ -9,6 +9,7 @@ import numpy as np
 
 from meshlens.api.resources import selection as sel
 from meshlens.api.resources.index import ObservationIndex
+from meshlens.api.resources.labels import ChannelLabels
 from meshlens.db.database import Database
 from meshlens.ingest.pipeline import Pipeline
 from meshlens.store.snapshot import Snapshot
@@ -34,18 +35,26 @@ def _relayed_naive(snap: Snapshot, hops: list[int]) -> list[int]:
     return sorted(out)
 
 
+def snap_copy(snap: Snapshot) -> Snapshot:
+    """The same snapshot without its memo."""
+    return dataclasses.replace(snap, derived={})
+
+
 def test_grown_masks_match_a_scan_from_scratch(tmp_path: Path) -> None:
     db = Database(tmp_path / "index.db")
     try:
         store = PacketStore()
         pipeline = Pipeline(db, store)
         index = ObservationIndex()
+        labels = ChannelLabels()
         relay = bytes.fromhex(public_key_hex(1)[:2])
         snapshots = []
         for step in range(6):
             at = T0 + step * 10_000
+            secret = bytes([step % 3]) * 16  # a sealed channel, a new hash byte now and then
             pipeline.process([
-                sighting(advert_frame(1 + step % 3, name=f"N{step}", timestamp=1_767_225_600 + step),
+                sighting(channel_frame(secret, f"s{step}"), "OBS1", at_ms=at + 5),
+                sighting(advert_frame(1 + step % 3, name=f"N{step}", timestamp=T0 // 1000 + step),
                          "OBS1", at_ms=at),
                 sighting(channel_frame(PUBLIC, f"m{step}", path=relay * (step % 2)), "OBS2",
                          region="PDX", at_ms=at + 1),
@@ -60,13 +69,17 @@ def test_grown_masks_match_a_scan_from_scratch(tmp_path: Path) -> None:
             hop = snap.hop_hex.index(relay.hex().upper())
             grown = sel.relayed_by(snap, [hop], index)
             assert np.flatnonzero(grown).tolist() == _relayed_naive(snap, [hop])
+            label, names, n_decrypted = labels.of(snap)
+            fresh_label, fresh_names, fresh_n = ChannelLabels().of(snap_copy(snap))
+            assert (label.tolist(), names, n_decrypted) == (fresh_label.tolist(), fresh_names,
+                                                            fresh_n)  # fmt: skip
         # A pinned older snapshot, asked after the index grew past it, gets its own answer.
         old = snapshots[2]
         hop = old.hop_hex.index(relay.hex().upper())
         assert np.flatnonzero(sel.relayed_by(old, [hop], index)).tolist() == _relayed_naive(
             old, [hop]
         )
-        fresh = dataclasses.replace(old, derived={})  # no memo: the index answers
+        fresh = snap_copy(old)  # no memo: the index answers
         assert np.flatnonzero(sel.heard_by(fresh, [1, 2], index)).tolist() == _heard_naive(
             old, [1, 2]
         )
