@@ -44,7 +44,7 @@ from meshlens.api.server import bind
 from meshlens.app import Server
 from meshlens.config import Settings
 from meshlens.recomputer import ForkRunner
-from meshlens.records import JSONValue, Sighting
+from meshlens.records import Clock, JSONValue, Sighting
 from meshlens.store.snapshot import Snapshot
 
 SIM_CACHE = Path("/work/bench-data/staging-seed1.db")
@@ -171,11 +171,14 @@ class Churn:
 
 
 def start_server(
-    settings: Settings, analytics: Sequence[Analytic], niceness: int | None = None
+    settings: Settings,
+    analytics: Sequence[Analytic],
+    niceness: int | None = None,
+    clock: Clock | None = None,
 ) -> tuple[Server, int, Callable[[], None]]:
     """The real Server on a thread's event loop; returns it, its port and a stop function."""
     runner = None if niceness is None else ForkRunner(niceness=niceness)
-    server = Server(settings, analytics=analytics, runner=runner)
+    server = Server(settings, analytics=analytics, runner=runner, clock=clock)
     sock = bind("127.0.0.1", 0)
     port = int(sock.getsockname()[1])
     holder: dict[str, Any] = {}
