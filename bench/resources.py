@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from bench.suite import Context, Row
 from meshlens.api.resources.context import Answer, Resources
 from meshlens.api.resources.index import ObservationIndex
 from meshlens.api.resources.pins import SnapshotPins
@@ -185,6 +186,40 @@ async def main_async(args: argparse.Namespace) -> None:
     for name, call in cases(service, store).items():
         first, p50, p99, size = await measure(call, args.runs, ingest)
         print(f"| `{name}` | {first:.1f} | {p50:.2f} | {p99:.2f} | {size} |")
+
+
+DEFAULT_SHAPES = ("/api/stats", "/api/nodes", "/api/nodes/{pubkey}", "/api/nodes/network-status",
+                  "/api/observers", "/api/observers/{id}", "/api/packets",
+                  "/api/packets?groupByHash=true", "/api/packets/{hash}", "/api/channels",
+                  "/api/channels/Public/messages")  # fmt: skip
+
+
+def rows(ctx: Context) -> list[Row]:
+    """The slowest default-shape route's p99, on a still store and under ingest."""
+    runs = 20 if ctx.quick else 100
+
+    async def both() -> list[Row]:
+        service, store, _ = build(ctx.db_path)
+        out = []
+        for live in (False, True):
+            clock = service.resources.clock
+            assert isinstance(clock, FakeClock)
+            before = Ingest(store, clock, 10) if live else None
+            worst = ("", 0.0)
+            for name, call in cases(service, store).items():
+                if name in DEFAULT_SHAPES:
+                    p99 = (await measure(call, runs, before))[2]
+                    worst = max(worst, (name, p99), key=lambda w: w[1])
+            shape = "a new generation per call" if live else "a still store"
+            out.append(Row(
+                "api", f"slowest default-shape resource route p99, {shape}",
+                f"{worst[1]:.2f} ms `{worst[0]}`", "<= 20 ms",
+                f"handler and encoding in-process, {runs} calls per route"
+                + ("; 10 sightings and 1 s before each call" if live else ""),
+            ))  # fmt: skip
+        return out
+
+    return asyncio.run(both())
 
 
 def main() -> None:

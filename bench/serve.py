@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from bench.encoder_data import DEFAULT_CACHE, sightings
+from bench.suite import Context, Row
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.server import bind
@@ -255,6 +256,42 @@ def report(rows: list[tuple[str, WrkResult]]) -> None:
           f" p99 {idle_p99:.2f} ms; median churn: "
           f"{statistics.median(r.requests_s for r in churn):,.0f} req/s, p99 {churn_p99:.2f} ms;"
           f" p99 churn/idle x{churn_p99 / idle_p99:.2f}")  # fmt: skip
+
+
+def rows(ctx: Context) -> list[Row]:
+    """Idle and churn p99 of the default-shape read (a short run: 1 pair of 3-5 s phases)."""
+    seconds = "3" if ctx.quick else "5"
+    args = _parser().parse_args(["--db", str(ctx.db_path), "--seconds", seconds, "--pairs", "1"])
+    with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
+        db = Path(tmp) / "serve.db"
+        shutil.copy(args.db, db)
+        server, port, stop = start_server(Settings(db_path=db), bench_registry(), args.niceness)
+        try:
+            while not (server.status.loaded and server.recomputers.ready()):
+                time.sleep(0.05)
+            results = measure(server, port, args)
+        finally:
+            stop()
+    idle = next(r for name, r in results if name.startswith("idle 1"))
+    churn = next(r for name, r in results if name.startswith("churn 1"))
+    note = (f"wrk -c{args.connections} -t{args.threads}, {seconds} s phases, one idle/churn pair "
+            f"(`python -m bench.serve` runs four); churn: every recomputer back to back and "
+            f"{args.ingest_rate:g} obs/s ingest")  # fmt: skip
+    return [
+        Row(
+            "serving",
+            f"`{args.route}` idle",
+            f"{idle.requests_s:,.0f} req/s, p99 {idle.p99_ms:.2f} ms",
+            note=note,
+        ),
+        Row(
+            "serving",
+            f"`{args.route}` under churn",
+            f"{churn.requests_s:,.0f} req/s, p99 {churn.p99_ms:.2f} ms",
+            note=note,
+        ),
+        Row("serving", "p99 churn / idle", f"x{churn.p99_ms / idle.p99_ms:.2f}"),
+    ]
 
 
 def main() -> None:
