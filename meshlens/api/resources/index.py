@@ -3,8 +3,7 @@
 The store's observation columns are append-only, so an index built over the first B rows
 stays true for every later snapshot of the same epoch (retention starts a new one). The
 rows by transmission are a CSR over a base of B rows plus a scan of the (bounded) tail
-past B; the base is rebuilt when the tail grows
-past a sixteenth of the store. A running maximum of observation times finds "the last
+past B; the base is rebuilt when the tail grows past a sixteenth of the store. A running maximum of observation times finds "the last
 hour" by binary search although sightings arrive slightly out of time order. Masks of
 "transmissions with a sighting that matches" (heard by these observers, relayed by these
 hops) grow the same way: a new generation scans only the sightings past the last one
@@ -35,6 +34,7 @@ Marker = Callable[[Snapshot, int, int], I64]
 
 @dataclass(frozen=True, slots=True)
 class _Marks:
+    epoch: int  # the store's column epoch (retention renumbers rows)
     obs_n: int  # observation rows scanned
     last_db_id: int  # db_id of row obs_n - 1: the same store's prefix, not a rebuilt one
     mask: Mask  # over transmission rows; never written once handed out
@@ -116,17 +116,18 @@ class ObservationIndex:
         n, n_tx = len(snap.obs), len(snap.tx)
         found = self._marks.get(key)
         if found is not None and (
-            found.obs_n > n
+            found.epoch != snap.epoch
+            or found.obs_n > n
             or found.mask.shape[0] > n_tx
             or (found.obs_n and int(snap.obs.db_id[found.obs_n - 1]) != found.last_db_id)
         ):
-            if found.obs_n <= n:  # a rebuilt store: start this key again
-                del self._marks[key]
-                found = None
-            else:  # an older (pinned) snapshot than the one grown to: compute it apart
+            if snap.epoch < found.epoch or (snap.epoch == found.epoch and found.obs_n > n):
+                # An older (pinned) snapshot than the one grown to: compute it apart.
                 mask = np.zeros(n_tx, np.bool_)
                 mask[marker(snap, 0, n)] = True
                 return mask
+            del self._marks[key]  # a new epoch (retention) or a rebuilt store: start again
+            found = None
         start = 0 if found is None else found.obs_n
         if found is not None and start == n and found.mask.shape[0] == n_tx:
             self._marks.move_to_end(key)
@@ -137,7 +138,7 @@ class ObservationIndex:
         if n > start:
             mask[marker(snap, start, n)] = True
         last = int(snap.obs.db_id[n - 1]) if n else 0
-        self._marks[key] = _Marks(n, last, mask)
+        self._marks[key] = _Marks(snap.epoch, n, last, mask)
         self._marks.move_to_end(key)
         while len(self._marks) > MAX_MARKS:
             self._marks.popitem(last=False)

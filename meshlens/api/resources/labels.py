@@ -23,6 +23,7 @@ Labels = tuple[I64, list[str], int]
 
 @dataclass(frozen=True, slots=True)
 class _Grown:
+    epoch: int  # the store's column epoch (retention renumbers rows)
     n_tx: int
     last_db_id: int  # db_id of row n_tx - 1: the same store, not a rebuilt one
     labels: Labels
@@ -61,7 +62,7 @@ def _build(snap: Snapshot) -> _Grown:
     names += [f"enc_{b:02X}" for b in bytes_.tolist()]
     last = int(snap.tx.db_id[n - 1]) if n else 0
     return _Grown(
-        n, last, (label, names, n_decrypted),
+        snap.epoch, n, last, (label, names, n_decrypted),
         {sid: i for i, sid in enumerate(ids.tolist())},
         {b: i + n_decrypted for i, b in enumerate(bytes_.tolist())},
     )  # fmt: skip
@@ -79,8 +80,8 @@ def _grow(snap: Snapshot, old: _Grown) -> _Grown | None:
     part[dec_rows] = np.array(dec, np.int64)
     part[seal_rows] = np.array(seal, np.int64)
     label = np.concatenate([old.labels[0], part])
-    return _Grown(n, int(snap.tx.db_id[n - 1]), (label, *old.labels[1:]), old.decrypted,
-                  old.sealed)  # fmt: skip
+    return _Grown(old.epoch, n, int(snap.tx.db_id[n - 1]), (label, *old.labels[1:]),
+                  old.decrypted, old.sealed)  # fmt: skip
 
 
 class ChannelLabels:
@@ -96,15 +97,21 @@ class ChannelLabels:
     def _labels(self, snap: Snapshot) -> Labels:
         n = len(snap.tx)
         old = self._grown
-        same = old is not None and (
-            old.n_tx == 0 or (old.n_tx <= n and int(snap.tx.db_id[old.n_tx - 1]) == old.last_db_id)
+        same = (
+            old is not None
+            and old.epoch == snap.epoch
+            and old.n_tx <= n
+            and (old.n_tx == 0 or int(snap.tx.db_id[old.n_tx - 1]) == old.last_db_id)
         )
-        if old is not None and same and old.n_tx <= n:
+        if old is not None and same:
             grown = old if old.n_tx == n else _grow(snap, old)
             if grown is not None:
                 self._grown = grown
                 return grown.labels
         built = _build(snap)
-        if old is None or not same or n >= old.n_tx:  # an older pinned snapshot: not kept
+        older = old is not None and (
+            snap.epoch < old.epoch or (snap.epoch == old.epoch and n < old.n_tx)
+        )
+        if not older:  # an older pinned snapshot's labels are not kept
             self._grown = built
         return built.labels
