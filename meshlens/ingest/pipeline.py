@@ -99,7 +99,9 @@ class _Plan:
     hashes: list[int]  # per sighting, -1 when rejected
     paths: list[tuple[int, int, bytes]]  # (path byte, hop width, hop bytes) per sighting
     adverts: list[int] = field(default_factory=list)  # sightings whose frame is an ADVERT
-    rows: list[int] = field(default_factory=list)  # per sighting, its stored row or -1
+    # Per sighting, its transmission's store row or -1 (valid for the whole batch:
+    # retention swaps the store only between batches).
+    rows: list[int] = field(default_factory=list)
     new_tx: dict[int, _NewTx] = field(default_factory=dict)
     dropped: list[tuple[Sighting, Packet, str]] = field(default_factory=list)
 
@@ -350,10 +352,10 @@ class Pipeline:
             if key < 0 or key in plan.new_tx:
                 continue
             at = s.received_at_ms
-            row, lo, hi = spans.get(key, (plan.rows[i], at, at))
-            spans[key] = (row, min(lo, at), max(hi, at))
-        for key, (row, lo, hi) in spans.items():
-            tx_id = self._store.tx_db_id(max(row, 0))
+            stored, lo, hi = spans.get(key, (plan.rows[i], at, at))
+            spans[key] = (stored, min(lo, at), max(hi, at))
+        for key, (stored, lo, hi) in spans.items():
+            tx_id = self._store.tx_db_id(max(stored, 0))
             tables.touch_transmission(conn, tx_id, lo, hi)
             tx_ids[key] = tx_id
         return tx_ids

@@ -3,12 +3,12 @@
 The store's observation columns are append-only, so an index built over the first B rows
 stays true for every later snapshot of the same epoch (retention starts a new one). The
 rows by transmission are a CSR over a base of B rows plus a scan of the (bounded) tail
-past B; the base is rebuilt when the tail grows past a sixteenth of the store. A running maximum of observation times finds "the last
-hour" by binary search although sightings arrive slightly out of time order. Masks of
-"transmissions with a sighting that matches" (heard by these observers, relayed by these
-hops) grow the same way: a new generation scans only the sightings past the last one
-seen, so a filter costs the same under ingest as on a still store. All of it runs on the
-event loop only, so it needs no lock.
+past B; the base is rebuilt when the tail grows past a sixteenth of the store. A running
+maximum of observation times finds "the last hour" by binary search although sightings
+arrive slightly out of time order. Masks of "transmissions with a sighting that matches"
+(heard by these observers, relayed by these hops) grow the same way: a new generation
+scans only the sightings past the last one seen, so a filter costs the same under ingest
+as on a still store. All of it runs on the event loop only, so it needs no lock.
 """
 
 from __future__ import annotations
