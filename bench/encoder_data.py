@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from bench.suite import Context, Row
 from meshlens.app import open_storage
 from meshlens.config import Settings
 from meshlens.records import Sighting
@@ -125,6 +126,25 @@ def build(db: Path, transmissions: int, *, seed: int = 1, batch: int = 5000) -> 
 
 def _write(results: Sequence[object]) -> int:
     return len(results)
+
+
+def rows(ctx: Context) -> list[Row]:
+    """How fast this builder writes a small database (the full one is built on demand)."""
+    import tempfile
+
+    transmissions = 300 if ctx.quick else 2_000
+    with tempfile.TemporaryDirectory(prefix="meshlens-encoder-") as tmp:
+        started = time.perf_counter()
+        stored = build(Path(tmp) / "encoder.db", transmissions)
+        elapsed = time.perf_counter() - started
+    return [
+        Row(
+            "dataset",
+            "encoder dataset build rate (signing, encoding and the full pipeline)",
+            f"{stored / elapsed:,.0f} sightings/s",
+            note=f"{transmissions:,} transmissions, {stored:,} sightings into a fresh database",
+        )
+    ]
 
 
 def main() -> None:

@@ -38,13 +38,14 @@ from typing import Any
 import numpy as np
 
 from bench.encoder_data import DEFAULT_CACHE, sightings
+from bench.suite import Context, Row
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.server import bind
 from meshlens.app import Server
 from meshlens.config import Settings
 from meshlens.recomputer import ForkRunner
-from meshlens.records import JSONValue, Sighting
+from meshlens.records import Clock, JSONValue, Sighting
 from meshlens.store.snapshot import Snapshot
 
 SIM_CACHE = Path("/work/bench-data/staging-seed1.db")
@@ -171,11 +172,14 @@ class Churn:
 
 
 def start_server(
-    settings: Settings, analytics: Sequence[Analytic], niceness: int | None = None
+    settings: Settings,
+    analytics: Sequence[Analytic],
+    niceness: int | None = None,
+    clock: Clock | None = None,
 ) -> tuple[Server, int, Callable[[], None]]:
     """The real Server on a thread's event loop; returns it, its port and a stop function."""
     runner = None if niceness is None else ForkRunner(niceness=niceness)
-    server = Server(settings, analytics=analytics, runner=runner)
+    server = Server(settings, analytics=analytics, runner=runner, clock=clock)
     sock = bind("127.0.0.1", 0)
     port = int(sock.getsockname()[1])
     holder: dict[str, Any] = {}
@@ -252,6 +256,42 @@ def report(rows: list[tuple[str, WrkResult]]) -> None:
           f" p99 {idle_p99:.2f} ms; median churn: "
           f"{statistics.median(r.requests_s for r in churn):,.0f} req/s, p99 {churn_p99:.2f} ms;"
           f" p99 churn/idle x{churn_p99 / idle_p99:.2f}")  # fmt: skip
+
+
+def rows(ctx: Context) -> list[Row]:
+    """Idle and churn p99 of the default-shape read (a short run: 1 pair of 3-5 s phases)."""
+    seconds = "3" if ctx.quick else "5"
+    args = _parser().parse_args(["--db", str(ctx.db_path), "--seconds", seconds, "--pairs", "1"])
+    with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
+        db = Path(tmp) / "serve.db"
+        shutil.copy(args.db, db)
+        server, port, stop = start_server(Settings(db_path=db), bench_registry(), args.niceness)
+        try:
+            while not (server.status.loaded and server.recomputers.ready()):
+                time.sleep(0.05)
+            results = measure(server, port, args)
+        finally:
+            stop()
+    idle = next(r for name, r in results if name.startswith("idle 1"))
+    churn = next(r for name, r in results if name.startswith("churn 1"))
+    note = (f"wrk -c{args.connections} -t{args.threads}, {seconds} s phases, one idle/churn pair "
+            f"(`python -m bench.serve` runs four); churn: every recomputer back to back and "
+            f"{args.ingest_rate:g} obs/s ingest")  # fmt: skip
+    return [
+        Row(
+            "serving",
+            f"`{args.route}` idle",
+            f"{idle.requests_s:,.0f} req/s, p99 {idle.p99_ms:.2f} ms",
+            note=note,
+        ),
+        Row(
+            "serving",
+            f"`{args.route}` under churn",
+            f"{churn.requests_s:,.0f} req/s, p99 {churn.p99_ms:.2f} ms",
+            note=note,
+        ),
+        Row("serving", "p99 churn / idle", f"x{churn.p99_ms / idle.p99_ms:.2f}"),
+    ]
 
 
 def main() -> None:

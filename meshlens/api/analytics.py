@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 from meshlens.analytics.query import Query, parse_query
@@ -35,6 +36,9 @@ from meshlens.store.store import PacketStore
 RETRY_AFTER_S = 5  # analytics-part-b §7.6: what the reference system's clients expect
 FILTERED_MAX_ENTRIES = 256
 FILTERED_MAX_BYTES = 32 << 20
+# Details served recently, decompressed with their validators (a lookup on a repeat);
+# per-node clock skew bodies are ~15-40 KB, so this holds a few MB at most.
+DETAIL_CACHE_ENTRIES = 128
 
 
 class MissingDetailError(NotFoundError):
@@ -84,6 +88,9 @@ class AnalyticsService:
         self._ready: set[str] = set()
         # name -> (the Published it was built from, its Representation)
         self._prepared: dict[str, tuple[Published, Representation]] = {}
+        self._details: OrderedDict[tuple[str, str], tuple[Published, Representation]] = (
+            OrderedDict()
+        )
         self._ttl_s = {a.ttl_setting: ttl_of(settings, a.ttl_setting) for a in self.analytics}
         self._caches: dict[str, OnDemandCache[Published]] = {}
         self.reset_filtered()
@@ -133,10 +140,21 @@ class AnalyticsService:
         published = self._board.load(analytic.name) if self.is_ready(analytic.name) else None
         if published is None:
             raise NotReadyError(RETRY_AFTER_S)
-        compressed = published.extra.get(key.strip().lower())
+        wanted = key.strip().lower()
+        cache_key = (analytic.name, wanted)
+        found = self._details.get(cache_key)
+        if found is not None and found[0] is published:
+            self._details.move_to_end(cache_key)
+            return found[1]
+        compressed = published.extra.get(wanted)
         if compressed is None:
             raise MissingDetailError(analytic.detail.not_found, key)
-        return Representation.detail(compressed, published, self.max_age_s(analytic))
+        rep = Representation.detail(compressed, published, self.max_age_s(analytic))
+        self._details[cache_key] = (published, rep)
+        self._details.move_to_end(cache_key)
+        while len(self._details) > DETAIL_CACHE_ENTRIES:
+            self._details.popitem(last=False)
+        return rep
 
     # --- any shape ---------------------------------------------------------------------
 

@@ -227,7 +227,8 @@ class Representation:
             etag_of(body),
             computed_at_ms=published.computed_at_ms,
             max_age_s=max_age_s,
-            gzip_body=compressed,
+            # A tiny body gzips larger than it is: then only the plain one is offered.
+            gzip_body=compressed if len(compressed) < len(body) else None,
         )
 
     def reply(

@@ -99,6 +99,9 @@ class _Plan:
     hashes: list[int]  # per sighting, -1 when rejected
     paths: list[tuple[int, int, bytes]]  # (path byte, hop width, hop bytes) per sighting
     adverts: list[int] = field(default_factory=list)  # sightings whose frame is an ADVERT
+    # Per sighting, its transmission's store row or -1 (valid for the whole batch:
+    # retention swaps the store only between batches).
+    rows: list[int] = field(default_factory=list)
     new_tx: dict[int, _NewTx] = field(default_factory=dict)
     dropped: list[tuple[Sighting, Packet, str]] = field(default_factory=list)
 
@@ -173,9 +176,10 @@ class Pipeline:
     # -- before the transaction: identity, decode of what is new, advert gates --------
 
     def _plan(self, sightings: Sequence[Sighting]) -> _Plan:
-        plan = _Plan(sightings, [None] * len(sightings), [-1] * len(sightings), [])
+        n = len(sightings)
+        plan = _Plan(sightings, [None] * n, [-1] * n, [], rows=[-1] * n)
         refused: dict[int, Result] = {}
-        store = self._store
+        keys = [-1] * n
         for i, s in enumerate(sightings):
             try:
                 frame = peek_frame(s.raw)
@@ -186,13 +190,22 @@ class Pipeline:
             plan.paths.append((frame.path_byte, frame.path_hop_width, frame.path))
             if frame.payload_type == _ADVERT:
                 plan.adverts.append(i)
-            key = int(frame.content_hash, 16)
+            keys[i] = int(frame.content_hash, 16)
+        # Known transmissions in one search of the hash index (most sightings repeat one).
+        lookup = (
+            keys if len(plan.results) - plan.results.count(None) == 0 else [max(k, 0) for k in keys]
+        )  # a rejected frame has no hash: look up 0 in its place, then skip it
+        plan.rows = rows = self._store.tx_rows_of_hashes(lookup)
+        for i, s in enumerate(sightings):
+            key = keys[i]
+            if key < 0:
+                continue
             if key in refused:
                 plan.results[i] = refused[key]
                 self.counters.rejected(refused[key].reason or "", s.where, refused[key].detail)
                 continue
             plan.hashes[i] = key
-            if store.tx_row_of_hash(key) is not None:
+            if rows[i] >= 0:
                 continue
             pending = plan.new_tx.get(key)
             if pending is not None:
@@ -333,15 +346,16 @@ class Pipeline:
                 new.db_id = tables.insert_transmission(conn, row)
             tx_ids[key] = new.db_id
         # Known transmissions: first_seen may move down, last_seen up (§6.2).
-        spans: dict[int, tuple[int, int]] = {}
+        spans: dict[int, tuple[int, int, int]] = {}  # key -> (row, first ms, last ms)
         for i, s in enumerate(plan.sightings):
             key = plan.hashes[i]
             if key < 0 or key in plan.new_tx:
                 continue
-            lo, hi = spans.get(key, (s.received_at_ms, s.received_at_ms))
-            spans[key] = (min(lo, s.received_at_ms), max(hi, s.received_at_ms))
-        for key, (lo, hi) in spans.items():
-            tx_id = self._store.tx_db_id(self._store.tx_row_of_hash(key) or 0)
+            at = s.received_at_ms
+            stored, lo, hi = spans.get(key, (plan.rows[i], at, at))
+            spans[key] = (stored, min(lo, at), max(hi, at))
+        for key, (stored, lo, hi) in spans.items():
+            tx_id = self._store.tx_db_id(max(stored, 0))
             tables.touch_transmission(conn, tx_id, lo, hi)
             tx_ids[key] = tx_id
         return tx_ids
@@ -369,8 +383,8 @@ class Pipeline:
                 )  # fmt: skip
                 counted.add(key)
                 continue
-            row = self._store.tx_row_of_hash(key)
-            if row is None or int(snap.tx.payload_type[row]) != 4:
+            row = plan.rows[i]
+            if row < 0 or int(snap.tx.payload_type[row]) != 4:
                 continue
             from_key = snap.string(int(snap.tx.from_key[row]))
             node = None if from_key is None else merged.get(from_key) or snap.node(from_key)

@@ -172,6 +172,23 @@ class HashIndex:
             return found
         return _bisect(self._keys, self._rows, key)
 
+    def get_many(self, keys: list[int]) -> list[int]:
+        """The rows of many keys for the writer, -1 where absent (one search, not one each)."""
+        n = self._keys.shape[0]
+        out = [-1] * len(keys)
+        if n and keys:
+            wanted = np.array(keys, np.uint64)
+            at = np.minimum(np.searchsorted(self._keys, wanted), n - 1)
+            hit = self._keys[at] == wanted
+            out = np.where(hit, self._rows[at], -1).tolist()
+        recent = self._recent
+        if recent:
+            for i, key in enumerate(keys):
+                found = recent.get(key)
+                if found is not None:
+                    out[i] = found
+        return out
+
     def extend(self, keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int64]) -> None:
         """Record new keys; rows only ever grow."""
         if keys.shape[0] <= 64:

@@ -107,6 +107,10 @@ class PacketStore:
         """Writer-side lookup of a transmission row by its content hash integer."""
         return self._tx_by_hash.get(content_hash)
 
+    def tx_rows_of_hashes(self, content_hashes: list[int]) -> list[int]:
+        """Writer-side rows of many content hash integers (each 0 <= h < 2**64), -1 if new."""
+        return self._tx_by_hash.get_many(content_hashes)
+
     def tx_db_id(self, row: int) -> int:
         """The database id of a transmission row (writer side)."""
         return int(self._snapshot.tx.db_id[row])

@@ -243,6 +243,8 @@ def test_hash_index_finds_every_key_and_respects_reader_bounds(batches: list[lis
     for key, row in seen.items():
         assert index.get(key) == row
     assert index.get(12345678901234567) == seen.get(12345678901234567)
+    asked = [*seen, 12345678901234567, 0, (1 << 64) - 1]
+    assert index.get_many(asked) == [seen.get(k, -1) for k in asked]
     for view, known in views:
         for key, row in seen.items():
             assert view.get(key) == (row if key in known else None)

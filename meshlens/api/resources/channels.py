@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import numpy.typing as npt
 
 from meshlens.api.resources import params as p
 from meshlens.api.resources import selection as sel
@@ -13,39 +12,10 @@ from meshlens.api.resources.clock_text import seconds_text as iso_seconds
 from meshlens.api.resources.context import Answer, Resources
 from meshlens.api.resources.render import path_list, signal
 from meshlens.records import JSONObject, JSONValue
-from meshlens.store.batch import DECRYPTION_DECRYPTED
 from meshlens.store.snapshot import Snapshot
 
 DEFAULT_MESSAGES = 100
 SPLIT_MAX_BYTES = 49  # §12: a "name: text" split at byte index 1..49
-
-
-def _labels(snap: Snapshot) -> tuple[npt.NDArray[np.int64], list[str], int]:
-    """Per transmission the index of its channel label in the returned list, -1 if none.
-
-    Decrypted GRP_TXT carry their key's label; the rest `enc_<HASH BYTE>` (decision 4: a
-    hash byte of 0 is `enc_00`). Labels are the `channel_hash` column of protocol §9. The
-    third value is how many of the labels (the first ones) are decrypted channels.
-    """
-
-    def build() -> tuple[npt.NDArray[np.int64], list[str], int]:
-        tx = snap.tx
-        label = np.full(len(tx), -1, np.int64)
-        grp = tx.payload_type == sel.GRP_TXT
-        decrypted = grp & (tx.decryption == DECRYPTION_DECRYPTED) & (tx.channel >= 0)
-        names: list[str] = []
-        ids, inverse = np.unique(tx.channel[decrypted], return_inverse=True)
-        for sid in ids.tolist():
-            names.append(snap.strings[sid])
-        label[decrypted] = inverse
-        n_decrypted = len(names)
-        sealed = grp & ~decrypted & (tx.channel_hash >= 0)
-        bytes_, inv = np.unique(tx.channel_hash[sealed], return_inverse=True)
-        label[sealed] = inv + len(names)
-        names += [f"enc_{b:02X}" for b in bytes_.tolist()]
-        return label, names, n_decrypted
-
-    return snap.memo("resources:channel_labels", build)
 
 
 def split_text(sender: str | None, text: str | None) -> tuple[str | None, str]:
@@ -71,10 +41,10 @@ def list_channels(res: Resources, q: Mapping[str, str]) -> Answer:
     """GET /api/channels: decrypted channels by last activity, then encrypted ones."""
     snap = res.store.snapshot()
     region = p.region(q)
-    label, names, n_decrypted = _labels(snap)
+    label, names, n_decrypted = res.labels.of(snap)
     counted = label >= 0
     if region:
-        counted &= sel.heard_by(snap, sel.region_observers(snap, region))
+        counted &= sel.heard_by(snap, sel.region_observers(snap, region), res.index)
     tx = snap.tx
     rows: list[tuple[int, str, JSONObject]] = []
     for index, name in enumerate(names):
@@ -110,7 +80,7 @@ def channel_messages(res: Resources, channel: str, q: Mapping[str, str]) -> Answ
     """GET /api/channels/{hash}/messages: a page counted from the newest, sent oldest first."""
     snap = res.pins.snapshot(q)
     page = p.page(q, default=DEFAULT_MESSAGES, cap=res.settings.list_limits.channel_messages_max)
-    label, names, _ = _labels(snap)
+    label, names, _ = res.labels.of(snap)
     try:
         index = names.index(channel)
     except ValueError:
@@ -118,7 +88,7 @@ def channel_messages(res: Resources, channel: str, q: Mapping[str, str]) -> Answ
     mask = label == index
     region = p.region(q)
     if region:
-        mask &= sel.heard_by(snap, sel.region_observers(snap, region))
+        mask &= sel.heard_by(snap, sel.region_observers(snap, region), res.index)
     rows = np.flatnonzero(mask).astype(np.int64)
     tx = snap.tx
     latest_s = tx.last_seen_ms[rows] // 1000

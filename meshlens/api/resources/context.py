@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from meshlens.api.resources.index import ObservationIndex
+from meshlens.api.resources.labels import ChannelLabels
+from meshlens.api.resources.node_table import NodeCache
 from meshlens.api.resources.pins import SnapshotPins
 from meshlens.api.resources.render import DecodedCache
 from meshlens.api.resources.visibility import Visibility
@@ -40,6 +42,8 @@ class Resources:
     dropped_count: Callable[[], int] | None = None
     started_ms: int = 0
     cached: dict[str, tuple[float, JSONValue]] = field(default_factory=dict)
+    node_cache: NodeCache = field(default_factory=NodeCache)
+    labels: ChannelLabels = field(default_factory=ChannelLabels)
 
     def cache(self, key: str, ttl_s: float, build: Callable[[], JSONValue]) -> JSONValue:
         """A value reused for `ttl_s` seconds (the reference's response caches)."""

@@ -6,12 +6,14 @@ import re
 from collections.abc import Mapping
 
 import numpy as np
+import numpy.typing as npt
 
 from meshlens.analytics.hash_info import HashInfo
 from meshlens.api.resources import params as p
 from meshlens.api.resources import selection as sel
 from meshlens.api.resources.clock_text import seconds_text as iso_seconds
 from meshlens.api.resources.context import Answer, Resources
+from meshlens.api.resources.node_table import NodeTable
 from meshlens.api.resources.relays import INFRA_ROLES, RelayInfo
 from meshlens.api.resources.render import newest_first as obs_newest_first
 from meshlens.api.resources.render import observation_json, tx_json
@@ -25,30 +27,29 @@ DEFAULT_LIMIT = 50
 RECENT_ADVERTS = 20
 LAST_HEARD_H = {"1h": 1, "6h": 6, "24h": 24, "7d": 168, "30d": 720}
 SORTS = ("lastSeen", "name", "packetCount")
-ROLE_COUNTS = {"repeater": "repeaters", "room": "rooms", "companion": "companions",
-               "sensor": "sensors"}  # fmt: skip
 AMBIGUOUS = "Ambiguous prefix: multiple nodes match. Use a longer prefix."
 _HEX = re.compile(r"^[0-9a-fA-F]{8,63}$")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 Relays = Mapping[str, RelayInfo]
+Mask = npt.NDArray[np.bool_]
 Extras = tuple[Relays, HashInfo | None]
 
 
-def role_counts(nodes: tuple[Node, ...] | list[Node]) -> JSONObject:
-    """`{repeaters, rooms, companions, sensors}` over `nodes` (plural keys)."""
-    counts = dict.fromkeys(ROLE_COUNTS.values(), 0)
-    for node in nodes:
-        key = ROLE_COUNTS.get(node.role)
-        if key is not None:
-            counts[key] += 1
-    return dict[str, JSONValue](counts)
+def relay_active(node: Node, relays: Relays, now_ms: int, relay_active_h: float) -> bool:
+    """An infrastructure node that relayed within the last `relay_active_h` hours."""
+    if node.role not in INFRA_ROLES:
+        return False
+    info = relays.get(node.public_key)
+    last = None if info is None else info.last_relayed_ms
+    return last is not None and now_ms - last <= relay_active_h * HOUR_MS
 
 
 def node_json(node: Node, extras: Extras, now_ms: int, relay_active_h: float) -> JSONObject:
     """§4.2 node object, with hash sizes (part-b §1.7) and relay fields for infrastructure."""
     relays, hashes = extras
     last_seen = iso_seconds(node.last_seen_ms)
+    # Cached per (node, extras, relay_active) by NodeCache.row: nothing else may vary here.
     out: JSONObject = {
         "public_key": node.public_key,
         "name": node.name,
@@ -77,7 +78,7 @@ def node_json(node: Node, extras: Extras, now_ms: int, relay_active_h: float) ->
         info = relays.get(node.public_key, RelayInfo())
         last = info.last_relayed_ms
         out |= {
-            "relay_active": last is not None and now_ms - last <= relay_active_h * HOUR_MS,
+            "relay_active": relay_active(node, relays, now_ms, relay_active_h),
             "relay_count_1h": info.count_1h,
             "relay_count_24h": info.count_24h,
             "unscoped_relay_count_24h": info.unscoped_24h,
@@ -90,14 +91,14 @@ def node_json(node: Node, extras: Extras, now_ms: int, relay_active_h: float) ->
     return out
 
 
-def _advertised_in_region(snap: Snapshot, region: frozenset[str]) -> set[str]:
+def _advertised_in_region(res: Resources, snap: Snapshot, region: frozenset[str]) -> set[str]:
     """Public keys with an advert heard by an observer of `region`."""
-    heard = sel.heard_by(snap, sel.region_observers(snap, region))
+    heard = sel.heard_by(snap, sel.region_observers(snap, region), res.index)
     ids = np.unique(snap.tx.from_key[heard & (snap.tx.payload_type == sel.ADVERT)])
     return {snap.strings[int(i)] for i in ids if i >= 0}
 
 
-def _filtered(res: Resources, snap: Snapshot, q: Mapping[str, str]) -> list[Node]:
+def _filtered(res: Resources, snap: Snapshot, table: NodeTable, q: Mapping[str, str]) -> Mask:
     """Every filter of §4.1 and §0.3, all applied before paging (the §4.3 fix)."""
     vis = res.visibility
     role = q.get("role") or None
@@ -106,26 +107,24 @@ def _filtered(res: Resources, snap: Snapshot, q: Mapping[str, str]) -> list[Node
     heard = p.choice(q, "lastHeard", tuple(LAST_HEARD_H))
     heard_after = None if heard is None else res.clock.now_ms() - LAST_HEARD_H[heard] * HOUR_MS
     region = p.region(q)
-    keys = _advertised_in_region(snap, region) if region else None
+    keys = _advertised_in_region(res, snap, region) if region else None
     area = vis.area(q["area"]) if q.get("area") else None
-    out = []
-    for node in snap.nodes:
-        if vis.node_hidden(node) or not vis.node_local(node):
-            continue
-        if role is not None and node.role != role:
-            continue
-        if search and search not in node.name.translate(_ASCII_LOWER):
-            continue
-        if before is not None and node.first_seen_ms > before:
-            continue
-        if heard_after is not None and node.last_seen_ms <= heard_after:
-            continue
-        if keys is not None and node.public_key not in keys:
-            continue
-        if area is not None and not in_area(area, node):
-            continue
-        out.append(node)
-    return out
+    nodes, n = table.nodes, len(table.nodes)
+    mask = table.shown.copy()
+    if role is not None:
+        mask &= table.role == role
+    if search:
+        names = table.lower_names(lambda name: name.translate(_ASCII_LOWER))
+        mask &= np.fromiter((search in name for name in names), np.bool_, n)
+    if before is not None:
+        mask &= table.first_seen_ms <= before
+    if heard_after is not None:
+        mask &= table.last_seen_ms > heard_after
+    if keys is not None:
+        mask &= np.fromiter((x.public_key in keys for x in nodes), np.bool_, n)
+    if area is not None:
+        mask &= np.fromiter((in_area(area, x) for x in nodes), np.bool_, n)
+    return mask
 
 
 def list_nodes(res: Resources, q: Mapping[str, str], extras: Extras) -> Answer:
@@ -133,20 +132,24 @@ def list_nodes(res: Resources, q: Mapping[str, str], extras: Extras) -> Answer:
     snap = res.pins.snapshot(q)
     page = p.page(q, default=DEFAULT_LIMIT, cap=res.settings.list_limits.nodes_max)
     sort = p.choice(q, "sortBy", SORTS) or "lastSeen"
-    nodes = _filtered(res, snap, q)
-    if sort == "name":
-        nodes.sort(key=lambda n: (n.name, n.public_key))
-    elif sort == "packetCount":
-        nodes.sort(key=lambda n: (-n.advert_count, n.public_key))
-    else:
-        nodes.sort(key=lambda n: (-n.last_seen_ms, n.public_key))
+    table = res.node_cache.table(snap.nodes, res.visibility)
+    mask = _filtered(res, snap, table, q)
+    order = table.order(sort)
+    kept = order[mask[order]]
     now = res.clock.now_ms()
     active_h = res.settings.health_thresholds.relay_active_hours
-    chosen = nodes[page.offset : page.offset + page.limit]
+    relays = extras[0]
+    rows: list[JSONValue] = []
+    for i in kept[page.offset : page.offset + page.limit].tolist():
+        node = table.nodes[i]
+        active = relay_active(node, relays, now, active_h)
+        rows.append(res.node_cache.row(
+            node, extras, active, lambda: node_json(node, extras, now, active_h)  # noqa: B023
+        ))  # fmt: skip
     body: JSONObject = {
-        "nodes": [node_json(n, extras, now, active_h) for n in chosen],
-        "total": len(nodes),
-        "counts": role_counts(snap.nodes),
+        "nodes": rows,
+        "total": int(kept.shape[0]),
+        "counts": table.counts,
         "asOf": snap.generation,
     }
     return Answer(body, page.headers())

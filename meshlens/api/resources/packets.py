@@ -42,7 +42,7 @@ def _mask(res: Resources, snap: Snapshot, q: Mapping[str, str]) -> sel.Mask | No
         masks.append(tx.route_type == route)
     observers = p.listed(q, "observer")
     if observers:
-        masks.append(sel.heard_by(snap, sel.observer_indexes(snap, observers)))
+        masks.append(sel.heard_by(snap, sel.observer_indexes(snap, observers), res.index))
     wanted_hash = (q.get("hash") or "").strip().lower()
     if wanted_hash:
         one = np.zeros(len(tx), np.bool_)
@@ -55,10 +55,10 @@ def _mask(res: Resources, snap: Snapshot, q: Mapping[str, str]) -> sel.Mask | No
         masks.append(sel.between(snap, since, until, inclusive=False))
     region = p.region(q)
     if region:
-        masks.append(sel.heard_by(snap, sel.region_observers(snap, region)))
+        masks.append(sel.heard_by(snap, sel.region_observers(snap, region), res.index))
     node = (q.get("node") or "").strip()
     if node:
-        masks.append(sel.node_index(snap, sel.node_public_key(snap, node)))
+        masks.append(sel.node_index(snap, sel.node_public_key(snap, node), res.index))
     channel = q.get("channel") or ""
     if channel:
         masks.append(sel.channel(snap, channel))
@@ -104,15 +104,33 @@ def _latest(snap: Snapshot, row: int) -> str:
     return iso_seconds(first) if last // 1000 <= first // 1000 else iso_millis(last)
 
 
-def _grouped_order(snap: Snapshot, rows: Rows | None) -> Rows:
-    """Rows by last sighting descending, then id descending (decision 1)."""
+def _grouped_page(snap: Snapshot, rows: Rows | None, start: int, stop: int) -> tuple[int, Rows]:
+    """Total, and rows [start, stop) by last sighting descending, then id descending.
+
+    A first page needs only the newest rows: they are picked by a partition of the
+    last-seen times (linear) and only they are sorted, so a new generation costs no sort
+    of every transmission. Deeper pages sort all the rows (memoised per snapshot).
+    """
     tx = snap.tx
-    if rows is None:
-        return snap.memo(
+    total = len(tx) if rows is None else int(rows.shape[0])
+    want = min(stop, total)
+    if want <= 0 or start >= want:
+        return total, np.empty(0, np.int64)
+    if want * 8 <= total:
+        pool = np.arange(total, dtype=np.int64) if rows is None else rows
+        last = tx.last_seen_ms[pool]
+        kth = last[np.argpartition(last, total - want)[total - want]]  # the want-th newest
+        pool = pool[last >= kth]  # ties at kth all join: the order below breaks them
+    elif rows is None:
+        pool = snap.memo(
             "resources:grouped_order",
             lambda: np.lexsort((-tx.db_id, -tx.last_seen_ms)).astype(np.int64),
         )
-    return rows[np.lexsort((-tx.db_id[rows], -tx.last_seen_ms[rows]))]
+        return total, pool[start:want]
+    else:
+        pool = rows
+    ordered = pool[np.lexsort((-tx.db_id[pool], -tx.last_seen_ms[pool]))]
+    return total, ordered[start:want]
 
 
 def _grouped_rows(res: Resources, snap: Snapshot, rows: Rows) -> list[JSONValue]:
@@ -160,9 +178,7 @@ def list_packets(res: Resources, q: Mapping[str, str]) -> Answer:
     rows = None if mask is None else np.flatnonzero(mask).astype(np.int64)
     body: JSONObject
     if p.flag(q, "groupByHash"):
-        ordered = _grouped_order(snap, rows)
-        chosen = ordered[page.offset : page.offset + page.limit]
-        total = int(ordered.shape[0])
+        total, chosen = _grouped_page(snap, rows, page.offset, page.offset + page.limit)
         body = {"packets": _grouped_rows(res, snap, chosen), "total": total}
     else:
         total, chosen = _page_by_id(len(snap.tx), rows, page, p.ascending(q))
@@ -176,7 +192,7 @@ def _multi_node(res: Resources, snap: Snapshot, q: Mapping[str, str], page: p.Pa
     """§9.5: the union of several nodes' transmissions; only paging and time bounds apply."""
     mask = np.zeros(len(snap.tx), np.bool_)
     for value in p.listed(q, "nodes"):
-        mask |= sel.node_index(snap, sel.node_public_key(snap, value))
+        mask |= sel.node_index(snap, sel.node_public_key(snap, value), res.index)
     since, until = p.instant(q, "since"), p.instant(q, "until")
     if since is not None or until is not None:
         mask &= sel.between(snap, since, until, inclusive=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from meshlens.records import Node
 from meshlens.store.snapshot import Snapshot
@@ -20,7 +21,6 @@ HOUR_MS = 3_600_000
 INFRA_ROLES = frozenset({"repeater", "room"})
 ADVERT = 4
 FLOOD = 1
-MAX_CELLS = 64 << 20  # hops x transmissions of the dense table; past it, sort instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,42 +82,51 @@ def relay_stats(
     tx_ids, tx_dense = np.unique(tx_of, return_inverse=True)
     last_hop = np.full(owned.size, -1, np.int64)
     np.maximum.at(last_hop, hop_dense, ts)
-    pairs = _distinct_pairs(hop_dense, tx_dense, owned.size, tx_ids.size)
+    # Every owner of a hop relayed what the hop carried: (owned hop, transmission) pairs,
+    # fanned out to (node, transmission) pairs through the owners, counted once per node.
+    n_tx = int(tx_ids.size)
+    pairs = _distinct(hop_dense * n_tx + tx_dense)
+    owner_count = np.fromiter((len(owners[h]) for h in owned.tolist()), np.int64, owned.size)
+    owner_start = np.cumsum(owner_count) - owner_count
+    owner_list = np.fromiter(
+        (i for h in owned.tolist() for i in owners[h]), np.int64, int(owner_count.sum())
+    )
+    pair_hop = pairs // n_tx
+    fan = owner_count[pair_hop]
+    group = np.repeat(np.cumsum(fan) - fan, fan)
+    within = np.arange(int(fan.sum()), dtype=np.int64) - group
+    node_of = owner_list[np.repeat(owner_start[pair_hop], fan) + within]
+    node_tx = _distinct(node_of * n_tx + np.repeat(pairs % n_tx, fan))
+    node_of, seen = node_tx // n_tx, node_tx % n_tx
     first_seen = tx.first_seen_ms[tx_ids]
-    hour = first_seen > now_ms - HOUR_MS
-    day = first_seen > now_ms - 24 * HOUR_MS
-    flood = tx.route_type[tx_ids] == FLOOD
-    per_node: dict[int, list[int]] = {}
-    for dense, hop_id in enumerate(owned.tolist()):
-        for node_i in owners[hop_id]:
-            per_node.setdefault(node_i, []).append(dense)
+    hour = (first_seen > now_ms - HOUR_MS)[seen]
+    day = (first_seen > now_ms - 24 * HOUR_MS)[seen]
+    flood = (tx.route_type[tx_ids] == FLOOD)[seen]
+    n_nodes = len(nodes)
+    counted = np.bincount(node_of, minlength=n_nodes)
+    per_hour = np.bincount(node_of[hour], minlength=n_nodes)
+    per_day = np.bincount(node_of[day], minlength=n_nodes)
+    unscoped = np.bincount(node_of[day & flood], minlength=n_nodes)
+    last_node = np.full(n_nodes, -1, np.int64)
+    np.maximum.at(last_node, owner_list, np.repeat(last_hop, owner_count))
     out: dict[str, RelayInfo] = {}
-    for node_i, dense_hops in per_node.items():
-        seen = np.unique(np.concatenate([pairs[d] for d in dense_hops]))
-        if not seen.size:
-            continue
-        last = int(last_hop[dense_hops].max())
-        out[nodes[node_i].public_key] = RelayInfo(
-            count_1h=int(np.count_nonzero(hour[seen])),
-            count_24h=int(np.count_nonzero(day[seen])),
-            unscoped_24h=int(np.count_nonzero(day[seen] & flood[seen])),
+    for i in np.flatnonzero(counted).tolist():
+        last = int(last_node[i])
+        out[nodes[i].public_key] = RelayInfo(
+            count_1h=int(per_hour[i]),
+            count_24h=int(per_day[i]),
+            unscoped_24h=int(unscoped[i]),
             last_relayed_ms=last if last >= 0 else None,
         )
     return out
 
 
-def _distinct_pairs(
-    hop_dense: np.ndarray[tuple[int], np.dtype[np.int64]],
-    tx_dense: np.ndarray[tuple[int], np.dtype[np.int64]],
-    n_hops: int,
-    n_tx: int,
-) -> list[np.ndarray[tuple[int], np.dtype[np.int64]]]:
-    """For each owned hop, the distinct dense transmission indexes it appears in."""
-    if n_hops * n_tx <= MAX_CELLS:
-        table = np.zeros((n_hops, n_tx), np.bool_)
-        table[hop_dense, tx_dense] = True
-        return [np.flatnonzero(table[h]) for h in range(n_hops)]
-    keys = np.unique(hop_dense * n_tx + tx_dense)
-    hop_of = keys // n_tx
-    bounds = np.searchsorted(hop_of, np.arange(n_hops + 1))
-    return [keys[bounds[h] : bounds[h + 1]] % n_tx for h in range(n_hops)]
+def _distinct(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The distinct values, ascending (a sort: numpy's hashed unique is slower on these)."""
+    ordered = np.sort(values)
+    if not ordered.size:
+        return ordered
+    keep = np.empty(ordered.shape[0], np.bool_)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]

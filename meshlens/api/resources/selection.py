@@ -1,8 +1,8 @@
 """Which transmissions a packet query keeps (api-resources §9.1-9.2), as numpy masks.
 
 Every mask is over the transmission rows of one snapshot. Masks that scan observations
-(heard by these observers) are memoised on the snapshot, so paging through one
-generation-bound list pays for them once.
+(heard by these observers, relayed by a node) grow with the store in the ObservationIndex
+(a new generation scans only its new sightings) and are memoised on the snapshot.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.scope import transmissions_in_region
+from meshlens.api.resources.index import I64, ObservationIndex
 from meshlens.api.resources.visibility import in_area as node_in_area
 from meshlens.config import Area
 from meshlens.records import Node
@@ -24,13 +24,21 @@ ADVERT = 4
 HOP_PREFIXES = (2, 4, 6, 8, 16)
 
 
-def heard_by(snap: Snapshot, observers: list[int]) -> Mask:
+def heard_by(snap: Snapshot, observers: list[int], index: ObservationIndex) -> Mask:
     """Transmissions with at least one observation by one of these observer indexes."""
     if not observers:
         return np.zeros(len(snap.tx), np.bool_)
-    key = "resources:heard:" + ",".join(map(str, sorted(set(observers))))
-    chosen = np.array(sorted(set(observers)), np.int32)
-    return snap.memo(key, lambda: transmissions_in_region(snap, chosen))
+    chosen = tuple(sorted(set(observers)))
+    wanted = np.zeros(max(chosen) + 1, np.bool_)
+    wanted[list(chosen)] = True
+
+    def marker(s: Snapshot, start: int, stop: int) -> I64:
+        who = s.obs.observer[start:stop]
+        hit = (who < wanted.shape[0]) & wanted[np.minimum(who, wanted.shape[0] - 1)]
+        return s.obs.tx[start:stop][hit].astype(np.int64)
+
+    key = ("heard", chosen)
+    return snap.memo(f"resources:heard:{chosen}", lambda: index.marked(snap, key, marker))
 
 
 def region_observers(snap: Snapshot, region: frozenset[str]) -> list[int]:
@@ -120,18 +128,30 @@ def _hop_id(snap: Snapshot, hex_prefix: str) -> int | None:
     return table.get(hex_prefix)
 
 
-def relayed_by(snap: Snapshot, hop_ids: list[int]) -> Mask:
+def relayed_by(snap: Snapshot, hop_ids: list[int], index: ObservationIndex) -> Mask:
     """Transmissions with an observation whose path holds one of `hop_ids`."""
-    mask = np.zeros(len(snap.tx), np.bool_)
     if not hop_ids:
-        return mask
-    lookup = np.zeros(len(snap.hop_hex), np.bool_)
-    lookup[hop_ids] = True
-    positions = np.flatnonzero(lookup[snap.hops])
-    if positions.size:
-        obs_rows = np.searchsorted(snap.obs.path_off, positions, side="right") - 1
-        mask[snap.obs.tx[obs_rows]] = True
-    return mask
+        return np.zeros(len(snap.tx), np.bool_)
+    chosen = tuple(sorted(set(hop_ids)))
+
+    def marker(s: Snapshot, start: int, stop: int) -> I64:
+        obs = s.obs
+        if start >= stop:
+            return np.empty(0, np.int64)
+        first = int(obs.path_off[start])
+        last = int(obs.path_off[stop - 1]) + int(obs.path_len[stop - 1])
+        hops = s.hops[first:last]
+        # Hop ids interned later than this snapshot cannot appear in its paths.
+        lookup = np.zeros(max(len(s.hop_hex), max(chosen) + 1), np.bool_)
+        lookup[list(chosen)] = True
+        positions = np.flatnonzero(lookup[hops]) + first
+        if not positions.size:
+            return np.empty(0, np.int64)
+        offsets = obs.path_off[start:stop]
+        rows = np.searchsorted(offsets, positions, side="right") - 1 + start
+        return obs.tx[rows].astype(np.int64)
+
+    return index.marked(snap, ("relayed", chosen), marker)
 
 
 def node_public_key(snap: Snapshot, value: str) -> str:
@@ -145,12 +165,13 @@ def node_public_key(snap: Snapshot, value: str) -> str:
     return lowered
 
 
-def node_index(snap: Snapshot, public_key: str) -> Mask:
+def node_index(snap: Snapshot, public_key: str, index: ObservationIndex) -> Mask:
     """The node's transmissions: its own adverts and those it relayed (unique prefix)."""
     return snap.memo(
         f"resources:node:{public_key}",
         lambda: (
-            from_keys(snap, {public_key}) | relayed_by(snap, unique_prefix_hops(snap, public_key))
+            from_keys(snap, {public_key})
+            | relayed_by(snap, unique_prefix_hops(snap, public_key), index)
         ),
     )
 

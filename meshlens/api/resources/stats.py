@@ -7,7 +7,7 @@ from collections.abc import Callable
 from meshlens import __version__
 from meshlens.analytics.stats import round1
 from meshlens.api.resources.context import Answer, Resources
-from meshlens.api.resources.nodes import role_counts
+from meshlens.api.resources.node_table import role_counts
 from meshlens.records import JSONObject, JSONValue
 
 STATS_TTL_S = 10.0  # §1: the whole response is reused for 10 s
