@@ -8,7 +8,7 @@ without it a synthetic store of that size is built in memory: frames from the en
 traffic, quarter-dB SNR and whole-dBm RSSI with some missing. Every compute here is cold:
 neither analytic memoises anything on the snapshot.
 
-    flock /work/bench.lock env PYTHONPATH=. /work/venv/bin/python -m bench.analytics_rf_channels
+    flock /work/bench.lock env PYTHONPATH=. .venv/bin/python -m bench.analytics_rf_channels
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ fleet list ran on the same snapshot (a compute round's jobs share one forked chi
 The `child CPU ms` column is the analytic's whole recompute job (compute, details,
 encoding, gzip) in a forked child, the placement the server uses (bench/compute_timing.py).
 
-    flock /work/bench.lock env PYTHONPATH=. /work/main/.venv/bin/python \\
+    flock /work/bench.lock env PYTHONPATH=. .venv/bin/python \\
         -m bench.analytics_skew_hashes --db /work/bench-data/staging-seed1.db
 """
 

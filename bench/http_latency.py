@@ -12,7 +12,7 @@ the client saw (send to last byte read) and the p50/p99 the server itself record
 One node's clock skew (`/api/nodes/{pubkey}/clock-skew`) cycles through every node with
 a detail, plain and with `Accept-Encoding: gzip`.
 
-    flock /work/bench.lock env PYTHONPATH=. /work/main/.venv/bin/python -m bench.http_latency
+    flock /work/bench.lock env PYTHONPATH=. .venv/bin/python -m bench.http_latency
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ reads a new store generation, as under ingest, so nothing memoised per snapshot 
 between requests (the worst case for per-generation caches). Background refreshes (the
 relay counts) finish between calls, untimed: their GIL share is measured apart.
 
-    flock /work/bench.lock env PYTHONPATH=. /work/main/.venv/bin/python -m bench.resources [--live]
+    flock /work/bench.lock env PYTHONPATH=. .venv/bin/python -m bench.resources [--live]
 """
 
 from __future__ import annotations
