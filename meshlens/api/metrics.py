@@ -110,6 +110,16 @@ def _counter(name: str, doc: str, labels: list[str] | None = None) -> CounterMet
     return CounterMetricFamily(name, doc, labels=labels)
 
 
+MetricKind = Callable[[str, str], CounterMetricFamily | GaugeMetricFamily]
+
+
+def unlabelled(kind: MetricKind, name: str, doc: str, value: float) -> Metric:
+    """A metric family holding one series without labels (a total, a size, a level)."""
+    family = kind(name, doc)
+    family.add_metric([], value)
+    return family
+
+
 class RecomputerCollector:
     """meshlens_recompute_*: one series per analytic with a recomputer."""
 
@@ -161,17 +171,16 @@ class IngestCollector:
     def collect(self) -> Iterable[Metric]:
         """Read the counters once."""
         c = self._worker.counters.snapshot()
-        out: list[Metric] = []
-        for name, value, doc in (
-            ("received", c.received, "Sightings taken in."),
-            ("stored_observations", c.stored_observations, "Observations written."),
-            ("new_transmissions", c.new_transmissions, "New transmissions written."),
-            ("duplicates", c.duplicates, "Sightings already stored."),
-            ("dropped", c.dropped, "Sightings lost to a full queue."),
-        ):
-            family = _counter(f"meshlens_ingest_{name}", doc)
-            family.add_metric([], value)
-            out.append(family)
+        out = [
+            unlabelled(_counter, f"meshlens_ingest_{name}", doc, value)
+            for name, value, doc in (
+                ("received", c.received, "Sightings taken in."),
+                ("stored_observations", c.stored_observations, "Observations written."),
+                ("new_transmissions", c.new_transmissions, "New transmissions written."),
+                ("duplicates", c.duplicates, "Sightings already stored."),
+                ("dropped", c.dropped, "Sightings lost to a full queue."),
+            )
+        ]
         rejected = _counter("meshlens_ingest_rejected", "Sightings refused, by reason.", ["reason"])
         for reason, count in sorted(c.rejected.items()):
             rejected.add_metric([reason], count)
@@ -204,21 +213,19 @@ class StoreCollector:
         """Read the current snapshot's sizes."""
         snap = self._store.snapshot()
         progress = self._store.progress
-        out: list[Metric] = []
-        for name, value, doc in (
-            ("transmissions", len(snap.tx), "Transmissions in memory."),
-            ("observations", len(snap.obs), "Observations in memory."),
-            ("nodes", len(snap.nodes), "Nodes known."),
-            ("observers", len(snap.observers), "Observers known."),
-            ("generation", snap.generation, "Appends so far."),
-            ("bytes", store_bytes(self._store), "Bytes of the columns (estimate)."),
-            ("loading", int(progress.loading), "1 while the start-up load runs."),
-            ("load_fraction", progress.fraction, "Share of observations loaded."),
-        ):
-            family = _gauge(f"meshlens_store_{name}", doc)
-            family.add_metric([], value)
-            out.append(family)
-        return out
+        return [
+            unlabelled(_gauge, f"meshlens_store_{name}", doc, value)
+            for name, value, doc in (
+                ("transmissions", len(snap.tx), "Transmissions in memory."),
+                ("observations", len(snap.obs), "Observations in memory."),
+                ("nodes", len(snap.nodes), "Nodes known."),
+                ("observers", len(snap.observers), "Observers known."),
+                ("generation", snap.generation, "Appends so far."),
+                ("bytes", store_bytes(self._store), "Bytes of the columns (estimate)."),
+                ("loading", int(progress.loading), "1 while the start-up load runs."),
+                ("load_fraction", progress.fraction, "Share of observations loaded."),
+            )
+        ]
 
 
 class RunnerCollector:
@@ -232,19 +239,18 @@ class RunnerCollector:
         if not isinstance(self._runner, ForkRunner):
             return []
         s = self._runner.stats()
-        out: list[Metric] = []
-        for name, value, doc, kind in (
+        kinds: tuple[tuple[str, float, str, MetricKind], ...] = (
             ("forks", s.forks, "Compute children forked.", _counter),
             ("jobs_returned", s.jobs_returned, "Jobs that returned.", _counter),
             ("jobs_raised", s.jobs_raised, "Jobs that raised.", _counter),
             ("children_lost", s.children_lost, "Children that died mid-round.", _counter),
             ("active_children", s.active_children, "Children running now.", _gauge),
             ("pending_jobs", s.pending, "Jobs waiting for a child.", _gauge),
-        ):
-            family = kind(f"meshlens_compute_{name}", doc)
-            family.add_metric([], value)
-            out.append(family)
-        return out
+        )
+        return [
+            unlabelled(kind, f"meshlens_compute_{name}", doc, value)
+            for name, value, doc, kind in kinds
+        ]
 
 
 class FilteredCacheCollector:

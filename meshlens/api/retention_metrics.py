@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from meshlens.api.metrics import unlabelled
 from meshlens.ingest.retention import Retention
 
 
@@ -19,17 +20,16 @@ class RetentionCollector:
         """Read the totals once (one immutable record)."""
         r = self._retention
         t = r.totals
-        out: list[Metric] = []
-        for name, value, doc in (
-            ("passes", t.passes, "Retention passes run."),
-            ("transmissions", t.transmissions, "Transmissions pruned."),
-            ("observations", t.observations, "Observations pruned."),
-            ("observers_inactivated", t.observers_inactivated, "Observers marked inactive."),
-            ("metrics_deleted", t.metrics_deleted, "Observer metrics rows deleted."),
-        ):
-            family = CounterMetricFamily(f"meshlens_retention_{name}", doc)
-            family.add_metric([], value)
-            out.append(family)
+        out = [
+            unlabelled(CounterMetricFamily, f"meshlens_retention_{name}", doc, value)
+            for name, value, doc in (
+                ("passes", t.passes, "Retention passes run."),
+                ("transmissions", t.transmissions, "Transmissions pruned."),
+                ("observations", t.observations, "Observations pruned."),
+                ("observers_inactivated", t.observers_inactivated, "Observers marked inactive."),
+                ("metrics_deleted", t.metrics_deleted, "Observer metrics rows deleted."),
+            )
+        ]
         last = r.last_report
         if last is not None and r.last_pass_ms is not None:
             gauges: tuple[tuple[str, float, str], ...] = (
@@ -37,8 +37,8 @@ class RetentionCollector:
                 ("last_store_swap_seconds", last.store_swap_s, "Ingest held for the swap."),
                 ("database_file_bytes", last.file_bytes_after, "File size after the pass."),
             )
-            for gauge_name, level, text in gauges:
-                gauge = GaugeMetricFamily(f"meshlens_retention_{gauge_name}", text)
-                gauge.add_metric([], level)
-                out.append(gauge)
+            out += [
+                unlabelled(GaugeMetricFamily, f"meshlens_retention_{gauge_name}", text, level)
+                for gauge_name, level, text in gauges
+            ]
         return out
