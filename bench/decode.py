@@ -13,29 +13,14 @@ import contextlib
 import gc
 import io
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bench.shared_data import SHARED
 from meshlens.errors import DecodeError
 from meshlens.wire import ChannelKeys, decode_hex, parse_hex, peek_frame
 from meshlens.wire.channels import PUBLIC_KEY_HEX
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _find_shared() -> Path:
-    """$MESHLENS_SHARED, else the nearest `shared` folder beside the checkout or above it."""
-    if os.environ.get("MESHLENS_SHARED"):
-        return Path(os.environ["MESHLENS_SHARED"])
-    for parent in REPO.parents:
-        if (parent / "shared" / "spec").is_dir():
-            return parent / "shared"
-    return REPO.parent / "shared"
-
-
-SHARED = _find_shared()
 
 
 def load_hexes(path: Path) -> list[str]:

@@ -9,20 +9,11 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from bench.shared_data import REPO, SHARED
 
+# REPO and SHARED are imported from here by the tests; they live in bench.shared_data.
+__all__ = ["REPO", "REQUIRE_ALL", "SHARED", "require"]
 
-def _find_shared() -> Path:
-    """$MESHLENS_SHARED, else the nearest `shared` folder beside the checkout or above it."""
-    if os.environ.get("MESHLENS_SHARED"):
-        return Path(os.environ["MESHLENS_SHARED"])
-    for parent in REPO.parents:
-        if (parent / "shared" / "spec").is_dir():
-            return parent / "shared"
-    return REPO.parent / "shared"
-
-
-SHARED = _find_shared()
 REQUIRE_ALL = os.environ.get("MESHLENS_REQUIRE_ALL") == "1"
 
 
