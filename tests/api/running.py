@@ -15,7 +15,9 @@ import httpx
 from meshlens.api.server import bind
 from meshlens.app import Server, open_storage
 from meshlens.config import Settings
+from meshlens.ingest.loader import load_store
 from meshlens.records import Sighting
+from meshlens.store.store import LoadProgress
 
 
 def seed(settings: Settings, sightings: Iterable[Sighting]) -> None:
@@ -106,3 +108,17 @@ def settings_for(tmp_path: Path, **overrides: Any) -> Settings:
 def many(n: int, make: Callable[[int], Sighting]) -> Sequence[Sighting]:
     """n sightings from a factory."""
     return [make(i) for i in range(n)]
+
+
+class HeldLoad:
+    """A load_store that waits for `release` before loading, so a test sees the warm-up."""
+
+    def __init__(self, timeout_s: float = 30.0) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self._timeout_s = timeout_s
+
+    def __call__(self, *args: Any, **kwargs: Any) -> LoadProgress:
+        self.entered.set()
+        assert self.release.wait(self._timeout_s), "test never released the load"
+        return load_store(*args, **kwargs)

@@ -2,28 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 from meshlens.config import Settings
-from meshlens.ingest.loader import load_store
-from meshlens.store.store import LoadProgress
 from tests.api.conftest import Serve, chatter
 from tests.api.probe import DETAIL_ROUTE, PROBE_ROUTE
-from tests.api.running import seed
-
-
-class HeldLoad:
-    """A load_store that waits for `release` before loading."""
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def __call__(self, *args: Any, **kwargs: Any) -> LoadProgress:
-        self.entered.set()
-        assert self.release.wait(30), "test never released the load"
-        return load_store(*args, **kwargs)
+from tests.api.running import HeldLoad, seed
 
 
 def test_default_shapes_answer_503_with_retry_after_while_loading(

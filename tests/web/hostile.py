@@ -8,15 +8,12 @@ through the real ingest pipeline from frames made by meshlens' own encoder.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from meshlens.config import Settings
-from meshlens.ingest.loader import load_store
 from meshlens.records import Sighting
-from meshlens.store.store import LoadProgress
 from meshlens.wire.channels import PUBLIC_KEY_HEX
 from tests.api.running import Running, seed, settings_for, start
 from tests.ingest.helpers import advert_frame, channel_frame, public_key_hex, sighting
@@ -80,16 +77,3 @@ def hostile_settings(tmp: Path) -> Settings:
 def serve_hostile(tmp: Path, **options: Any) -> Running:
     """`Server` on the hostile mesh in this process, on a free port."""
     return start(hostile_settings(tmp), **options)
-
-
-class HeldLoad:
-    """A store load that waits for `release`, so a test sees the server warming up."""
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def __call__(self, *args: Any, **kwargs: Any) -> LoadProgress:
-        self.entered.set()
-        assert self.release.wait(60), "test never released the load"
-        return load_store(*args, **kwargs)

@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page
 
-from tests.api.running import Running, start
+from tests.api.running import HeldLoad, Running, start
 from tests.web.conftest import VIEW_TIMEOUT_MS, Trouble, screenshot, watch
 from tests.web.hostile import (
     EVIL_MESSAGE,
     EVIL_NODE,
     EVIL_OBSERVER,
-    HeldLoad,
     hostile_settings,
     serve_hostile,
 )
@@ -110,7 +109,7 @@ def test_a_hostile_node_history_is_text(hostile: Running, browser: Browser) -> N
 
 
 def test_a_view_warming_up_retries_and_shows_its_data(browser: Browser, tmp_path: Path) -> None:
-    load = HeldLoad()
+    load = HeldLoad(timeout_s=60)
     server = start(hostile_settings(tmp_path), load=load)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     try:
