@@ -140,12 +140,12 @@ def _length(body: bytes) -> tuple[bytes, bytes]:
     return (b"content-length", str(len(body)).encode())
 
 
-def _gzip_etag(etag: str) -> str:
+def gzip_etag(etag: str) -> str:
     """A distinct validator for the gzip representation (RFC 9110 §8.8.3)."""
     return etag[:-1] + '-gzip"'
 
 
-def _matches(if_none_match: bytes, etags: tuple[bytes, ...]) -> bytes | None:
+def matching_etag(if_none_match: bytes, etags: tuple[bytes, ...]) -> bytes | None:
     """The tag of `etags` that If-None-Match names (weak comparison), or None."""
     for token in if_none_match.split(b","):
         tag = token.strip().removeprefix(b"W/")
@@ -186,7 +186,7 @@ class Representation:
         self.gzip_body = gzip_body
         control = f"max-age={max_age_s}, stale-while-revalidate={max_age_s}".encode()
         plain_tag = etag.encode()
-        gzip_tag = _gzip_etag(etag).encode()
+        gzip_tag = gzip_etag(etag).encode()
         self._etags = (plain_tag, gzip_tag) if gzip_body is not None else (plain_tag,)
         common: Headers = [
             (b"last-modified", http_date(computed_at_ms)),
@@ -244,7 +244,7 @@ class Representation:
         age = (b"age", str(max(0, (now_ms - self._computed_at_ms) // 1000)).encode())
         extra = [age] if stale_s is None else [age, (STALE_HEADER, f"{stale_s:.0f}".encode())]
         if if_none_match:
-            tag = _matches(if_none_match, self._etags)
+            tag = matching_etag(if_none_match, self._etags)
             if tag is not None:
                 return Reply(304, [(b"etag", tag), *self._validators, *extra])
         if self._gzip is not None and self.gzip_body is not None and accepts_gzip(accept_encoding):

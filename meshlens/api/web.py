@@ -14,7 +14,7 @@ from pathlib import Path
 
 from starlette.requests import Request
 
-from meshlens.api.responses import Headers, Reply, accepts_gzip
+from meshlens.api.responses import Headers, Reply, accepts_gzip, gzip_etag, matching_etag
 from meshlens.api.routes import ERROR_DOC, Doc, Param, RouteSpec, guarded
 from meshlens.errors import NotFoundError
 from meshlens.recomputer import etag_of
@@ -62,7 +62,7 @@ class Asset:
     body: bytes
     gzip_body: bytes | None
     content_type: bytes
-    etag: bytes
+    etag: str
 
     def reply(self, request: Request) -> Reply:
         """200 (gzip when accepted), or 304 when If-None-Match names this file."""
@@ -74,11 +74,11 @@ class Asset:
             elif key == b"accept-encoding":
                 encoding = value
         zipped = self.gzip_body is not None and accepts_gzip(encoding)
-        etag = self.etag[:-1] + b'-gzip"' if zipped else self.etag
+        etag = (gzip_etag(self.etag) if zipped else self.etag).encode()
         headers: Headers = [(b"etag", etag), CACHE, *SECURITY_HEADERS]
         if self.gzip_body is not None:
             headers.append((b"vary", b"accept-encoding"))
-        if wanted is not None and etag in (t.strip() for t in wanted.split(b",")):
+        if wanted is not None and matching_etag(wanted, (etag,)) is not None:
             return Reply(304, headers)
         body = self.gzip_body if zipped and self.gzip_body is not None else self.body
         headers += [(b"content-type", self.content_type), (b"content-length", b"%d" % len(body))]
@@ -96,9 +96,7 @@ def load_assets(root: Path = WEB_DIR) -> dict[str, Asset]:
             continue
         body = path.read_bytes()
         packed = gzip.compress(body, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
-        assets[path.relative_to(root).as_posix()] = Asset(
-            body, packed, content_type, etag_of(body).encode()
-        )
+        assets[path.relative_to(root).as_posix()] = Asset(body, packed, content_type, etag_of(body))
     return assets
 
 

@@ -53,6 +53,19 @@ def test_files_revalidate_with_etags_and_compress(serve: Serve) -> None:
     assert head.headers["content-type"] == "text/css; charset=utf-8"
 
 
+def test_files_revalidate_like_the_api_weak_tags_and_lists(serve: Serve) -> None:
+    server = serve()
+    with server.client() as http:
+        tag = http.get("/web/app.js", headers={"Accept-Encoding": "identity"}).headers["etag"]
+        plain = {"Accept-Encoding": "identity"}
+        weak = http.get("/web/app.js", headers={**plain, "If-None-Match": f"W/{tag}"})
+        listed = http.get("/web/app.js", headers={**plain, "If-None-Match": f'"x", {tag}'})
+        other = http.get("/web/app.js", headers={**plain, "If-None-Match": '"x"'})
+    assert weak.status_code == 304
+    assert listed.status_code == 304
+    assert other.status_code == 200
+
+
 def test_unknown_files_are_a_json_404(serve: Serve) -> None:
     server = serve()
     with server.client() as http:
