@@ -8,7 +8,6 @@ imported twice adds nothing, because the pipeline's database decides what is new
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -16,12 +15,18 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-import orjson
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from meshlens.errors import InputError
+from meshlens.ingest.corescope import (
+    Item,
+    path_hops,
+    read_corescope,
+    read_corescope_tables,
+    with_path,
+)
 from meshlens.ingest.messages import (
     envelope_time_ms,
     first_number,
@@ -31,10 +36,9 @@ from meshlens.ingest.messages import (
 )
 from meshlens.ingest.pipeline import Outcome, Pipeline
 from meshlens.ingest.status import ObserverStatus, read_status_message
-from meshlens.records import Node, Observer, ObserverId, PubKey, Sighting
+from meshlens.records import Sighting
 from meshlens.times import parse_instant
 
-Item = tuple[str, Sighting | ObserverStatus | InputError]
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _EXAMPLES = 20
 
@@ -100,7 +104,7 @@ def detect_format(path: Path) -> FileFormat:
 def read_records(path: Path, fmt: FileFormat, *, now_ms: int) -> Iterator[Item]:
     """The sightings of a file, or the error of each record that is not one."""
     if fmt is FileFormat.CORESCOPE_DB:
-        yield from _read_corescope(path)
+        yield from read_corescope(path)
     else:
         yield from _read_jsonl(path, fmt, now_ms)
 
@@ -147,7 +151,7 @@ def _packet_line(record: dict[str, object], place: str, now_ms: int) -> Sighting
         raise InputError("bad_hex", place, f"'{key}' is not hex: {hex_text[:40]!r}") from None
     path = record.get("path")
     if key == "tx_hex" and isinstance(path, list) and raw[:1] and raw[0] >> 2 & 0x0F != 9:
-        raw = _with_path(raw, _hops(orjson.dumps(path).decode(), place), place)
+        raw = with_path(raw, path_hops(path, place), place)
     ts = record.get("ts")
     at = parse_instant(ts) if isinstance(ts, str) else None
     if ts is not None and at is None:
@@ -165,87 +169,6 @@ def _packet_line(record: dict[str, object], place: str, now_ms: int) -> Sighting
         received_at_ms=now_ms if at is None else at,
         where=place,
     )
-
-
-# -- CoreScope databases (protocol.md §12) --------------------------------------------
-
-_CORESCOPE_ROWS = """
-    SELECT o.id, t.raw_hex, t.payload_type, o.path_json, o.snr, o.rssi, o.score, o.direction,
-           o.timestamp, obs.id, obs.name, obs.iata
-    FROM observations o JOIN transmissions t ON t.id = o.transmission_id
-    LEFT JOIN observers obs ON obs.rowid = o.observer_idx
-    ORDER BY o.id
-"""
-
-
-def _read_corescope(path: Path) -> Iterator[Item]:
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        rows = conn.execute(_CORESCOPE_ROWS)
-    except sqlite3.Error as err:
-        raise InputError("not_corescope", str(path), str(err)) from None
-    try:
-        for row in rows:
-            place = f"{path.name}: observation {row[0]}"
-            try:
-                yield place, _corescope_sighting(row, place)
-            except InputError as err:
-                yield place, err
-    finally:
-        conn.close()
-
-
-def _corescope_sighting(row: tuple[object, ...], place: str) -> Sighting:
-    _, raw_hex, payload_type, path_json, snr, rssi, score, direction, ts, oid, name, iata = row
-    if not isinstance(raw_hex, str) or not raw_hex:
-        raise InputError("missing_raw", place, "the transmission has no raw frame")
-    try:
-        raw = bytes.fromhex(raw_hex)
-    except ValueError:
-        raise InputError("bad_hex", place, f"raw_hex is not hex: {raw_hex[:40]!r}") from None
-    if payload_type != 9 and isinstance(path_json, str):
-        # CoreScope keeps one raw frame per transmission; rebuild this observer's copy
-        # with the path it reported (the content hash does not include the path).
-        raw = _with_path(raw, _hops(path_json, place), place)
-    if not isinstance(ts, int):
-        raise InputError("bad_time", place, "observation timestamp is not epoch seconds")
-    return Sighting(
-        raw=raw,
-        observer_id=oid if isinstance(oid, str) else "",
-        observer_name=name if isinstance(name, str) else "",
-        region=iata.strip().upper() if isinstance(iata, str) else "",
-        snr_db=float(snr) if isinstance(snr, int | float) else None,
-        rssi_dbm=float(rssi) if isinstance(rssi, int | float) else None,
-        score=score if isinstance(score, int) else None,
-        direction=direction if isinstance(direction, str) else None,
-        received_at_ms=ts * 1000,
-        where=place,
-    )
-
-
-def _hops(path_json: str, place: str) -> list[bytes]:
-    try:
-        hops = orjson.loads(path_json)
-        if not isinstance(hops, list) or not all(isinstance(h, str) for h in hops):
-            raise ValueError("not a list of strings")
-        return [bytes.fromhex(h) for h in hops]
-    except ValueError as err:
-        raise InputError("bad_path", place, f"path_json {path_json[:60]!r}: {err}") from None
-
-
-def _with_path(raw: bytes, hops: list[bytes], place: str) -> bytes:
-    if len(raw) < 2:
-        raise InputError("bad_frame", place, "raw frame shorter than 2 bytes")
-    at = 5 if raw[0] & 3 in (0, 3) else 1
-    if len(raw) <= at:
-        raise InputError("bad_frame", place, "raw frame has no path byte")
-    old = raw[at]
-    old_len = (old & 0x3F) * ((old >> 6) + 1)
-    width = len(hops[0]) if hops else (old >> 6) + 1
-    if not 1 <= width <= 3 or any(len(h) != width for h in hops) or len(hops) > 63:
-        raise InputError("bad_path", place, "hops of mixed or unsupported widths")
-    path_byte = ((width - 1) << 6) | len(hops)
-    return raw[:at] + bytes((path_byte,)) + b"".join(hops) + raw[at + 1 + old_len :]
 
 
 # -- driving the pipeline ---------------------------------------------------------------
@@ -301,93 +224,6 @@ def _flush(pipeline: Pipeline, batch: list[Sighting], report: ImportReport) -> N
         else:
             report.reject(s.where, result.reason or "rejected", result.detail)
     batch.clear()
-
-
-# -- CoreScope node and observer rows ---------------------------------------------------
-
-
-def read_corescope_tables(
-    path: Path, *, now_ms: int
-) -> tuple[list[Node], list[Observer], list[str]]:
-    """The nodes and observers tables of a CoreScope database, with one note per bad row.
-
-    A CoreScope database often knows nodes whose adverts were pruned long ago; adopting
-    these rows keeps their names, roles and positions for hop resolution.
-    """
-    notes: list[str] = []
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        node_rows = conn.execute(
-            "SELECT public_key, name, role, lat, lon, first_seen, last_seen, advert_count "
-            "FROM nodes"
-        ).fetchall()
-        observer_rows = conn.execute(
-            "SELECT id, name, iata, first_seen, last_seen, model, firmware, client_version, "
-            "radio, battery_mv, uptime_secs, noise_floor FROM observers"
-        ).fetchall()
-    except sqlite3.Error as err:
-        raise InputError("not_corescope", str(path), str(err)) from None
-    finally:
-        conn.close()
-    nodes: list[Node] = []
-    for pk, name, role, lat, lon, first, last, adverts in node_rows:
-        if not isinstance(pk, str) or len(pk) != 64 or not _is_hex(pk):
-            notes.append(f"{path.name}: node {pk!r}: bad_pubkey")
-            continue
-        first_ms = _instant_or(first, now_ms)
-        nodes.append(
-            Node(
-                public_key=PubKey(pk.lower()),
-                name=name if isinstance(name, str) else "",
-                role=role.strip().lower() if isinstance(role, str) else "",
-                lat=float(lat) if isinstance(lat, int | float) else None,
-                lon=float(lon) if isinstance(lon, int | float) else None,
-                first_seen_ms=first_ms,
-                last_seen_ms=max(first_ms, _instant_or(last, first_ms)),
-                advert_count=adverts if isinstance(adverts, int) else 0,
-            )
-        )
-    observers: list[Observer] = []
-    for row in observer_rows:
-        oid, name, iata, first, last, model, firmware, client, radio, battery, uptime, noise = row
-        if not isinstance(oid, str) or not oid:
-            notes.append(f"{path.name}: observer {oid!r}: bad_id")
-            continue
-        first_ms = _instant_or(first, now_ms)
-        observers.append(
-            Observer(
-                id=ObserverId(oid),
-                name=name if isinstance(name, str) else "",
-                iata=iata.strip().upper() if isinstance(iata, str) else "",
-                first_seen_ms=first_ms,
-                last_seen_ms=max(first_ms, _instant_or(last, first_ms)),
-                model=_text(model),
-                firmware=_text(firmware),
-                client_version=_text(client),
-                radio=_text(radio),
-                battery_mv=battery if isinstance(battery, int) else None,
-                uptime_secs=uptime if isinstance(uptime, int) else None,
-                noise_floor=float(noise) if isinstance(noise, int | float) else None,
-            )
-        )
-    return nodes, observers, notes
-
-
-def _is_hex(text: str) -> bool:
-    try:
-        bytes.fromhex(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _instant_or(value: object, default: int) -> int:
-    parsed = parse_instant(value) if isinstance(value, str) else None
-    return default if parsed is None else parsed
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 # -- the command: several files, a progress bar and a summary ---------------------------

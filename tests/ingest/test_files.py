@@ -11,7 +11,8 @@ import pytest
 from meshlens.db import tables
 from meshlens.db.database import Database
 from meshlens.errors import InputError
-from meshlens.ingest.files import FileFormat, detect_format, import_file, read_corescope_tables
+from meshlens.ingest.corescope import read_corescope_tables
+from meshlens.ingest.files import FileFormat, detect_format, import_file
 from meshlens.ingest.pipeline import Pipeline
 from meshlens.store.store import PacketStore
 from tests.ingest.helpers import T0, advert_frame
