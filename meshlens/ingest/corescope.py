@@ -10,10 +10,11 @@ from pathlib import Path
 
 import orjson
 
-from meshlens.errors import InputError
+from meshlens.errors import DecodeError, InputError
 from meshlens.ingest.status import ObserverStatus
 from meshlens.records import Node, Observer, ObserverId, PubKey, Sighting
 from meshlens.times import parse_instant
+from meshlens.wire.packet import replace_path
 
 Item = tuple[str, Sighting | ObserverStatus | InputError]
 
@@ -93,18 +94,12 @@ def path_hops(hops: object, place: str) -> list[bytes]:
 
 def with_path(raw: bytes, hops: list[bytes], place: str) -> bytes:
     """The frame `raw` carrying `hops` as its path instead of its own (same content hash)."""
-    if len(raw) < 2:
-        raise InputError("bad_frame", place, "raw frame shorter than 2 bytes")
-    at = 5 if raw[0] & 3 in (0, 3) else 1
-    if len(raw) <= at:
-        raise InputError("bad_frame", place, "raw frame has no path byte")
-    old = raw[at]
-    old_len = (old & 0x3F) * ((old >> 6) + 1)
-    width = len(hops[0]) if hops else (old >> 6) + 1
-    if not 1 <= width <= 3 or any(len(h) != width for h in hops) or len(hops) > 63:
-        raise InputError("bad_path", place, "hops of mixed or unsupported widths")
-    path_byte = ((width - 1) << 6) | len(hops)
-    return raw[:at] + bytes((path_byte,)) + b"".join(hops) + raw[at + 1 + old_len :]
+    try:
+        return replace_path(raw, hops)
+    except DecodeError as err:
+        raise InputError("decode_error", place, str(err)) from None
+    except ValueError as err:
+        raise InputError("bad_path", place, str(err)) from None
 
 
 # -- CoreScope node and observer rows ---------------------------------------------------

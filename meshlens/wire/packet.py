@@ -8,7 +8,7 @@ only the framing and the content hash, for observations of a transmission alread
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -170,6 +170,22 @@ def _frame(raw: bytes) -> tuple[int, int, int]:
     if size - start > MAX_PAYLOAD_BYTES:
         raise DecodeError(f"payload exceeds {MAX_PAYLOAD_BYTES} bytes", start)
     return at, start, header
+
+
+def replace_path(raw: bytes, hops: Sequence[bytes]) -> bytes:
+    """`raw` carrying `hops` as its path instead of its own; the content hash is unchanged.
+
+    With no hops the frame keeps its hash size. Raises DecodeError for a frame that does
+    not parse and ValueError for hops of mixed or unsupported widths or too many of them.
+    """
+    at, start, _ = _frame(raw)
+    width = len(hops[0]) if hops else (raw[at] >> 6) + 1
+    if not 1 <= width <= 3 or any(len(hop) != width for hop in hops):
+        raise ValueError("hops of mixed or unsupported widths")
+    if len(hops) > 63 or len(hops) * width > MAX_PATH_BYTES:
+        raise ValueError(f"a path of {len(hops)} hops of {width} bytes does not fit a frame")
+    path_byte = (width - 1) << 6 | len(hops)
+    return raw[:at] + bytes((path_byte,)) + b"".join(hops) + raw[start:]
 
 
 def content_hash(payload_type: int, path_byte: int, payload: bytes) -> ContentHash:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from meshlens.errors import DecodeError
 from meshlens.wire import Datagram, Packet, decode_hex, decode_packet, parse_hex, peek_frame
 from meshlens.wire.json import packet_json, path_json
+from meshlens.wire.packet import replace_path
+from tests.wire.strategies import Route, frame, routes
 
 REQ_BODY = "AABB" + "CCDD" + "00" * 16  # dest AA, src BB, MAC CCDD, 16 bytes of ciphertext
 
@@ -171,3 +176,40 @@ def test_peek_frame_reads_a_trace_route_like_path_json() -> None:
 def test_peek_frame_reads_a_routeless_trace_header() -> None:
     raw = parse_hex("2602AABB" + "00" * 9)
     assert peek_frame(raw).hops == decode_packet(raw).path_hops == ("AA", "BB")
+
+
+@given(routes(), routes(), st.binary(max_size=40))
+def test_replace_path_equals_encoding_with_the_new_path(
+    old: Route, new: Route, payload: bytes
+) -> None:
+    raw = frame(old, 2, payload)
+    hops = [new.path[i : i + new.hash_size] for i in range(0, len(new.path), new.hash_size)]
+    replaced = replace_path(raw, hops)
+    # With no hops the frame keeps its own hash size.
+    size = new.hash_size if hops else old.hash_size
+    assert replaced == frame(replace(old, path=new.path, hash_size=size), 2, payload)
+    assert peek_frame(replaced).content_hash == peek_frame(raw).content_hash
+
+
+def test_replace_path_by_hand() -> None:
+    raw = parse_hex("1542AABBCCDD0102")  # flood, two 2-byte hops, payload 0102
+    assert replace_path(raw, [b"\x11", b"\x22", b"\x33"]).hex() == "1503112233" + "0102"
+    assert replace_path(raw, []).hex() == "1540" + "0102"
+
+
+@pytest.mark.parametrize(
+    ("hops", "message"),
+    [
+        ([b"\x01", b"\x02\x03"], "mixed"),
+        ([b"\x01\x02\x03\x04"], "unsupported"),
+        ([b"\x01\x02"] * 33, "does not fit"),
+    ],
+)
+def test_replace_path_rejects_paths_no_frame_can_carry(hops: list[bytes], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        replace_path(parse_hex("1500AA"), hops)
+
+
+def test_replace_path_rejects_a_broken_frame_like_decode() -> None:
+    with pytest.raises(DecodeError, match="path exceeds buffer"):
+        replace_path(parse_hex("1505AA"), [b"\x01"])
