@@ -1,13 +1,14 @@
 """A websocket-to-TCP relay in front of a real Mosquitto, for the ws:// and wss:// tests.
 
-The machine's Mosquitto build (2.0.11 without libwebsockets) cannot open a websocket
-listener, so the tests put this relay in front of its TCP listener: it accepts MQTT over
-websockets (subprotocol `mqtt`, RFC 6455 binary frames) on one path only and relays the
-bytes both ways unchanged. It is the only part of those tests that is not the broker.
+The packaged Mosquitto (2.0.11) cannot open a websocket listener ("Unable to start any
+listening sockets"), so the tests put this relay in front of its TCP listener. It
+accepts MQTT over websockets (subprotocol `mqtt`, binary frames) on one path only and
+relays the bytes both ways unchanged: the only part of those tests that is not the broker.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -71,7 +72,8 @@ class WebsocketRelay:
             except ConnectionClosed:
                 pass
             finally:
-                broker.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):  # the broker may have closed it first
+                    broker.shutdown(socket.SHUT_RDWR)
                 down.join(10)
 
 
