@@ -111,11 +111,45 @@ class _ReadAhead:
 
 
 class _Client(mqtt.Client):
-    """paho's client, reading ahead on TCP and TLS sockets (websockets frame their own)."""
+    """paho's client, reading ahead on TCP and TLS sockets (websockets frame their own).
+
+    It also closes what a failed connection attempt opened: paho drops a socket whose TLS
+    or websocket handshake failed and leaves it to the garbage collector (with a
+    ResourceWarning), once per retry of a source that cannot connect.
+    """
+
+    _opened: list[Any]
 
     def _create_socket(self) -> Any:
-        sock = super()._create_socket()
+        self._opened = []
+        try:
+            sock = super()._create_socket()
+        except BaseException:
+            for opened in reversed(self._opened):
+                opened.close()
+            raise
+        finally:
+            self._opened = []  # keep no reference to this attempt's sockets
         return sock if self._transport == "websockets" else _ReadAhead(sock)
+
+    def _create_socket_connection(self) -> Any:
+        sock = super()._create_socket_connection()
+        self._opened.append(sock)
+        return sock
+
+    def _ssl_wrap_socket(self, tcp_sock: Any) -> Any:
+        # paho's steps, with the TLS socket recorded before its handshake can fail. The
+        # context (tls_set in _build_client) checks the chain and, when verifying, the
+        # host name itself, so paho's fallback checks for older contexts are not needed.
+        context = self._ssl_context
+        assert context is not None
+        sock = context.wrap_socket(
+            tcp_sock, server_hostname=self._host, do_handshake_on_connect=False
+        )
+        self._opened.append(sock)
+        sock.settimeout(self._connect_timeout)
+        sock.do_handshake()
+        return sock
 
 
 def client_id_for(source: MqttSource) -> str:
@@ -267,7 +301,7 @@ class MqttFeed:
         if now - self._last_failure_log >= _FAILURE_LOG_EVERY_S:
             self._last_failure_log = now
             log.warning(
-                "mqtt source %s: cannot reach %s (%s); retrying every %.0f s at most",
+                "mqtt source %s: cannot reach %s (%s); retrying every %g s at most",
                 self.name, self.source.broker, text, self.source.reconnect_max_s,
             )  # fmt: skip
 

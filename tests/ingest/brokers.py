@@ -15,6 +15,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import require
+from tests.ingest.certificates import ServerCertificate
 
 SHARED_HOST, SHARED_PORT = "127.0.0.1", 1883
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
@@ -47,12 +48,24 @@ def free_port() -> int:
 
 
 class Mosquitto:
-    """A Mosquitto of our own on a free port, with persistence, that a test may stop."""
+    """A Mosquitto of our own on a free port, with persistence, that a test may stop.
 
-    def __init__(self, workdir: Path) -> None:
+    With `tls`, a second listener on `tls_port` speaks MQTT over TLS with that certificate
+    (the plain one stays, for publishers).
+    """
+
+    def __init__(self, workdir: Path, tls: ServerCertificate | None = None) -> None:
         require(Path(MOSQUITTO).is_file(), f"the mosquitto binary ({MOSQUITTO})")
         self.port = free_port()
         self.url = f"mqtt://127.0.0.1:{self.port}"
+        self.tls_port = free_port() if tls else None
+        tls_listener = (
+            f"listener {self.tls_port} 127.0.0.1\n"
+            f"certfile {tls.cert_file}\n"
+            f"keyfile {tls.key_file}\n"
+            if tls
+            else ""
+        )
         data = workdir / "mosquitto-data"
         data.mkdir(parents=True, exist_ok=True)
         self.config = workdir / "mosquitto.conf"
@@ -66,6 +79,8 @@ class Mosquitto:
             "max_inflight_messages 0\n"
             f"user {getpass.getuser()}\n"
             f"log_dest file {workdir / 'mosquitto.log'}\n"
+            # per_listener_settings is off: the settings above hold for every listener.
+            f"{tls_listener}"
         )
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -77,7 +92,8 @@ class Mosquitto:
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
-        while not port_open(self.port):
+        ports = [self.port] + ([self.tls_port] if self.tls_port else [])
+        while not all(port_open(port) for port in ports):
             assert self._process.poll() is None, "mosquitto exited at start"
             assert time.monotonic() < deadline, "mosquitto did not start listening"
             time.sleep(0.01)
@@ -114,5 +130,7 @@ class Publisher:
 
     def close(self) -> None:
         """Disconnect."""
-        self._client.loop_stop()
+        # In this order the network thread sends DISCONNECT and ends at once; stopping
+        # it first waits out its one-second select.
         self._client.disconnect()
+        self._client.loop_stop()
