@@ -182,6 +182,7 @@ class NewTransmission:
     from_pubkey: str | None
     channel_hash: str | None
     scope_name: str | None
+    last_seen_ms: int | None = None  # the latest sighting so far (None: seen_at_ms)
 
 
 def find_transmission(conn: sqlite3.Connection, content_hash: str) -> int | None:
@@ -192,12 +193,13 @@ def find_transmission(conn: sqlite3.Connection, content_hash: str) -> int | None
 
 def insert_transmission(conn: sqlite3.Connection, tx: NewTransmission) -> int:
     """Insert a new transmission; returns its id."""
+    last = tx.seen_at_ms if tx.last_seen_ms is None else tx.last_seen_ms
     cur = conn.execute(
         """INSERT INTO transmissions (hash, raw, first_seen_ms, last_seen_ms, route_type,
                payload_type, payload_version, decoded_json, from_pubkey, channel_hash, scope_name)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
-            tx.content_hash, tx.raw, tx.seen_at_ms, tx.seen_at_ms, tx.route_type, tx.payload_type,
+            tx.content_hash, tx.raw, tx.seen_at_ms, last, tx.route_type, tx.payload_type,
             tx.payload_version, tx.decoded_json, tx.from_pubkey, tx.channel_hash, tx.scope_name,
         ),
     )  # fmt: skip

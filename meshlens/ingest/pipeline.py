@@ -90,6 +90,7 @@ class _NewTx:
     packet: Packet
     foreign: bool
     first_ms: int
+    last_ms: int  # its latest sighting in the batch (§6.2: last_seen)
     db_id: int | None = None
 
 
@@ -213,6 +214,7 @@ class Pipeline:
             pending = plan.new_tx.get(key)
             if pending is not None:
                 pending.first_ms = min(pending.first_ms, s.received_at_ms)
+                pending.last_ms = max(pending.last_ms, s.received_at_ms)
                 continue
             result = self._admit(s, key, plan)
             if result is not None:
@@ -246,7 +248,7 @@ class Pipeline:
                 if opts.drop_foreign_adverts:
                     return self._reject(s, "foreign_advert", advert.public_key[:16])
                 foreign = True
-        plan.new_tx[key] = _NewTx(packet, foreign, s.received_at_ms)
+        plan.new_tx[key] = _NewTx(packet, foreign, s.received_at_ms, s.received_at_ms)
         return None
 
     def _reject(self, s: Sighting, reason: str, detail: str) -> Result:
@@ -326,6 +328,7 @@ class Pipeline:
                 content_hash=packet.content_hash,
                 raw=packet.raw,
                 seen_at_ms=new.first_ms,
+                last_seen_ms=new.last_ms,
                 route_type=packet.route_type,
                 payload_type=packet.payload_type,
                 payload_version=packet.payload_version,
@@ -370,9 +373,10 @@ class Pipeline:
         snap = self._store.snapshot()
         merged: dict[str, Node] = {}
         counted: set[int] = set()  # advert_count grows once per new transmission
-        # Repeats only raise last_seen, and two raises are one to the later time, so a
-        # node's repeats are folded into one latest time and applied before its next
-        # merge (or at the end): one Node built per node, not one per repeat.
+        # A repeat only raises last_seen, and a merge keeps the later of its own time and
+        # last_seen and reads nothing else the repeat changes: so a node's repeats fold
+        # into their latest time, applied after the merges (one Node per node, not one
+        # per repeat).
         touched: dict[str, int] = {}  # public key -> latest repeat, nodes known by then
         senders: dict[int, str | None] = {}  # store row -> advert sender (None: not one)
         for i in plan.adverts:
@@ -386,11 +390,8 @@ class Pipeline:
                 if advert is None:
                     continue
                 pk = advert.public_key
-                old = merged.get(pk) or snap.node(pk)
-                if old is not None and pk in touched:
-                    old = touch_node(old, touched.pop(pk))
                 merged[pk] = merge_node(
-                    old, advert, seen_at_ms=s.received_at_ms,
+                    merged.get(pk) or snap.node(pk), advert, seen_at_ms=s.received_at_ms,
                     new_transmission=key not in counted, foreign=new.foreign,
                     scope=new.packet.scope_name,
                 )  # fmt: skip
