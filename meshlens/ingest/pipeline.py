@@ -200,17 +200,19 @@ class Pipeline:
             keys if len(plan.results) - plan.results.count(None) == 0 else [max(k, 0) for k in keys]
         )  # a rejected frame has no hash: look up 0 in its place, then skip it
         plan.rows = rows = self._store.tx_rows_of_hashes(lookup)
-        for i, s in enumerate(sightings):
-            key = keys[i]
+        hashes = plan.hashes
+        for i, key in enumerate(keys):
             if key < 0:
                 continue
+            if rows[i] >= 0:  # known, so never refused (refusals are of new hashes)
+                hashes[i] = key
+                continue
+            s = sightings[i]
             if key in refused:
                 plan.results[i] = refused[key]
                 self.counters.rejected(refused[key].reason or "", s.where, refused[key].detail)
                 continue
-            plan.hashes[i] = key
-            if rows[i] >= 0:
-                continue
+            hashes[i] = key
             pending = plan.new_tx.get(key)
             if pending is not None:
                 pending.first_ms = min(pending.first_ms, s.received_at_ms)
@@ -220,7 +222,7 @@ class Pipeline:
             if result is not None:
                 refused[key] = result
                 plan.results[i] = result
-                plan.hashes[i] = -1
+                hashes[i] = -1
         return plan
 
     def _admit(self, s: Sighting, key: int, plan: _Plan) -> Result | None:
@@ -261,16 +263,13 @@ class Pipeline:
         observers, observer_idx = self._write_observers(conn, plan)
         tx_ids = self._write_transmissions(conn, plan)
         obs_ids: list[int | None] = [None] * len(plan.sightings)
-        accepted: list[int] = []
-        rows: list[tables.ObservationValues] = []
-        for i, s in enumerate(plan.sightings):
-            key = plan.hashes[i]
-            if key < 0:
-                continue
-            path_byte, width, path = plan.paths[i]
-            accepted.append(i)
-            rows.append((tx_ids[key], observer_idx[s.observer_id], s.received_at_ms, s.snr_db,
-                         s.rssi_dbm, s.score, s.direction, path_byte, width, path))  # fmt: skip
+        hashes, sightings, paths = plan.hashes, plan.sightings, plan.paths
+        accepted = [i for i, key in enumerate(hashes) if key >= 0]
+        rows: list[tables.ObservationValues] = [
+            (tx_ids[hashes[i]], observer_idx[s.observer_id], s.received_at_ms, s.snr_db,
+             s.rssi_dbm, s.score, s.direction, p[0], p[1], p[2])
+            for i in accepted for s, p in ((sightings[i], paths[i]),)
+        ]  # fmt: skip
         for i, obs_id in zip(accepted, tables.insert_observations(conn, rows), strict=True):
             obs_ids[i] = obs_id
         nodes = self._write_nodes(conn, plan)
