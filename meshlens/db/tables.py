@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import chain
+from typing import Any, TypeVar
 
 from meshlens.records import Node, Observer, ObserverId, PubKey
 
@@ -181,6 +182,7 @@ class NewTransmission:
     from_pubkey: str | None
     channel_hash: str | None
     scope_name: str | None
+    last_seen_ms: int | None = None  # the latest sighting so far (None: seen_at_ms)
 
 
 def find_transmission(conn: sqlite3.Connection, content_hash: str) -> int | None:
@@ -191,17 +193,48 @@ def find_transmission(conn: sqlite3.Connection, content_hash: str) -> int | None
 
 def insert_transmission(conn: sqlite3.Connection, tx: NewTransmission) -> int:
     """Insert a new transmission; returns its id."""
+    last = tx.seen_at_ms if tx.last_seen_ms is None else tx.last_seen_ms
     cur = conn.execute(
         """INSERT INTO transmissions (hash, raw, first_seen_ms, last_seen_ms, route_type,
                payload_type, payload_version, decoded_json, from_pubkey, channel_hash, scope_name)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         (
-            tx.content_hash, tx.raw, tx.seen_at_ms, tx.seen_at_ms, tx.route_type, tx.payload_type,
+            tx.content_hash, tx.raw, tx.seen_at_ms, last, tx.route_type, tx.payload_type,
             tx.payload_version, tx.decoded_json, tx.from_pubkey, tx.channel_hash, tx.scope_name,
         ),
     )  # fmt: skip
     assert cur.lastrowid is not None
     return cur.lastrowid
+
+
+# Rows per multi-row statement, a power of two: a batch is cut into power-of-two chunks,
+# so a dozen statement texts cover every batch size (and stay in the statement cache).
+# 1024 rows of 10 values stay under SQLite's default limit of 32,766 variables.
+_CHUNK_ROWS = 1024
+_statements: dict[tuple[str, int], str] = {}
+
+Row = TypeVar("Row", bound=tuple[Any, ...])
+
+
+def _chunks(
+    rows: Sequence[Row], head: str, one: str, tail: str
+) -> Iterator[tuple[Sequence[Row], str]]:
+    """Cut `rows` into power-of-two runs, each with its multi-row `head (one),(one)... tail`.
+
+    One statement per run instead of one per row: the Python per row shrinks to flattening
+    its values, and SQLite steps a whole run with the GIL released once (docs/benchmarks.md,
+    import rate).
+    """
+    start, n = 0, len(rows)
+    while start < n:
+        k = _CHUNK_ROWS
+        while k > n - start:
+            k //= 2
+        sql = _statements.get((head, k))
+        if sql is None:
+            sql = _statements[(head, k)] = head + ",".join([one] * k) + tail
+        yield rows[start : start + k], sql
+        start += k
 
 
 def touch_transmission(conn: sqlite3.Connection, tx_id: int, first_ms: int, last_ms: int) -> None:
@@ -211,6 +244,17 @@ def touch_transmission(conn: sqlite3.Connection, tx_id: int, first_ms: int, last
                                     last_seen_ms = MAX(last_seen_ms, ?) WHERE id = ?""",
         (first_ms, last_ms, tx_id),
     )
+
+
+def touch_transmissions(conn: sqlite3.Connection, spans: list[tuple[int, int, int]]) -> None:
+    """`touch_transmission` for many (id, first ms, last ms), ids distinct, in few statements."""
+    for chunk, sql in _chunks(spans, _TOUCH_HEAD, "(?,?,?)", _TOUCH_TAIL):
+        conn.execute(sql, list(chain.from_iterable(chunk)))
+
+
+_TOUCH_HEAD = """UPDATE transmissions SET first_seen_ms = MIN(first_seen_ms, v.column2),
+    last_seen_ms = MAX(last_seen_ms, v.column3) FROM (VALUES """
+_TOUCH_TAIL = ") AS v WHERE transmissions.id = v.column1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,29 +278,51 @@ ObservationValues = tuple[
     int, int, int, float | None, float | None, int | None, str | None, int, int, bytes
 ]
 
-_INSERT_OBSERVATION = """INSERT OR IGNORE INTO observations (transmission_id, observer_idx,
-    ts_ms, snr, rssi, score, direction, path_byte, hop_width, path)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+_INSERT_OBSERVATIONS = """INSERT OR IGNORE INTO observations (transmission_id, observer_idx,
+    ts_ms, snr, rssi, score, direction, path_byte, hop_width, path) VALUES """
+
+_SEQUENCE = "SELECT seq FROM sqlite_sequence WHERE name = 'observations'"
 
 
 def insert_observations(
     conn: sqlite3.Connection, rows: list[ObservationValues]
 ) -> list[int | None]:
-    """Insert observations in one statement run; each gets its id, or None when it
+    """Insert observations with multi-row statements; each gets its id, or None when it
     repeats a stored one (or one earlier in `rows`).
 
     AUTOINCREMENT hands out ids in insertion order after the table's sequence, and this
     connection is the only writer, so when nothing was ignored the ids follow from the
-    sequence; otherwise the new rows are read back and matched in order.
+    sequence. When some were, SQLite has still given every row its number before the
+    unique index refused it (the sequence moved by one per row): row i is stored as
+    start + 1 + i if at all, and only the ids need reading back. Should a SQLite ever
+    number otherwise, the new rows are read back and matched in order.
     """
     if not rows:
         return []
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'observations'").fetchone()
+    row = conn.execute(_SEQUENCE).fetchone()
     start = int(row[0]) if row else 0
     before = conn.total_changes
-    conn.executemany(_INSERT_OBSERVATION, rows)
-    if conn.total_changes - before == len(rows):
-        return list(range(start + 1, start + 1 + len(rows)))
+    for chunk, sql in _chunks(rows, _INSERT_OBSERVATIONS, "(?,?,?,?,?,?,?,?,?,?)", ""):
+        conn.execute(sql, list(chain.from_iterable(chunk)))
+    n = len(rows)
+    if conn.total_changes - before == n:
+        return list(range(start + 1, start + 1 + n))
+    end = conn.execute(_SEQUENCE).fetchone()
+    if end is not None and int(end[0]) == start + n:
+        out: list[int | None] = [None] * n
+        for (offset,) in conn.execute(
+            "SELECT id - ? FROM observations WHERE id > ?", (start + 1, start)
+        ).fetchall():
+            out[offset] = start + 1 + offset
+        return out
+    return match_stored(conn, rows, start)
+
+
+def match_stored(
+    conn: sqlite3.Connection, rows: list[ObservationValues], start: int
+) -> list[int | None]:
+    """The ids of `rows` just inserted after id `start`, None for those ignored, read back
+    and matched on the unique key in order."""
     stored = conn.execute(
         "SELECT id, transmission_id, observer_idx, path FROM observations WHERE id > ? ORDER BY id",
         (start,),

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from operator import attrgetter, itemgetter
 
 import numpy as np
 import orjson
@@ -42,7 +42,10 @@ from meshlens.wire.json import channel_hash_column, payload_json
 log = logging.getLogger("meshlens.ingest")
 
 _ADVERT = 4
-_NAN = float("nan")
+_received_at = attrgetter("received_at_ms")
+_snr = attrgetter("snr_db")
+_rssi = attrgetter("rssi_dbm")
+_first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
 
 GeoCheck = Callable[[float | None, float | None], bool]
 
@@ -87,6 +90,7 @@ class _NewTx:
     packet: Packet
     foreign: bool
     first_ms: int
+    last_ms: int  # its latest sighting in the batch (§6.2: last_seen)
     db_id: int | None = None
 
 
@@ -196,26 +200,29 @@ class Pipeline:
             keys if len(plan.results) - plan.results.count(None) == 0 else [max(k, 0) for k in keys]
         )  # a rejected frame has no hash: look up 0 in its place, then skip it
         plan.rows = rows = self._store.tx_rows_of_hashes(lookup)
-        for i, s in enumerate(sightings):
-            key = keys[i]
+        hashes = plan.hashes
+        for i, key in enumerate(keys):
             if key < 0:
                 continue
+            if rows[i] >= 0:  # known, so never refused (refusals are of new hashes)
+                hashes[i] = key
+                continue
+            s = sightings[i]
             if key in refused:
                 plan.results[i] = refused[key]
                 self.counters.rejected(refused[key].reason or "", s.where, refused[key].detail)
                 continue
-            plan.hashes[i] = key
-            if rows[i] >= 0:
-                continue
+            hashes[i] = key
             pending = plan.new_tx.get(key)
             if pending is not None:
                 pending.first_ms = min(pending.first_ms, s.received_at_ms)
+                pending.last_ms = max(pending.last_ms, s.received_at_ms)
                 continue
             result = self._admit(s, key, plan)
             if result is not None:
                 refused[key] = result
                 plan.results[i] = result
-                plan.hashes[i] = -1
+                hashes[i] = -1
         return plan
 
     def _admit(self, s: Sighting, key: int, plan: _Plan) -> Result | None:
@@ -243,7 +250,7 @@ class Pipeline:
                 if opts.drop_foreign_adverts:
                     return self._reject(s, "foreign_advert", advert.public_key[:16])
                 foreign = True
-        plan.new_tx[key] = _NewTx(packet, foreign, s.received_at_ms)
+        plan.new_tx[key] = _NewTx(packet, foreign, s.received_at_ms, s.received_at_ms)
         return None
 
     def _reject(self, s: Sighting, reason: str, detail: str) -> Result:
@@ -256,16 +263,13 @@ class Pipeline:
         observers, observer_idx = self._write_observers(conn, plan)
         tx_ids = self._write_transmissions(conn, plan)
         obs_ids: list[int | None] = [None] * len(plan.sightings)
-        accepted: list[int] = []
-        rows: list[tables.ObservationValues] = []
-        for i, s in enumerate(plan.sightings):
-            key = plan.hashes[i]
-            if key < 0:
-                continue
-            path_byte, width, path = plan.paths[i]
-            accepted.append(i)
-            rows.append((tx_ids[key], observer_idx[s.observer_id], s.received_at_ms, s.snr_db,
-                         s.rssi_dbm, s.score, s.direction, path_byte, width, path))  # fmt: skip
+        hashes, sightings, paths = plan.hashes, plan.sightings, plan.paths
+        accepted = [i for i, key in enumerate(hashes) if key >= 0]
+        rows: list[tables.ObservationValues] = [
+            (tx_ids[hashes[i]], observer_idx[s.observer_id], s.received_at_ms, s.snr_db,
+             s.rssi_dbm, s.score, s.direction, p[0], p[1], p[2])
+            for i in accepted for s, p in ((sightings[i], paths[i]),)
+        ]  # fmt: skip
         for i, obs_id in zip(accepted, tables.insert_observations(conn, rows), strict=True):
             obs_ids[i] = obs_id
         nodes = self._write_nodes(conn, plan)
@@ -288,29 +292,24 @@ class Pipeline:
         self, conn: sqlite3.Connection, plan: _Plan
     ) -> tuple[list[ObserverRow], dict[str, int]]:
         """One upsert per observer per batch, with the batch's message count."""
-        # observer id -> [name, iata, first ms, last ms, messages]; the latest non-empty
-        # name and region win, and the earliest message (not the latest) starts it.
-        agg: dict[str, list[Any]] = {}
+        # The latest non-empty name and region win, and the earliest message (not the
+        # latest) starts it. Grouped first: a few appends per sighting, the rest per observer.
+        groups: dict[str, list[Sighting]] = {}
         hashes = plan.hashes
         for i, s in enumerate(plan.sightings):
-            if hashes[i] < 0:
-                continue
-            at = s.received_at_ms
-            entry = agg.get(s.observer_id)
-            if entry is None:
-                agg[s.observer_id] = [s.observer_name, s.region, at, at, 1]
-                continue
-            if s.observer_name:
-                entry[0] = s.observer_name
-            if s.region:
-                entry[1] = s.region
-            entry[2] = min(entry[2], at)
-            entry[3] = max(entry[3], at)
-            entry[4] += 1
-        seen = {
-            oid: tables.ObserverSeen(oid, name, iata, last, count, last, first)
-            for oid, (name, iata, first, last, count) in agg.items()
-        }
+            if hashes[i] >= 0:
+                group = groups.get(s.observer_id)
+                if group is None:
+                    groups[s.observer_id] = [s]
+                else:
+                    group.append(s)
+        seen: dict[str, tables.ObserverSeen] = {}
+        for oid, group in groups.items():
+            times = list(map(_received_at, group))
+            name = next((g.observer_name for g in reversed(group) if g.observer_name), "")
+            iata = next((g.region for g in reversed(group) if g.region), "")
+            first, last = min(times), max(times)
+            seen[oid] = tables.ObserverSeen(oid, name, iata, last, len(group), last, first)
         rows: list[ObserverRow] = []
         idx: dict[str, int] = {}
         for observer_id, info in seen.items():
@@ -328,6 +327,7 @@ class Pipeline:
                 content_hash=packet.content_hash,
                 raw=packet.raw,
                 seen_at_ms=new.first_ms,
+                last_seen_ms=new.last_ms,
                 route_type=packet.route_type,
                 payload_type=packet.payload_type,
                 payload_version=packet.payload_version,
@@ -346,18 +346,25 @@ class Pipeline:
                 new.db_id = tables.insert_transmission(conn, row)
             tx_ids[key] = new.db_id
         # Known transmissions: first_seen may move down, last_seen up (§6.2).
-        spans: dict[int, tuple[int, int, int]] = {}  # key -> (row, first ms, last ms)
+        times: dict[int, list[int]] = {}  # key -> its sightings' times
+        stored: dict[int, int] = {}  # key -> its store row
+        new_tx, rows = plan.new_tx, plan.rows
         for i, s in enumerate(plan.sightings):
             key = plan.hashes[i]
-            if key < 0 or key in plan.new_tx:
+            if key < 0 or key in new_tx:
                 continue
-            at = s.received_at_ms
-            stored, lo, hi = spans.get(key, (plan.rows[i], at, at))
-            spans[key] = (stored, min(lo, at), max(hi, at))
-        for key, (stored, lo, hi) in spans.items():
-            tx_id = self._store.tx_db_id(max(stored, 0))
-            tables.touch_transmission(conn, tx_id, lo, hi)
+            at = times.get(key)
+            if at is None:
+                times[key] = [s.received_at_ms]
+                stored[key] = rows[i]
+            else:
+                at.append(s.received_at_ms)
+        touched: list[tuple[int, int, int]] = []
+        for key, at in times.items():
+            tx_id = self._store.tx_db_id(max(stored[key], 0))
+            touched.append((tx_id, min(at), max(at)))
             tx_ids[key] = tx_id
+        tables.touch_transmissions(conn, touched)
         return tx_ids
 
     def _write_nodes(self, conn: sqlite3.Connection, plan: _Plan) -> list[Node]:
@@ -365,6 +372,12 @@ class Pipeline:
         snap = self._store.snapshot()
         merged: dict[str, Node] = {}
         counted: set[int] = set()  # advert_count grows once per new transmission
+        # A repeat only raises last_seen, and a merge keeps the later of its own time and
+        # last_seen and reads nothing else the repeat changes: so a node's repeats fold
+        # into their latest time, applied after the merges (one Node per node, not one
+        # per repeat).
+        touched: dict[str, int] = {}  # public key -> latest repeat, nodes known by then
+        senders: dict[int, str | None] = {}  # store row -> advert sender (None: not one)
         for i in plan.adverts:
             s = plan.sightings[i]
             key = plan.hashes[i]
@@ -384,12 +397,26 @@ class Pipeline:
                 counted.add(key)
                 continue
             row = plan.rows[i]
-            if row < 0 or int(snap.tx.payload_type[row]) != 4:
+            if row < 0:
                 continue
-            from_key = snap.string(int(snap.tx.from_key[row]))
-            node = None if from_key is None else merged.get(from_key) or snap.node(from_key)
-            if from_key is not None and node is not None:
-                merged[from_key] = touch_node(node, s.received_at_ms)
+            if row in senders:
+                from_key = senders[row]
+            else:
+                is_advert = int(snap.tx.payload_type[row]) == 4
+                from_key = snap.string(int(snap.tx.from_key[row])) if is_advert else None
+                senders[row] = from_key
+            if from_key is None:
+                continue
+            at = s.received_at_ms
+            latest = touched.get(from_key)
+            if latest is not None:
+                touched[from_key] = max(latest, at)
+            elif from_key in merged or snap.node(from_key) is not None:
+                touched[from_key] = at
+        for pk, at in touched.items():
+            node = merged.get(pk) or snap.node(pk)
+            assert node is not None  # known when the repeat was seen, and never removed
+            merged[pk] = touch_node(node, at)
         for node in merged.values():
             tables.upsert_node(conn, node)
         return list(merged.values())
@@ -403,57 +430,52 @@ class Pipeline:
             if new.db_id is not None
         ]
         new_rows.sort(key=lambda r: r.db_id)
-        # One list per store column: a row object per observation cost more than the rest
-        # of this loop (docs/benchmarks.md, import rate).
-        cols: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [])
-        db_ids, tx_db, observer_rowid, ts, snr, rssi, direction, path_bytes, widths, paths = cols
-        directions: dict[str | None, int] = {}
+        # The loop only sorts sightings into outcomes; the store's columns are then made
+        # one column at a time from the stored ones (per-sighting appends to ten lists
+        # cost more than the rest of publishing: docs/benchmarks.md, import rate).
         results: list[Result] = []
+        stored: list[int] = []  # sightings with a new observation row
         duplicates = 0
         announced: set[int] = set()
         new_tx = plan.new_tx
-        for i, s in enumerate(plan.sightings):
-            done = plan.results[i]
+        tx_ids, obs_ids, hashes = written.tx_ids, written.obs_ids, plan.hashes
+        texts: dict[int, str] = {}
+        for i, done in enumerate(plan.results):
             if done is not None:
                 results.append(done)
                 continue
-            key = plan.hashes[i]
-            tx_id = written.tx_ids[key]
-            obs_id = written.obs_ids[i]
-            content_hash = f"{key:016x}"
+            key = hashes[i]
+            tx_id = tx_ids[key]
+            obs_id = obs_ids[i]
+            content_hash = texts.get(key)
+            if content_hash is None:
+                content_hash = texts[key] = f"{key:016x}"
             if obs_id is None:
                 duplicates += 1
                 results.append(_new_result(Outcome.DUPLICATE, content_hash, tx_id, None, None, ""))
                 continue
-            path_byte, width, path = plan.paths[i]
-            code = directions.get(s.direction)
-            if code is None:
-                code = directions[s.direction] = direction_code(s.direction)
-            db_ids.append(obs_id)
-            tx_db.append(tx_id)
-            observer_rowid.append(written.observer_idx[s.observer_id])
-            ts.append(s.received_at_ms)
-            snr.append(_NAN if s.snr_db is None else s.snr_db)
-            rssi.append(_NAN if s.rssi_dbm is None else s.rssi_dbm)
-            direction.append(code)
-            path_bytes.append(path_byte)
-            widths.append(width)
-            paths.append(path)
-            is_new = key in new_tx and key not in announced
-            announced.add(key)
-            outcome = Outcome.NEW if is_new else Outcome.STORED
+            stored.append(i)
+            outcome = Outcome.STORED
+            if key in new_tx and key not in announced:
+                announced.add(key)
+                outcome = Outcome.NEW
             results.append(_new_result(outcome, content_hash, tx_id, obs_id, None, ""))
+        sightings = [plan.sightings[i] for i in stored]
+        paths = [plan.paths[i] for i in stored]
+        codes = {d: direction_code(d) for d in {s.direction for s in sightings}}
+        observer_idx = written.observer_idx
+        n = len(stored)
         observations = ObsBatch(
-            db_id=np.array(db_ids, np.int64),
-            tx_db_id=np.array(tx_db, np.int64),
-            observer_rowid=np.array(observer_rowid, np.int64),
-            ts_ms=np.array(ts, np.int64),
-            snr_db=np.array(snr, np.float32),
-            rssi_dbm=np.array(rssi, np.float32),
-            direction=np.array(direction, np.uint8),
-            path_byte=np.array(path_bytes, np.uint8),
-            hop_width=np.array(widths, np.uint8),
-            paths=paths,
+            db_id=np.array([obs_ids[i] for i in stored], np.int64),
+            tx_db_id=np.array([tx_ids[hashes[i]] for i in stored], np.int64),
+            observer_rowid=np.array([observer_idx[s.observer_id] for s in sightings], np.int64),
+            ts_ms=np.fromiter(map(_received_at, sightings), np.int64, n),
+            snr_db=np.array(list(map(_snr, sightings)), np.float32),  # None -> NaN
+            rssi_dbm=np.array(list(map(_rssi, sightings)), np.float32),
+            direction=np.array([codes[s.direction] for s in sightings], np.uint8),
+            path_byte=np.fromiter(map(_first, paths), np.uint8, n),
+            hop_width=np.fromiter(map(_second, paths), np.uint8, n),
+            paths=list(map(_third, paths)),
         )
         self._store.append(
             StoreBatch(
@@ -463,5 +485,5 @@ class Pipeline:
                 observers=written.observers,
             )
         )
-        self.counters.stored(len(db_ids), len(new_rows), duplicates)
+        self.counters.stored(n, len(new_rows), duplicates)
         return results
