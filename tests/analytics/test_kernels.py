@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from meshlens.analytics import roles
 from meshlens.analytics.clockskew.nodes import node_postures, node_skews
 from meshlens.analytics.clockskew.recent import recent_window, recent_windows
-from meshlens.analytics.clockskew.samples import _by_tx_then_time
+from meshlens.analytics.clockskew.samples import _by_tx_then_time, calibrate
 from meshlens.analytics.hops.arrays import distinct_inverse, sorted_order
 from meshlens.analytics.query import Query
 from meshlens.analytics.segments import medians_by_key, segments_of, sort_pairs, sorted_medians
@@ -123,6 +123,29 @@ def test_samples_order_is_the_stable_lexsort(pairs: list[tuple[int, int]], preso
     seconds = np.array([s for _, s in pairs], np.int64) + T0_S
     order = _by_tx_then_time(tx, seconds)
     assert order.tolist() == np.lexsort((seconds, tx)).tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 60)), min_size=1, max_size=6)))
+def test_calibration_is_each_observers_median_deviation(
+    adverts: list[list[tuple[int, int]]],
+) -> None:
+    heard = [sorted(samples, key=lambda s: s[1]) for samples in adverts]
+    observer = np.array([o for samples in heard for o, _ in samples], np.int32)
+    observed = np.array([t for samples in heard for _, t in samples], np.int64) + T0_S
+    groups = segments_of(np.repeat(np.arange(len(heard)), [len(h) for h in heard]))
+    got = calibrate(groups, observer, observed)
+    deviations: dict[int, list[float]] = {}
+    for samples in heard:
+        if len(samples) >= 2:
+            times = sorted(float(t) for _, t in samples)
+            middle = (times[(len(times) - 1) // 2] + times[len(times) // 2]) / 2
+            for o, t in samples:
+                deviations.setdefault(o, []).append(t - middle)
+    want = {o: np.median(d) for o, d in deviations.items()}
+    assert got.observer.tolist() == sorted(want)
+    assert got.offset_s.tolist() == [want[o] for o in sorted(want)]
+    assert got.samples.tolist() == [len(deviations[o]) for o in sorted(want)]
 
 
 def test_iso_seconds_many_matches_iso_seconds() -> None:

@@ -115,7 +115,8 @@ def build_engine(snap: Snapshot) -> Engine:
     groups = segments_of(tx_of)
     calibration = calibrate(groups, observer, observed)
     offset_of, calibrated_of = calibration.by_observer(len(snap.observers))
-    raw = tx.advert_ts[tx_of] - observed
+    # One advert timestamp per transmission, repeated: cheaper than a gather per sample.
+    raw = groups.spread(tx.advert_ts[tx_of[groups.starts]]) - observed
     samples = Samples(
         tx=tx_of,
         observer=observer,
@@ -158,9 +159,19 @@ def calibrate(groups: Segments, observer: I32, observed: I64) -> Calibration:
     lo = groups.starts + (groups.counts - 1) // 2
     hi = groups.starts + groups.counts // 2
     median2 = (observed[lo] + observed[hi]) if len(groups) else np.empty(0, np.int64)
-    multi = groups.spread(groups.counts >= 2).astype(np.bool_)
-    deviation2 = 2 * observed[multi] - groups.spread(median2)[multi]
-    who, twice, samples = medians_by_key(observer[multi], deviation2)
+    deviation2 = 2 * observed - groups.spread(median2)
+    singles = groups.starts[groups.counts == 1]
+    if singles.shape[0]:
+        # Nearly every advert is heard twice or more: rather than cut the columns down to
+        # those, file the few single samples under one extra key and drop it after.
+        spare = int(observer.max()) + 1
+        observer = observer.copy()
+        observer[singles] = spare
+        who, twice, samples = medians_by_key(observer, deviation2)
+        kept = who != spare
+        who, twice, samples = who[kept], twice[kept], samples[kept]
+    else:
+        who, twice, samples = medians_by_key(observer, deviation2)
     return Calibration(
         observer=who.astype(np.int32),
         offset_s=twice / 4.0,
