@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from meshlens.analytics.clockskew import severity as sev
-from meshlens.analytics.clockskew.nodes import median, node_postures
+from meshlens.analytics.clockskew.nodes import node_postures
+from meshlens.analytics.clockskew.recent import median
 from meshlens.analytics.query import Query
 from meshlens.analytics.stats import round1, round2
 from meshlens.records import JSONObject, JSONValue

@@ -101,3 +101,57 @@ def ranges(starts: npt.NDArray[np.integer], counts: npt.NDArray[np.integer]) -> 
     counts64 = counts.astype(np.int64)
     offsets = np.cumsum(counts64) - counts64
     return np.repeat(starts.astype(np.int64) - offsets, counts64) + np.arange(total, dtype=np.int64)
+
+
+def medians_by_key(keys: npt.NDArray[np.integer], values: I64) -> tuple[I64, I64, I64]:
+    """Per distinct key (ascending): the key, twice the true median of its values, its count.
+
+    Twice the median keeps the result an exact integer (the sum of the two middle values).
+    Keys must be non-negative. When keys x value range is small (observers x deviations
+    in half seconds), one bincount into a (key, value) table and a search of its running
+    total find the middle ranks without sorting; otherwise the pairs are sorted.
+    """
+    if values.shape[0] == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    lo = int(values.min())
+    span = int(values.max()) - lo + 1
+    n_keys = int(keys.max()) + 1
+    if n_keys * span <= max(_COUNTING_MIN, 2 * values.shape[0]):
+        table = np.bincount(keys.astype(np.int64) * span + (values - lo), minlength=n_keys * span)
+        counts = table.reshape(n_keys, span).sum(axis=1)
+        present = np.flatnonzero(counts)
+        running = np.cumsum(table)
+        before = running[present * span + span - 1] - counts[present]
+        n = counts[present]
+        low = np.searchsorted(running, before + (n - 1) // 2, side="right") % span
+        high = np.searchsorted(running, before + n // 2, side="right") % span
+        return present.astype(np.int64), low + high + 2 * lo, n.astype(np.int64)
+    key, value = sort_pairs(keys, values)
+    per_key = segments_of(key)
+    first = per_key.starts
+    twice = value[first + (per_key.counts - 1) // 2] + value[first + per_key.counts // 2]
+    return key[first], twice, per_key.counts
+
+
+def sorted_medians(segments: Segments, values: I64) -> tuple[I64, I64]:
+    """The two middle values of each segment's integers (equal when its count is odd).
+
+    `values` need not be sorted within segments: the (segment, value) pairs are packed into
+    one int64 and sorted, and only the middle items are unpacked, since a segment's items
+    occupy its own rows of the sorted column.
+    """
+    if len(segments) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    low_at = segments.starts + (segments.counts - 1) // 2
+    high_at = segments.starts + segments.counts // 2
+    lo = int(values.min())
+    span = int(values.max()) - lo + 1
+    if len(segments) * span < (1 << 62):
+        code = np.repeat(np.arange(len(segments), dtype=np.int64), segments.counts)
+        key = code * span + (values - lo)
+        key.sort()
+        base = np.arange(len(segments), dtype=np.int64) * span - lo
+        return key[low_at] - base, key[high_at] - base
+    code = np.repeat(np.arange(len(segments), dtype=np.int64), segments.counts)
+    ordered = values[np.lexsort((values, code))]
+    return ordered[low_at], ordered[high_at]

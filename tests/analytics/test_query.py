@@ -59,3 +59,10 @@ def test_registry_lists_nine_analytics_with_unique_routes_and_keys() -> None:
     assert len({a.route for a in ANALYTICS}) == 9
     assert len({a.config_key for a in ANALYTICS}) == 9
     assert set(BY_NAME) == {a.name for a in ANALYTICS}
+
+
+def test_roles_and_the_clock_analytics_serve_every_shape_from_the_default() -> None:
+    # §6.1: roles takes no parameters, so a filtered request is the precomputed body.
+    params = {"region": "SJC", "window": "24h", "from": "2026-03-01T00:00:00Z"}
+    for name in ("roles", "observers-clock-skew", "nodes-clock-skew"):
+        assert parse_query(params, now_ms=NOW, accepts=BY_NAME[name].params).is_default

@@ -45,10 +45,11 @@ def evidence_of(snap: Snapshot, engine: Engine, nodes: Iterable[NodeSkew]) -> di
     first = h.first_observed_s[every].tolist()
     sample_rows = ranges(h.start[every], h.count[every])
     s = engine.samples
+    offset_of, calibrated_of = engine.calibration.by_observer(len(snap.observers))
     observer = s.observer[sample_rows]
-    calibrated = s.calibrated[sample_rows]
-    entries = _entries(snap, engine, observer, s.raw_s[sample_rows])
-    medians = round_array(_evidence_medians(s.corrected_s[sample_rows], h.count[every]), 1)
+    calibrated = calibrated_of[observer]
+    entries = _entries(snap, offset_of, calibrated_of, observer, s.raw_s[sample_rows])
+    medians = round_array(_evidence_medians(s.corrected_q[sample_rows], h.count[every]), 1)
     calibrated_per_hash = np.add.reduceat(calibrated, np.cumsum(h.count[every]) - h.count[every])
     counts = h.count[every].tolist()
     median_list = medians.tolist()
@@ -104,7 +105,11 @@ def _latest_hashes(
 
 
 def _entries(
-    snap: Snapshot, engine: Engine, observer: npt.NDArray[np.int32], raw: I64
+    snap: Snapshot,
+    offset_of: npt.NDArray[np.float64],
+    calibrated_of: npt.NDArray[np.bool_],
+    observer: npt.NDArray[np.int32],
+    raw: I64,
 ) -> list[JSONValue]:
     """One `observers` entry per sample, each distinct entry made once and shared.
 
@@ -115,11 +120,6 @@ def _entries(
     """
     if observer.shape[0] == 0:
         return []
-    # As the engine set them on its samples: calibrated observers carry their offset.
-    offset_of = np.zeros(len(snap.observers), np.float64)
-    calibrated_of = np.zeros(len(snap.observers), np.bool_)
-    offset_of[engine.calibration.observer] = engine.calibration.offset_s
-    calibrated_of[engine.calibration.observer] = True
     lo = int(raw.min())
     span = int(raw.max()) - lo + 1
     key = observer.astype(np.int64) * span + (raw - lo)
@@ -150,12 +150,14 @@ def _entries(
     return list(map(made.__getitem__, inverse.tolist()))
 
 
-def _evidence_medians(corrected: npt.NDArray[np.float64], counts: I64) -> npt.NDArray[np.float64]:
-    """Per advert, the median corrected skew without RTC resets (HEAD #1285); 0 if none left."""
+def _evidence_medians(quarters: I64, counts: I64) -> npt.NDArray[np.float64]:
+    """Per advert, the median corrected skew without RTC resets (HEAD #1285); 0 if none left.
+
+    `quarters` are the corrected skews in quarter seconds (samples.py), sorted as integers.
+    """
     group = np.repeat(np.arange(counts.shape[0], dtype=np.int64), counts)
-    sane = np.abs(corrected) <= sev.RTC_RESET_S
-    # Corrected skews are exact quarter seconds (samples.py): sorted as integers.
-    group, quarters = sort_pairs(group[sane], np.rint(corrected[sane] * 4).astype(np.int64))
+    sane = np.abs(quarters) <= 4 * sev.RTC_RESET_S
+    group, quarters = sort_pairs(group[sane], quarters[sane])
     segs = segments_of(group)
     out = np.zeros(counts.shape[0], np.float64)
     if len(segs):

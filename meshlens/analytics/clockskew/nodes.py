@@ -17,26 +17,14 @@ import numpy as np
 
 from meshlens.analytics.clockskew import severity as sev
 from meshlens.analytics.clockskew.drift import drift_per_day
-from meshlens.analytics.clockskew.samples import Engine, engine_of
-from meshlens.analytics.segments import segments_of
+from meshlens.analytics.clockskew.recent import BadSample, median, recent_window, recent_windows
+from meshlens.analytics.clockskew.samples import I32, I64, Engine, engine_of
+from meshlens.analytics.segments import Segments, segments_of
 from meshlens.analytics.stats import round_array
 from meshlens.store.snapshot import Snapshot
 
-RECENT_COUNT = 5  # the recent window holds at most this many adverts...
-RECENT_SPAN_S = 3600  # ...and only those within an hour of the newest
 MIN_DRIFT_POINTS = 5
 MAX_DRIFT_PER_DAY_S = 86_400.0  # beyond this the "drift" is a reset, not a slope
-NO_CLOCK_FRACTION = 0.10  # fewer good recent samples than this: no usable clock
-BIMODAL_FRACTION = 0.80  # fewer (with some bad ones): flips between two clocks
-
-
-@dataclass(frozen=True, slots=True)
-class BadSample:
-    """A recent advert more than an hour but less than a day off (HEAD #1094)."""
-
-    tx: int
-    advert_ts: int
-    skew_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,13 +77,38 @@ def node_postures(snap: Snapshot) -> dict[str, Posture]:
         full: dict[str, NodeSkew] | None = snap.derived.get("clockskew.nodes")
         if full is not None:
             return {pk: Posture(n.recent_s, n.last_s, n.severity) for pk, n in full.items()}
-        out: dict[str, Posture] = {}
-        for node in _series(snap, engine_of(snap)):
-            recent_s, severity, *_ = _recent(node.ts, node.skew, node.tx, node.advert)
-            out[node.pubkey] = Posture(recent_s, node.last_s, severity)
-        return out
+        return _postures(snap, engine_of(snap))
 
     return snap.memo("clockskew.postures", build)
+
+
+def _postures(snap: Snapshot, engine: Engine) -> dict[str, Posture]:
+    """Every signer's posture, judged for all nodes at once (`recent_windows`)."""
+    h = engine.hashes
+    signer, rows, per_node = _by_signer(snap, engine)
+    if len(per_node) == 0:
+        return {}
+    ts = h.last_observed_s[rows]
+    ends = per_node.ends
+    # The latest advert by observation time; among ties the first. ts ascends within a
+    # node, so the ties with its newest are the segment's last `tied` rows.
+    tied = np.add.reduceat((ts == per_node.spread(ts[ends - 1])).astype(np.int64), per_node.starts)
+    last = h.last_s[rows[ends - tied]].tolist()
+    recent, severity = recent_windows(ts, round_array(h.median_s[rows], 1), per_node)
+    keys = signer[rows[per_node.starts]].tolist()
+    return {
+        snap.strings[key]: Posture(r, la, sv)
+        for key, r, la, sv in zip(keys, recent, last, severity, strict=True)
+    }
+
+
+def _by_signer(snap: Snapshot, engine: Engine) -> tuple[I32, I64, Segments]:
+    """Each advert's signer, and the adverts with one by (signer, latest observation, tx)."""
+    h = engine.hashes
+    signer = snap.tx.from_key[h.tx]
+    rows = np.flatnonzero(signer >= 0)
+    rows = rows[np.lexsort((h.tx[rows], h.last_observed_s[rows], signer[rows]))]
+    return signer, rows, segments_of(signer[rows])
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +130,7 @@ class _Series:
 def _series(snap: Snapshot, engine: Engine) -> list[_Series]:
     """Each signer's adverts, by (latest observation, tx row); signers by string id."""
     h = engine.hashes
-    signer = snap.tx.from_key[h.tx]
-    rows = np.flatnonzero(signer >= 0)
-    rows = rows[np.lexsort((h.tx[rows], h.last_observed_s[rows], signer[rows]))]
-    per_node = segments_of(signer[rows])
+    signer, rows, per_node = _by_signer(snap, engine)
     ts = h.last_observed_s[rows].tolist()
     skew = round_array(h.median_s[rows], 1).tolist()
     last = h.last_s[rows].tolist()
@@ -174,15 +184,6 @@ def build_node_skews(snap: Snapshot, engine: Engine) -> dict[str, NodeSkew]:
     return dict(sorted(out.items()))
 
 
-def median(values: list[float]) -> float:
-    """The true median of a short list; 0 when empty."""
-    n = len(values)
-    if n == 0:
-        return 0.0
-    s = sorted(values)
-    return (s[(n - 1) // 2] + s[n // 2]) / 2.0
-
-
 def _judge(
     pubkey: str,
     ts: list[int],
@@ -198,7 +199,7 @@ def _judge(
 ) -> NodeSkew:
     """§3.3 steps 5-8 with HEAD's three-way split of the recent window."""
     n = len(ts)
-    recent_s, severity, fraction, bad, counted = _recent(ts, skew, tx, advert)
+    recent_s, severity, fraction, bad, counted = recent_window(ts, skew, tx, advert)
     drift = 0.0
     if severity not in (sev.NO_CLOCK, sev.BIMODAL_CLOCK) and n >= MIN_DRIFT_POINTS:
         drift = drift_per_day(ts, skew)
@@ -224,30 +225,3 @@ def _judge(
         ts=tuple(ts),
         skews=tuple(skew),
     )
-
-
-def _recent(
-    ts: list[int], skew: list[float], tx: list[int], advert: list[int]
-) -> tuple[float, str, float, list[BadSample], int]:
-    """The recent window's skew and severity, good fraction, bad samples and count."""
-    n = len(ts)
-    start = max(n - RECENT_COUNT, bisect_left(ts, ts[-1] - RECENT_SPAN_S))
-    recent = skew[start:]
-    recent_s = median(recent)
-    good = [v for v in recent if abs(v) <= sev.GOOD_S]
-    bad = [
-        BadSample(tx[i], advert[i], skew[i])
-        for i in range(start, n)
-        if sev.GOOD_S < abs(skew[i]) <= sev.RTC_RESET_S
-    ]
-    counted = len(good) + len(bad)  # RTC resets are not counted at all
-    fraction = len(good) / counted if counted else 0.0
-    if fraction < NO_CLOCK_FRACTION:
-        severity = sev.NO_CLOCK
-    elif fraction < BIMODAL_FRACTION and bad:
-        severity = sev.BIMODAL_CLOCK
-        recent_s = median(good)
-    else:
-        recent_s = median(good)
-        severity = sev.classify(abs(recent_s))
-    return recent_s, severity, fraction, bad, counted
