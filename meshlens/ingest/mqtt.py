@@ -110,6 +110,12 @@ class MqttFeed:
         with self._state_lock:
             return self._state
 
+    @property
+    def receipt_pid(self) -> int | None:
+        """The process id of this source's receipt process, when it runs in one."""
+        receipt = self._receipt
+        return receipt.pid if isinstance(receipt, ChildReceipt) else None
+
     def snapshot(self) -> SourceSnapshot:
         """This source's counters."""
         return self.counters.source_snapshot()

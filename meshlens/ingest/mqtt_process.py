@@ -130,6 +130,7 @@ class ChildReceipt:
         self._send_lock = threading.Lock()
         self._conn: Connection | None = None
         self._acks: dict[int, _ChildAcks] = {}
+        self.pid: int | None = None  # the child process running now, if any
 
     def run(self) -> None:
         """Start the child and relay what it reports; start another if it dies."""
@@ -143,6 +144,7 @@ class ChildReceipt:
                 daemon=True,
             )
             process.start()
+            self.pid = process.pid
             theirs.close()
             with self._send_lock:
                 self._conn = ours
@@ -155,6 +157,7 @@ class ChildReceipt:
                 process.join()
             with self._send_lock:
                 self._conn = None
+            self.pid = None
             ours.close()
             if self._stop.is_set():
                 return
