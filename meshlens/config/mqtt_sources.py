@@ -175,8 +175,6 @@ _SOURCE_KEYS = (
 )
 
 
-
-
 def _protocol_version(value: object, key: str) -> int:
     # meshlens' own MQTT client speaks v5 only (docs/operations.md, "MQTT"): a 3.1.1-only
     # broker is refused here, at start, rather than at every connection attempt.
