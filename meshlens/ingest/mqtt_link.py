@@ -189,6 +189,7 @@ def open_transport(endpoint: Endpoint) -> Transport:
             ssl=context,
             subprotocols=[Subprotocol("mqtt")],
             open_timeout=timeout,
+            close_timeout=2.0,  # a broker that does not answer the close is not waited for
             compression=None,
             max_size=None,  # MQTT's own limit applies to what the messages carry
         )

@@ -35,7 +35,10 @@ log = logging.getLogger("meshlens.mqtt")
 _SIGHTING_FIELDS = tuple(f.name for f in dataclasses.fields(Sighting))
 _sighting_row = operator.attrgetter(*_SIGHTING_FIELDS)
 _new_sighting = constructor(Sighting)
-_STOP_WAIT_S = 15.0  # the child's own DISCONNECT and a websocket close fit well inside
+# The child gives its receipt this long to disconnect (a websocket close handshake
+# included); a receipt still stuck in a connection attempt is abandoned with the child.
+_CHILD_STOP_S = 5.0
+_STOP_WAIT_S = 15.0  # the server's wait for the child to exit before it kills it
 
 
 class _PipeEvents:
@@ -95,7 +98,7 @@ def _child_main(
             elif message[0] == "stop":
                 break
     receipt.stop()
-    thread.join(_STOP_WAIT_S)
+    thread.join(_CHILD_STOP_S)
     conn.close()
 
 
