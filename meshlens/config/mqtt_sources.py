@@ -62,7 +62,7 @@ class BrokerUrl:
 
     @property
     def transport(self) -> str:
-        """paho's transport name: "tcp" or "websockets"."""
+        """The transport: "tcp" (TLS or not) or "websockets"."""
         return _SCHEMES[self.scheme][1]
 
     def __str__(self) -> str:
