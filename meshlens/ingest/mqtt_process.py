@@ -105,13 +105,14 @@ def _child_main(
 class _ChildAcks:
     """The server's side of one child connection's acknowledgements."""
 
-    def __init__(self, child: ChildReceipt, epoch: int) -> None:
+    def __init__(self, child: ChildReceipt, generation: int, epoch: int) -> None:
         self._child = child
+        self._generation = generation  # which child: epochs start again in a new one
         self._epoch = epoch
 
     def ack(self, packet_ids: list[int]) -> None:
         if packet_ids:
-            self._child.send(("ack", self._epoch, packet_ids))
+            self._child.send(("ack", self._epoch, packet_ids), generation=self._generation)
 
 
 class ChildReceipt:
@@ -134,6 +135,7 @@ class ChildReceipt:
         self._conn: Connection | None = None
         self._acks: dict[int, _ChildAcks] = {}
         self.pid: int | None = None  # the child process running now, if any
+        self._generation = 0  # children started so far
 
     def run(self) -> None:
         """Start the child and relay what it reports; start another if it dies."""
@@ -151,6 +153,7 @@ class ChildReceipt:
             theirs.close()
             with self._send_lock:
                 self._conn = ours
+                self._generation += 1
             if self._stop.is_set():  # stop() came before the pipe was there to tell
                 self.send(("stop",))
             self._relay(ours)
@@ -173,41 +176,50 @@ class ChildReceipt:
         self._stop.set()
         self.send(("stop",))
 
-    def send(self, message: tuple[Any, ...]) -> None:
-        """Send to the child (any thread); dropped when there is no child to take it."""
+    def send(self, message: tuple[Any, ...], generation: int | None = None) -> None:
+        """Send to the child (any thread); dropped if there is none or it is not `generation`."""
         with self._send_lock:
-            if self._conn is None:
+            if self._conn is None or generation not in (None, self._generation):
                 return
             with contextlib.suppress(OSError):  # the child is gone; run() notices
                 self._conn.send(message)
 
     def _relay(self, conn: Connection) -> None:
         """Hand each event from the child to the feed until the pipe closes."""
-        events = self._events
         self._acks.clear()
         while True:
             try:
                 message = conn.recv()
             except (EOFError, OSError):
                 return
-            kind = message[0]
-            if kind == "batch":
-                _, epoch, received, rows, statuses, to_ack, rejected, filtered = message
-                acks = self._acks.get(epoch)
-                if acks is None:
-                    self._acks = {epoch: _ChildAcks(self, epoch)}
-                    acks = self._acks[epoch]
-                sightings = [_new_sighting(*row) for row in rows]
-                batch = RoutedBatch(received, sightings, statuses, to_ack, rejected, filtered)
-                events.deliver(batch, acks)
-            elif kind == "connected":
-                self._backoff.reset()
-                events.connected(message[1])
-            elif kind == "subscribed":
-                events.subscribed(message[1])
-            elif kind == "lost":
-                events.lost(message[1], message[2])
-            elif kind == "failed":
-                events.failed(message[1])
-            elif kind == "disconnected":
-                events.disconnected()
+            try:
+                self._dispatch(message)
+            except Exception:  # a bug must not end the relay (the child would block)
+                log.exception(
+                    "mqtt source %s: handling the receipt's event failed", self.source.name
+                )
+
+    def _dispatch(self, message: tuple[Any, ...]) -> None:
+        """One event from the child, to the feed."""
+        events = self._events
+        kind = message[0]
+        if kind == "batch":
+            _, epoch, received, rows, statuses, to_ack, rejected, filtered = message
+            acks = self._acks.get(epoch)
+            if acks is None:
+                self._acks = {epoch: _ChildAcks(self, self._generation, epoch)}
+                acks = self._acks[epoch]
+            sightings = [_new_sighting(*row) for row in rows]
+            batch = RoutedBatch(received, sightings, statuses, to_ack, rejected, filtered)
+            events.deliver(batch, acks)
+        elif kind == "connected":
+            self._backoff.reset()
+            events.connected(message[1])
+        elif kind == "subscribed":
+            events.subscribed(message[1])
+        elif kind == "lost":
+            events.lost(message[1], message[2])
+        elif kind == "failed":
+            events.failed(message[1])
+        elif kind == "disconnected":
+            events.disconnected()
