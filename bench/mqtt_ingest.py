@@ -2,9 +2,10 @@
 
 A Mosquitto of the benchmark's own (on a free port, queues unlimited so the broker never
 drops) carries meshcoretomqtt packet messages of the simulated mesh. One meshlens
-ingest path runs in this process as `meshlens serve` builds it: an MqttFeed (paho, MQTT
-3.1.1, QoS 0) offering to the IngestWorker (default batching: 500 frames or 50 ms) over a
-Pipeline into a fresh SQLite database and store. The publisher writes pre-encoded MQTT
+ingest path runs in this process as `meshlens serve` builds it: an MqttFeed (MQTT v5,
+QoS 0, receiving in a child process by default) offering to the IngestWorker (default
+batching: 500 frames or 50 ms, a backlog up to 20,000) over a Pipeline into a fresh
+SQLite database and store. The publisher writes pre-encoded MQTT
 PUBLISH packets straight onto a socket, so its own cost stays out of the figures.
 
 - rate: every message published as fast as the socket takes them; the rate is messages
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import psutil
 
 from bench.suite import Context, Row
 
@@ -81,6 +83,7 @@ class Broker:
         self._process = subprocess.Popen(
             [binary, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
+        self.pid = self._process.pid
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -143,6 +146,14 @@ class Run:
     rejected: int
     elapsed_s: float
     latencies_ms: np.ndarray
+    cpu_s: float = 0.0  # this process (ingest, and the publisher's sends) during the run
+    child_cpu_s: float = 0.0  # the receipt process, when there is one
+
+    @property
+    def cpu_us_per_obs(self) -> tuple[float, float]:
+        """CPU per observation stored: (this process, the receipt process), in µs."""
+        n = max(self.stored, 1)
+        return self.cpu_s / n * 1e6, self.child_cpu_s / n * 1e6
 
     @property
     def rate(self) -> float:
@@ -150,7 +161,9 @@ class Run:
         return self.stored / self.elapsed_s
 
 
-def run(messages: Sequence[tuple[str, bytes]], rate_per_s: float | None) -> Run:
+def run(
+    messages: Sequence[tuple[str, bytes]], rate_per_s: float | None, child_process: bool = True
+) -> Run:
     """Publish `messages` (flat out, or paced) into a fresh meshlens ingest path."""
     from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
     from meshlens.config.sections import IngestSettings
@@ -190,13 +203,16 @@ def run(messages: Sequence[tuple[str, bytes]], rate_per_s: float | None) -> Run:
         )
         source = MqttSource("bench", BrokerUrl("mqtt", "127.0.0.1", broker.port),
                             topics=("meshcore/+/+/packets",))  # fmt: skip
-        feed = MqttFeed(source, RoutingRules())
+        feed = MqttFeed(source, RoutingRules(), child_process=child_process)
         try:
             worker.start()
             feed.start(worker)
             if not feed.wait_subscribed(timeout_s=10):
                 raise RuntimeError("the feed did not subscribe")
             publisher = RawPublisher(broker.port)
+            receipt = [c for c in psutil.Process().children() if c.pid != broker.pid]
+            child_cpu = _cpu_of(receipt)
+            cpu = time.process_time()
             started = time.perf_counter()
             if rate_per_s is None:
                 sent_at[:] = started
@@ -209,6 +225,8 @@ def run(messages: Sequence[tuple[str, bytes]], rate_per_s: float | None) -> Run:
                 if s.decoded + s.dropped + sum(s.rejected.values()) >= len(packets):
                     break
                 time.sleep(0.01)
+            cpu = time.process_time() - cpu
+            child_cpu = _cpu_of(receipt) - child_cpu
             publisher.close()
         finally:
             feed.stop()
@@ -229,7 +247,18 @@ def run(messages: Sequence[tuple[str, bytes]], rate_per_s: float | None) -> Run:
         rejected=sum(s.rejected.values()),
         elapsed_s=(times[-1] if len(times) else time.perf_counter()) - started,
         latencies_ms=(np.asarray(visible) - sent_at) * 1000.0,
+        cpu_s=cpu,
+        child_cpu_s=child_cpu,
     )
+
+
+def _cpu_of(processes: list[psutil.Process]) -> float:
+    """User plus system CPU seconds of these processes so far."""
+    total = 0.0
+    for process in processes:
+        times = process.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 def _paced(publisher: RawPublisher, packets: list[bytes], rate: float, sent_at: np.ndarray) -> None:
@@ -285,14 +314,20 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=0.5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-seconds", type=float, default=LATENCY_SECONDS)
+    parser.add_argument(
+        "--in-process", action="store_true", help="receive on a thread (mqttChildProcess false)"
+    )
     args = parser.parse_args()
+    child = not args.in_process
     messages = messages_of(args.profile, args.seed, args.days)
     print(f"{len(messages):,} packet messages")
     for _ in range(args.rounds):
-        r = run(messages, None)
+        r = run(messages, None, child)
+        own, child_us = r.cpu_us_per_obs
         print(f"flat out: {r.rate:,.0f} obs/s ({r.stored:,} stored, {r.dropped} dropped, "
-              f"{r.rejected} rejected, {r.elapsed_s:.2f} s)")  # fmt: skip
-    paced = run(messages[: int(LATENCY_RATE * args.latency_seconds)], LATENCY_RATE)
+              f"{r.rejected} rejected, {r.elapsed_s:.2f} s); CPU per obs: {own:.1f} µs "
+              f"server + {child_us:.1f} µs receipt process")  # fmt: skip
+    paced = run(messages[: int(LATENCY_RATE * args.latency_seconds)], LATENCY_RATE, child)
     p50, p99, top = np.percentile(paced.latencies_ms, [50, 99, 100])
     print(f"at 1,000/s: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {top:.1f} ms "
           f"({paced.stored:,} stored, {paced.dropped} dropped)")  # fmt: skip

@@ -156,7 +156,11 @@ def routing_rules(settings: Settings) -> RoutingRules:
 
 def live_feeds(settings: Settings) -> list[MqttFeed]:
     """One feed per configured MQTT source."""
-    return mqtt_feeds(settings.mqtt_sources, routing_rules(settings))
+    return mqtt_feeds(
+        settings.mqtt_sources,
+        routing_rules(settings),
+        child_process=settings.meshlens.ingest.mqtt_child_process,
+    )
 
 
 class Feed(Protocol):

@@ -65,6 +65,7 @@ def _source_json(feed: MqttFeed) -> JSONObject:
         "lastError": state.last_error,
         "since": _at(state.since_ms),
         "sessionPresent": state.session_present,
+        "protocolErrors": state.protocol_errors,
         **_counts_json(feed.snapshot()),
     }
 

@@ -207,6 +207,7 @@ INGEST_STATUS = obj(
                             "lastError": nullable(STRING),
                             "since": nullable(STRING),
                             "sessionPresent": BOOLEAN,
+                            "protocolErrors": INTEGER,
                         }
                     ),
                 },

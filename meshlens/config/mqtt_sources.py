@@ -13,6 +13,7 @@ from meshlens.config.values import (
     BOOLEAN,
     OPTIONAL_SECRET,
     Parser,
+    as_int,
     integer,
     positive_int,
     positive_number,
@@ -61,7 +62,7 @@ class BrokerUrl:
 
     @property
     def transport(self) -> str:
-        """paho's transport name: "tcp" or "websockets"."""
+        """The transport: "tcp" (TLS or not) or "websockets"."""
         return _SCHEMES[self.scheme][1]
 
     def __str__(self) -> str:
@@ -87,7 +88,7 @@ class MqttSource:
     persistent_session: bool = False  # clean_start false: the broker queues while we are away
     session_expiry_s: int = DEFAULT_SESSION_EXPIRY_S
     reconnect_max_s: float = DEFAULT_RECONNECT_MAX_S  # cap of the exponential backoff
-    protocol_version: int = 4  # 4: MQTT 3.1.1 (cheaper per message in paho); 5: MQTT v5
+    protocol_version: int = 5  # MQTT v5, the only version meshlens speaks (see _PROTOCOL)
 
 
 LOCAL_SOURCE = MqttSource("local", BrokerUrl("mqtt", "localhost", 1883))
@@ -174,7 +175,16 @@ _SOURCE_KEYS = (
 )
 
 
-_PROTOCOL = integer(4, 5)
+def _protocol_version(value: object, key: str) -> int:
+    # meshlens' own MQTT client speaks v5 only (docs/operations.md, "MQTT"): a 3.1.1-only
+    # broker is refused here, at start, rather than at every connection attempt.
+    number = as_int(value)
+    if number != 5:
+        raise ConfigError(key, "5 (MQTT v5; MQTT 3.1.1 is not supported)", value)
+    return number
+
+
+_PROTOCOL = Parser("integer", "5", _protocol_version)
 _EXPIRY = positive_int(DEFAULT_SESSION_EXPIRY_S)
 _BACKOFF = positive_number(DEFAULT_RECONNECT_MAX_S)
 
@@ -206,7 +216,7 @@ def parse_source(raw: object, key: str, index: int) -> MqttSource:
         persistent_session=_get(raw, "persistentSession", BOOLEAN, key, False),
         session_expiry_s=_get(raw, "sessionExpirySec", _EXPIRY, key, DEFAULT_SESSION_EXPIRY_S),
         reconnect_max_s=_get(raw, "reconnectMaxSec", _BACKOFF, key, DEFAULT_RECONNECT_MAX_S),
-        protocol_version=_get(raw, "protocolVersion", _PROTOCOL, key, 4),
+        protocol_version=_get(raw, "protocolVersion", _PROTOCOL, key, 5),
     )
 
 

@@ -336,7 +336,8 @@ class IngestSettings:
         "batchSize",
         500,
         integer(1),
-        "Most frames written to the database in one transaction.",
+        "Frames a batch waits for (up to batchLatencyMs) before it is written; a backlog"
+        " already queued is written up to 20,000 at a time.",
         origin="meshlens",
     )
     batch_latency_ms: int = setting(
@@ -344,5 +345,13 @@ class IngestSettings:
         50,
         integer(0),
         "Longest a frame waits for its batch to fill before it is written anyway.",
+        origin="meshlens",
+    )
+    mqtt_child_process: bool = setting(
+        "mqttChildProcess",
+        True,
+        BOOLEAN,
+        "Receive and route each MQTT source in a child process of its own, so receipt and"
+        " writing use two cores; false: on a thread of the server.",
         origin="meshlens",
     )

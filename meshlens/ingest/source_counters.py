@@ -49,10 +49,10 @@ class SourceCounters(IngestCounters):
         with self._late_lock:
             self._filtered[reason] += 1
 
-    def status_applied(self) -> None:
-        """An observer status message was written."""
+    def status_applied(self, n: int = 1) -> None:
+        """Observer status messages were written."""
         with self._late_lock:
-            self._statuses += 1
+            self._statuses += n
 
     def settle(self, results: Sequence[Result]) -> None:
         """Count what the pipeline made of this source's sightings (already logged there)."""

@@ -90,6 +90,11 @@ _BAD_CONFIG: list[tuple[object, str]] = [
         "config key 'mqttSources': expected a list of source objects, got {'broker': 'mqtt://x'}",
     ),
     (
+        {"mqttSources": [{"broker": "mqtt://b.example", "protocolVersion": 4}]},
+        "config key 'mqttSources[0].protocolVersion': expected 5 (MQTT v5; MQTT 3.1.1 is not"
+        " supported), got 4",
+    ),
+    (
         {"mqttSources": [{"name": "a"}]},
         "config key 'mqttSources[0].broker': expected a broker URL like mqtt://host:1883"
         f" (schemes: {_SCHEMES})",

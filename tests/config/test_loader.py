@@ -423,4 +423,4 @@ def test_a_source_reads_its_session_and_delivery_options(load: Load) -> None:
 def test_a_source_without_topics_takes_packets_and_status(load: Load) -> None:
     settings, _ = load({"mqttSources": [{"broker": "mqtt://b.example"}]})
     assert settings.mqtt_sources[0].topics == ("meshcore/+/+/packets", "meshcore/+/+/status")
-    assert (settings.mqtt_sources[0].qos, settings.mqtt_sources[0].protocol_version) == (0, 4)
+    assert (settings.mqtt_sources[0].qos, settings.mqtt_sources[0].protocol_version) == (0, 5)

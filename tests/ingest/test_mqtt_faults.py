@@ -45,13 +45,14 @@ def persistent(broker: Mosquitto) -> MqttSource:
     )
 
 
+@pytest.mark.parametrize("child_process", [False, True], ids=["thread", "child"])
 def test_a_restarted_broker_is_reconnected_to_and_qos1_loses_nothing(
-    tmp_path: Path, own_broker: Mosquitto
+    tmp_path: Path, own_broker: Mosquitto, child_process: bool
 ) -> None:
     storage = open_storage(Settings(db_path=tmp_path / "faults.db"))
     worker = IngestWorker(storage.pipeline, batch_latency_s=0.01)
     worker.start()
-    feed = MqttFeed(persistent(own_broker), RoutingRules())
+    feed = MqttFeed(persistent(own_broker), RoutingRules(), child_process=child_process)
     feed.start(worker)
 
     def stored() -> int:
@@ -83,7 +84,7 @@ def test_a_restarted_broker_is_reconnected_to_and_qos1_loses_nothing(
         own_broker.stop()
         own_broker.start()
         # ...and hands all of it to the next meshlens with the same client id.
-        again = MqttFeed(persistent(own_broker), RoutingRules())
+        again = MqttFeed(persistent(own_broker), RoutingRules(), child_process=child_process)
         again.start(worker)
         try:
             wait_for(lambda: stored() == 700)

@@ -7,7 +7,7 @@ import pytest
 
 from meshlens.errors import InputError
 from meshlens.ingest.messages import parse_topic
-from meshlens.ingest.mqtt import Backoff
+from meshlens.ingest.mqtt_receipt import Backoff
 from meshlens.ingest.routing import Filtered, RoutingRules, route_message
 from meshlens.ingest.status import ObserverStatus, merge_status, read_status_message
 from meshlens.records import Observer, ObserverId, Sighting

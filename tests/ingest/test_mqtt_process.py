@@ -1,0 +1,46 @@
+"""The receipt process's acknowledgements reach only the child, and connection, they belong to."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
+from meshlens.ingest.mqtt_process import ChildReceipt, _ChildAcks, _PipeEvents
+from meshlens.ingest.mqtt_receipt import RoutedBatch
+from meshlens.ingest.routing import RoutingRules
+
+SOURCE = MqttSource("s", BrokerUrl("mqtt", "127.0.0.1", 1))
+
+
+class Recorder:
+    """Stands for the feed (events) or a link (acks): records what it is told."""
+
+    def __init__(self) -> None:
+        self.acked: list[list[int]] = []
+
+    def ack(self, packet_ids: list[int]) -> None:
+        self.acked.append(packet_ids)
+
+
+def test_acks_for_an_earlier_child_are_dropped() -> None:
+    ours, theirs = multiprocessing.Pipe()
+    child = ChildReceipt(SOURCE, RoutingRules(), events=None, min_backoff_s=0.1)  # type: ignore[arg-type]
+    child._conn, child._generation = ours, 2  # the second child is running
+    _ChildAcks(child, 1, 1).ack([5])  # a batch of the first child, written late
+    _ChildAcks(child, 2, 1).ack([6])
+    _ChildAcks(child, 2, 1).ack([])  # nothing to say
+    assert theirs.recv() == ("ack", 1, [6])
+    assert not theirs.poll(0)
+
+
+def test_in_the_child_an_ack_goes_only_to_the_connection_of_its_epoch() -> None:
+    ours, theirs = multiprocessing.Pipe()
+    events = _PipeEvents(theirs)
+    first, second = Recorder(), Recorder()
+    events.deliver(RoutedBatch(1, to_ack=[1]), first)
+    events.deliver(RoutedBatch(1, to_ack=[2]), first)
+    events.deliver(RoutedBatch(1, to_ack=[3]), second)  # reconnected
+    assert [ours.recv()[1] for _ in range(3)] == [1, 1, 2]  # the epochs sent along
+    events.ack(1, [1, 2])  # for the first connection: it is gone
+    events.ack(2, [3])
+    assert (first.acked, second.acked) == ([], [[3]])
