@@ -10,6 +10,10 @@ judged against idle phases of the same run. Variants (`--variants`, comma-separa
               publish, no compute), plus ingest
   noop-only   the same without ingest
   pinned      full, with the compute children pinned to the last CPU
+  spin        recomputers whose job is a pure-Python loop as long as the real compute
+              (CPU without memory traffic), no ingest
+Options after `@` apply to a variant and its idle pair: `si=MS` (GIL switch interval),
+`lat=MS` (the ingest worker's batch latency).
 While a phase runs, a timeline records forks, garbage collections, ingest batches, results
 arriving from children, publishes, and the event loop's wake-up lag (a 1 ms timer on the
 server's loop). For each phase it prints wrk's figures, the time spent in each kind of
@@ -26,6 +30,7 @@ import gc
 import os
 import shutil
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -63,8 +68,9 @@ class Timeline:
 
 
 TIMELINE = Timeline()
-NOOP = {"on": False, "pin": False}
+NOOP = {"on": False, "pin": False, "spin": False}
 CACHED: dict[str, Rendered] = {}
+SPIN_S: dict[str, float] = {}  # each analytic's compute time, for the spin variant
 
 
 def _timed(kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -93,6 +99,12 @@ def install_probes() -> None:
         def job(analytic: Any, *args: Any) -> Rendered:
             if NOOP["pin"]:
                 os.sched_setaffinity(0, {os.cpu_count() - 1})  # type: ignore[operator]
+            if NOOP["spin"] and analytic.name in CACHED:
+                # Pure Python for as long as the real compute took: CPU, but no memory traffic.
+                until, n = time.perf_counter() + SPIN_S.get(analytic.name, 0.1), 0
+                while time.perf_counter() < until:
+                    n += 1
+                return CACHED[analytic.name]
             if NOOP["on"] and analytic.name in CACHED:
                 return CACHED[analytic.name]
             return real(analytic, *args)
@@ -118,6 +130,8 @@ def probe_server(server: Server) -> None:
     pipeline.process = _timed("ingest", pipeline.process)  # type: ignore[method-assign]
     board = server.board
     board.publish = _timed("publish", board.publish)  # type: ignore[method-assign]
+    for stat in server.recomputers.stats():
+        SPIN_S[stat.name] = stat.last_duration_s or 0.1
     for member in server.recomputers:
         published = board.load(member.name)
         if published is not None:
@@ -172,23 +186,41 @@ def phase_report(name: str, result: WrkResult, stall_s: float, seconds: float) -
     }
 
 
+def configure(server: Server, variant: str) -> Callable[[], None]:
+    """Apply a variant's options (`name@si=0.25,lat=200`) to its pair; returns the undo."""
+    options = dict(o.split("=") for o in variant.partition("@")[2].split(",") if o)
+    interval, latency = sys.getswitchinterval(), server.worker._latency_s
+    if "si" in options:  # the GIL switch interval, ms
+        sys.setswitchinterval(float(options["si"]) / 1000)
+    if "lat" in options:  # the ingest worker's batch latency, ms
+        server.worker._latency_s = float(options["lat"]) / 1000
+
+    def restore() -> None:
+        sys.setswitchinterval(interval)
+        server.worker._latency_s = latency
+
+    return restore
+
+
 def run_phase(
     server: Server, url: str, variant: str, feed: Any, args: argparse.Namespace
 ) -> tuple[WrkResult, str]:
     """One wrk run with `variant`'s churn (or none, for idle)."""
     run = {"connections": args.connections, "threads": args.threads, "seconds": args.seconds}
+    variant = variant.split("@", maxsplit=1)[0]
     NOOP["on"] = variant.startswith("noop")
     NOOP["pin"] = variant == "pinned"
-    recompute_on = variant in ("full", "recompute", "noop", "noop-only", "pinned")
+    NOOP["spin"] = variant == "spin"
+    recompute_on = variant in ("full", "recompute", "noop", "noop-only", "pinned", "spin")
     ingest_on = variant in ("full", "ingest", "noop", "pinned")
     TIMELINE.clear()
     TIMELINE.recording = True
     try:
         if variant == "idle":
-            return run_wrk(url, **run), "idle"
+            return run_wrk(url, **run), ""
         with Churn(server, feed, args.ingest_rate, recompute=recompute_on, ingest=ingest_on) as c:
             result = run_wrk(url, **run)
-        return result, f"{variant} ({c.rounds} rounds, {c.offered} obs)"
+        return result, f" ({c.rounds} rounds, {c.offered} obs)"
     finally:
         TIMELINE.recording = False
 
@@ -229,12 +261,15 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}/api/analytics/rf"
             for _ in range(args.rounds):
                 for variant in variants:
+                    restore = configure(server, variant)
                     for kind in ("idle", variant):
-                        result, name = run_phase(server, url, kind, feed, args)
+                        result, note = run_phase(server, url, kind, feed, args)
+                        name = f"idle@{variant}" if kind == "idle" else variant + note
                         reports.append(
                             phase_report(name, result, args.stall_ms / 1000, args.seconds)
                         )
                         print_phase(reports[-1])
+                    restore()
         finally:
             stop()
     summarise(reports, variants)
@@ -257,18 +292,21 @@ def print_phase(r: dict[str, Any]) -> None:
 
 def summarise(reports: list[dict[str, Any]], variants: list[str]) -> None:
     """Median p99 per variant, against the median idle p99 of the same run."""
-    idle = [r for r in reports if r["phase"] == "idle"]
+    idle = [r for r in reports if r["phase"].startswith("idle")]
     idle_p99 = statistics.median(r["p99"] for r in idle)
     idle_rps = statistics.median(r["rps"] for r in idle)
     low, high = min(r["p99"] for r in idle), max(r["p99"] for r in idle)
     print(f"\nidle: median {idle_rps:,.0f} req/s, p99 {idle_p99:.2f} ms ({low:.2f}-{high:.2f})")
     for variant in variants:
         mine = [r for r in reports if r["phase"].split(" ")[0] == variant]
+        pair = [r for r in reports if r["phase"] == f"idle@{variant}"]
+        pair_p99 = statistics.median(r["p99"] for r in pair)
         p99s = [r["p99"] for r in mine]
         each = ", ".join(f"{p:.1f}" for p in p99s)
         print(f"{variant:<10} median p99 {statistics.median(p99s):6.2f} ms"
               f" x{statistics.median(p99s) / idle_p99:.2f} (p99s {each});"
-              f" req/s {statistics.median(r['rps'] for r in mine):,.0f}")  # fmt: skip
+              f" req/s {statistics.median(r['rps'] for r in mine):,.0f};"
+              f" against its own idles x{statistics.median(p99s) / pair_p99:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
