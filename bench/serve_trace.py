@@ -71,6 +71,7 @@ TIMELINE = Timeline()
 NOOP = {"on": False, "pin": False, "spin": False}
 CACHED: dict[str, Rendered] = {}
 SPIN_S: dict[str, float] = {}  # each analytic's compute time, for the spin variant
+CPU: dict[str, float] = {}  # CPU seconds by thread (and child) during the last phase
 
 
 def _timed(kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -183,12 +184,13 @@ def phase_report(name: str, result: WrkResult, stall_s: float, seconds: float) -
         "longest_ms": {k: round(v * 1000, 1) for k, v in sorted(longest.items())},
         "stall_overlap_ms": {k: round(v * 1000, 1) for k, v in sorted(overlap.items())},
         "seconds": seconds,
+        "cpu": dict(CPU),
     }
 
 
 def configure(server: Server, variant: str) -> Callable[[], None]:
-    """Apply a variant's options (`name@si=0.25,lat=200`) to its pair; returns the undo."""
-    options = dict(o.split("=") for o in variant.partition("@")[2].split(",") if o)
+    """Apply a variant's options (`name@si=0.25+lat=200`) to its pair; returns the undo."""
+    options = dict(o.split("=") for o in variant.partition("@")[2].split("+") if o)
     interval, latency = sys.getswitchinterval(), server.worker._latency_s
     if "si" in options:  # the GIL switch interval, ms
         sys.setswitchinterval(float(options["si"]) / 1000)
@@ -200,6 +202,33 @@ def configure(server: Server, variant: str) -> Callable[[], None]:
         server.worker._latency_s = latency
 
     return restore
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of this process's threads by name, and of its child processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = defaultdict(float)
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # Python threads by their names (numbers dropped); others (granian's, SQLite's) "native".
+        name = names.get(int(task.name), "native")
+        name = "-".join(p for p in name.split("-") if not p.isdigit() and "(" not in p)
+        out[name] += (int(fields[11]) + int(fields[12])) / tick
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            continue
+        out[f"child:{comm}"] += (int(fields[11]) + int(fields[12])) / tick
+    times = os.times()
+    out["reaped (wrk, per-round children)"] = times.children_user + times.children_system
+    return out
 
 
 def run_phase(
@@ -215,6 +244,8 @@ def run_phase(
     ingest_on = variant in ("full", "ingest", "noop", "pinned")
     TIMELINE.clear()
     TIMELINE.recording = True
+    CPU.clear()
+    CPU.update(thread_cpu())
     try:
         if variant == "idle":
             return run_wrk(url, **run), ""
@@ -223,6 +254,10 @@ def run_phase(
         return result, f" ({c.rounds} rounds, {c.offered} obs)"
     finally:
         TIMELINE.recording = False
+        after = thread_cpu()
+        used = {k: after[k] - CPU.get(k, 0.0) for k in after}
+        CPU.clear()
+        CPU.update({k: round(v, 2) for k, v in sorted(used.items()) if v >= 0.05})
 
 
 def main() -> None:
@@ -284,6 +319,7 @@ def print_phase(r: dict[str, Any]) -> None:
         f" {r['stalls']} stalls {r['stall_ms']:.0f} ms",
         flush=True,
     )
+    print(f"    cpu s: {r['cpu']}", flush=True)
     if r["counts"]:
         print(f"    events: {r['counts']}\n    total ms: {r['totals_ms']}"
               f"\n    longest ms: {r['longest_ms']}\n    stall overlap ms: {r['stall_overlap_ms']}",
