@@ -34,6 +34,7 @@ import logging
 import os
 import pickle
 import queue
+import select
 import signal
 import struct
 import threading
@@ -83,6 +84,21 @@ class _Child:
     inbox: queue.SimpleQueue[bytes | None] = field(default_factory=queue.SimpleQueue)
     futures: collections.deque[Future[Any]] = field(default_factory=collections.deque)
     alive: bool = True
+
+
+def _read_waiting(fd: int) -> list[tuple[int, bytearray]] | None:
+    """Block for one message, then take every message already waiting; None at the end."""
+    messages: list[tuple[int, bytearray]] = []
+    while not messages or select.select([fd], [], [], 0)[0]:
+        header = _read_exact(fd, _HEADER.size)
+        if header is None:
+            return messages or None
+        kind, size = _HEADER.unpack(header)
+        payload = _read_exact(fd, size)
+        if payload is None:
+            return messages or None
+        messages.append((kind, payload))
+    return messages
 
 
 def _message(kind: int, value: object) -> bytes:
@@ -310,15 +326,16 @@ class ReplicaRunner:
             if self._niceness:
                 os.nice(self._niceness)
                 _schedule_idle()
-            while (header := _read_exact(read_fd, _HEADER.size)) is not None:
-                kind, size = _HEADER.unpack(header)
-                payload = _read_exact(read_fd, size)
-                if payload is None:
-                    break
-                if kind == _DELTA:
-                    self._apply(pickle.loads(payload))
-                else:
-                    _write_all(write_fd, self._run_job(payload))
+            while (messages := _read_waiting(read_fd)) is not None:
+                # Every delta first, then the jobs, all on one snapshot: the jobs of a round
+                # share its memo (resolved hops, graph, clock-skew engine) instead of each
+                # starting cold on a snapshot one live batch newer than the last job's.
+                for kind, payload in messages:
+                    if kind == _DELTA:
+                        self._apply(pickle.loads(payload))
+                for kind, payload in messages:
+                    if kind == _JOB:
+                        _write_all(write_fd, self._run_job(payload))
         except BaseException:  # the parent went away (EPIPE), or a delta could not apply
             status = 1
         finally:

@@ -146,3 +146,31 @@ def test_stop_fails_what_is_in_flight_and_refuses_later_jobs(counter: Counter) -
         _result(counter.runner.submit("block", None))
     os.close(read_fd)
     os.close(write_fd)
+
+
+def test_jobs_waiting_together_run_on_one_state_with_every_waiting_delta(counter: Counter) -> None:
+    assert counter.runner is not None
+    read_fd, write_fd = os.pipe()
+    arrived_read, arrived_write = os.pipe()
+    counter.runner = ReplicaRunner(
+        {
+            "block": lambda _: (os.write(arrived_write, b"a"), os.read(read_fd, 1))[1],
+            "values": lambda _: list(counter.values),
+        },
+        apply=counter.values.append,
+        lock=counter.lock,
+        niceness=0,
+    )
+    try:
+        blocked = counter.runner.submit("block", None)
+        assert os.read(arrived_read, 1) == b"a"  # the child is busy: what follows waits
+        counter.add(1)
+        first = counter.runner.submit("values", None)
+        counter.add(2)
+        second = counter.runner.submit("values", None)
+        os.write(write_fd, b"x")
+        assert _result(blocked) == b"x"
+        assert _result(first) == _result(second) == [1, 2]
+    finally:
+        for fd in (read_fd, write_fd, arrived_read, arrived_write):
+            os.close(fd)
