@@ -19,7 +19,8 @@ the current child finish the jobs it has and go; the next job forks a new one.
 The child: freezes the inherited objects out of the garbage collector (it runs for a long
 time, so it keeps collecting its own garbage, but never touches, and so copies, the
 parent's pages for that), restores default SIGINT/SIGTERM, detaches the event loop's
-wakeup fd, lowers its priority (nice, SCHED_IDLE) and serves messages until its inbox
+wakeup fd, closes every descriptor it inherited but its two pipes (the database's lock
+among them), lowers its priority (nice, SCHED_IDLE) and serves messages until its inbox
 closes. Handlers follow ForkRunner's fork-safety rules: no logging, sockets, SQLite,
 asyncio or threads. If the child dies, its jobs fail with `ChildLostError` and the next
 job forks a new one.
@@ -84,6 +85,22 @@ class _Child:
     inbox: queue.SimpleQueue[bytes | None] = field(default_factory=queue.SimpleQueue)
     futures: collections.deque[Future[Any]] = field(default_factory=collections.deque)
     alive: bool = True
+
+
+def _close_all_but(*keep: int) -> None:
+    """Close every inherited descriptor but stdio and `keep`.
+
+    The child outlives rounds, so it must not hold what the parent owns: the database's
+    writer lock (a flock, held while any copy of its descriptor is open: a restarted
+    server would be refused while an orphaned child still computes), the listening
+    socket, broker connections, other children's pipes.
+    """
+    low = 3
+    for fd in sorted(keep):
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
 def _read_waiting(fd: int) -> list[tuple[int, bytearray]] | None:
@@ -203,7 +220,6 @@ class ReplicaRunner:
                 return
             down_r, down_w = os.pipe()
             up_r, up_w = os.pipe()
-            others = [fd for c in self._children.values() for fd in (c.to_fd, c.from_fd)]
             try:
                 pid = _fork()
             except BaseException:
@@ -213,10 +229,7 @@ class ReplicaRunner:
             if pid == 0:  # the child: never returns
                 self._state_lock.release()  # its copy of the writer's lock, held for the fork
                 self._become_child()
-                mine = (down_r, up_w)
-                self._child_main(
-                    down_r, up_w, [down_w, up_r, *(f for f in others if f not in mine)]
-                )
+                self._child_main(down_r, up_w)
             os.close(down_r)
             os.close(up_w)
             child = _Child(pid=pid, to_fd=down_w, from_fd=up_r)
@@ -311,7 +324,7 @@ class ReplicaRunner:
         self._children = {}
         self._threads = set()
 
-    def _child_main(self, read_fd: int, write_fd: int, close_fds: list[int]) -> NoReturn:
+    def _child_main(self, read_fd: int, write_fd: int) -> NoReturn:
         """Apply deltas and run jobs in arrival order until the inbox closes."""
         status = 0
         try:
@@ -320,9 +333,7 @@ class ReplicaRunner:
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            for fd in close_fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            _close_all_but(read_fd, write_fd)
             if self._niceness:
                 os.nice(self._niceness)
                 _schedule_idle()

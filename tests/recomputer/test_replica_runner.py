@@ -6,11 +6,13 @@ waits on futures (bounded), never on the clock.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 
@@ -132,45 +134,77 @@ def test_retire_lets_the_child_go_and_the_next_job_forks_afresh(counter: Counter
     assert counter.runner.stats().forks == 2
 
 
-def test_stop_fails_what_is_in_flight_and_refuses_later_jobs(counter: Counter) -> None:
-    assert counter.runner is not None
-    read_fd, write_fd = os.pipe()
-    counter.runner = ReplicaRunner(
-        {"block": lambda _: os.read(read_fd, 1)}, apply=counter.values.append, niceness=0
-    )
-    blocked = counter.runner.submit("block", None)
-    counter.runner.stop()
+class Gate:
+    """FIFOs a child blocks on (the child closes inherited descriptors, so named ones)."""
+
+    def __init__(self, where: Path) -> None:
+        self.arrived, self.go = where / "arrived", where / "go"
+        os.mkfifo(self.arrived)
+        os.mkfifo(self.go)
+
+    def wait(self, _: object) -> bytes:
+        """In the child: say we got here, then block until the parent opens the gate."""
+        with open(self.arrived, "wb") as said:
+            said.write(b"a")
+        with open(self.go, "rb") as gate:
+            return gate.read(1)
+
+    def reached(self) -> None:
+        """In the parent: block until the child waits at the gate."""
+        with open(self.arrived, "rb") as said:
+            assert said.read(1) == b"a"
+
+    def open(self) -> None:
+        """In the parent: let the child through."""
+        with open(self.go, "wb") as gate:
+            gate.write(b"x")
+
+
+def test_stop_fails_what_is_in_flight_and_refuses_later_jobs(tmp_path: Path) -> None:
+    gate = Gate(tmp_path)
+    runner = ReplicaRunner({"block": gate.wait}, apply=lambda _: None, niceness=0)
+    blocked = runner.submit("block", None)
+    gate.reached()
+    runner.stop()
     with pytest.raises(RunnerStoppedError):
         _result(blocked)
     with pytest.raises(RunnerStoppedError):
-        _result(counter.runner.submit("block", None))
-    os.close(read_fd)
-    os.close(write_fd)
+        _result(runner.submit("block", None))
 
 
-def test_jobs_waiting_together_run_on_one_state_with_every_waiting_delta(counter: Counter) -> None:
-    assert counter.runner is not None
-    read_fd, write_fd = os.pipe()
-    arrived_read, arrived_write = os.pipe()
+def test_jobs_waiting_together_run_on_one_state_with_every_waiting_delta(
+    counter: Counter, tmp_path: Path
+) -> None:
+    gate = Gate(tmp_path)
     counter.runner = ReplicaRunner(
-        {
-            "block": lambda _: (os.write(arrived_write, b"a"), os.read(read_fd, 1))[1],
-            "values": lambda _: list(counter.values),
-        },
+        {"block": gate.wait, "values": lambda _: list(counter.values)},
         apply=counter.values.append,
         lock=counter.lock,
         niceness=0,
     )
+    blocked = counter.runner.submit("block", None)
+    gate.reached()  # the child is busy: what follows waits for it
+    counter.add(1)
+    first = counter.runner.submit("values", None)
+    counter.add(2)
+    second = counter.runner.submit("values", None)
+    gate.open()
+    assert _result(blocked) == b"x"
+    assert _result(first) == _result(second) == [1, 2]
+
+
+def test_the_child_holds_none_of_the_parents_descriptors(tmp_path: Path) -> None:
+    # The database's writer lock is a flock: an orphaned child holding a copy of its
+    # descriptor would keep a restarted server out.
+    lock_path = tmp_path / "db.lock"
+    held = os.open(lock_path, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    runner = ReplicaRunner({"pid": lambda _: os.getpid()}, apply=lambda _: None, niceness=0)
     try:
-        blocked = counter.runner.submit("block", None)
-        assert os.read(arrived_read, 1) == b"a"  # the child is busy: what follows waits
-        counter.add(1)
-        first = counter.runner.submit("values", None)
-        counter.add(2)
-        second = counter.runner.submit("values", None)
-        os.write(write_fd, b"x")
-        assert _result(blocked) == b"x"
-        assert _result(first) == _result(second) == [1, 2]
+        assert _result(runner.submit("pid", None)) != os.getpid()  # the child is running
+        os.close(held)
+        again = os.open(lock_path, os.O_RDWR)
+        fcntl.flock(again, fcntl.LOCK_EX | fcntl.LOCK_NB)  # would raise if the child held it
+        os.close(again)
     finally:
-        for fd in (read_fd, write_fd, arrived_read, arrived_write):
-            os.close(fd)
+        runner.stop()
