@@ -39,6 +39,7 @@ import numpy as np
 
 from bench.encoder_data import DEFAULT_CACHE, sightings
 from bench.suite import Context, Row
+from meshlens import app
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.server import bind
@@ -176,9 +177,16 @@ def start_server(
     analytics: Sequence[Analytic],
     niceness: int | None = None,
     clock: Clock | None = None,
+    fork_per_round: bool = False,
 ) -> tuple[Server, int, Callable[[], None]]:
-    """The real Server on a thread's event loop; returns it, its port and a stop function."""
-    runner = None if niceness is None else ForkRunner(niceness=niceness)
+    """The real Server on a thread's event loop; returns it, its port and a stop function.
+
+    Recomputers run on the replica child, as shipped, unless `fork_per_round` gives the
+    server a ForkRunner for them (what shipped before the replica).
+    """
+    if niceness is not None:  # read when the Server builds its compute children
+        app.COMPUTE_NICENESS = niceness
+    runner = ForkRunner(niceness=app.COMPUTE_NICENESS) if fork_per_round else None
     server = Server(settings, analytics=analytics, runner=runner, clock=clock)
     sock = bind("127.0.0.1", 0)
     port = int(sock.getsockname()[1])
@@ -214,6 +222,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-ingest", action="store_true", help="churn without ingest")
     parser.add_argument("--no-recompute", action="store_true", help="churn without computes")
     parser.add_argument("--niceness", type=int, help="replace the compute children's niceness")
+    parser.add_argument(
+        "--fork-per-round", action="store_true", help="recompute in a child forked per round"
+    )
     parser.add_argument(
         "--switch-interval-ms", type=float, help="replace the server's sys.setswitchinterval"
     )
@@ -303,7 +314,12 @@ def main() -> None:
         built = [a.name for a in ANALYTICS if a.compute is not None]
         print(f"database {args.db} (copied); built analytics: {built or 'none'}; others stand-ins")
         started = time.perf_counter()
-        server, port, stop = start_server(Settings(db_path=db), bench_registry(), args.niceness)
+        server, port, stop = start_server(
+            Settings(db_path=db),
+            bench_registry(),
+            args.niceness,
+            fork_per_round=args.fork_per_round,
+        )
         try:
             while not (server.status.loaded and server.recomputers.ready()):
                 time.sleep(0.05)

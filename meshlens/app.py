@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import signal
 import socket
@@ -23,7 +24,7 @@ from meshlens.api.context import ApiContext, ServerStatus
 from meshlens.api.loop_lag import LoopLag
 from meshlens.api.metrics import RequestStats, build_registry, store_bytes
 from meshlens.api.ops import EMPTY_HINT, rss_bytes
-from meshlens.api.recompute import add_recomputers
+from meshlens.api.recompute import StoreReplica, add_recomputers
 from meshlens.api.resources.context import Resources
 from meshlens.api.resources.index import ObservationIndex
 from meshlens.api.resources.pins import SnapshotPins
@@ -42,7 +43,14 @@ from meshlens.ingest.mqtt import MqttFeed, mqtt_feeds
 from meshlens.ingest.pipeline import Pipeline, PipelineOptions
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
-from meshlens.recomputer import ForkRunner, RecomputerSet, Runner, SnapshotBoard, ThreadRunner
+from meshlens.recomputer import (
+    ForkRunner,
+    RecomputerSet,
+    ReplicaRunner,
+    Runner,
+    SnapshotBoard,
+    ThreadRunner,
+)
 from meshlens.records import Clock, SystemClock
 from meshlens.store.store import LoadProgress, PacketStore
 from meshlens.wire import ChannelKeys, RegionKeys
@@ -252,12 +260,18 @@ class Server:
             self.db, self.store, policy=retention_policy(settings), clock=self.clock,
             exclusive=lambda fn: worker.call(fn).result(),
         )  # fmt: skip
+        # Recomputers run on the replica child (no fork per round, docs/architecture.md);
+        # the runner takes filtered shapes, or everything when a caller supplies one.
+        self.replica: ReplicaRunner | None = None
+        if runner is None and settings.analytics.compute_in == "fork":
+            self.replica = StoreReplica(self.store, analytics, COMPUTE_NICENESS).runner
         self.runner = runner or make_runner(settings)
         self.board = SnapshotBoard()
         self.recomputers = RecomputerSet(clock=self.clock, publish=self.board.publish)
         add_recomputers(
             self.recomputers, analytics, store=self.store, runner=self.runner,
             clock=self.clock, settings=settings, interval_override_s=interval_override_s,
+            replica=self.replica,
         )  # fmt: skip
         self.service = AnalyticsService(
             analytics, board=self.board, recomputers=self.recomputers, store=self.store,
@@ -266,7 +280,7 @@ class Server:
         mqtt = tuple(feed for feed in self.feeds if isinstance(feed, MqttFeed))
         registry = build_registry(
             recomputers=self.recomputers, worker=self.worker, store=self.store,
-            runner=self.runner, service=self.service, feeds=mqtt,
+            runner=self.runner, service=self.service, feeds=mqtt, replica=self.replica,
         )  # fmt: skip
         registry.register(RetentionCollector(self.retention))
         self.status = ServerStatus(self.clock.now_ms(), self.clock.monotonic_s(), demo=demo)
@@ -343,6 +357,8 @@ class Server:
         # A compute in flight gets a moment to finish before its child is killed.
         self.recomputers.stop(timeout_s=1.0)
         self.runner.stop()
+        if self.replica is not None:
+            self.replica.stop()
         self.recomputers.stop()
         self.retention.stop()  # before the worker: a pass may be waiting on it
         self.worker.stop()  # writes everything already queued
@@ -380,6 +396,10 @@ class Server:
             "loaded %d transmissions and %d observations in %.1f s",
             done.transmissions_loaded, done.observations_loaded, time.monotonic() - started,
         )  # fmt: skip
+        # What the load left is long-lived: keep it out of every later collection, which
+        # otherwise walks it all (a 190 ms pause under load; docs/benchmarks.md, "Serving").
+        gc.collect()
+        gc.freeze()
         with self._lock:
             self.status.loaded = True
             self.worker.start()  # even when stopping: what queued during the load is written

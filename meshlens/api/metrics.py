@@ -22,7 +22,14 @@ from meshlens.api.analytics import AnalyticsService
 from meshlens.api.ingest_status import MqttCollector
 from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.worker import IngestWorker
-from meshlens.recomputer import ForkRunner, RecomputerSet, Runner
+from meshlens.recomputer import (
+    ForkRunner,
+    ForkRunnerStats,
+    RecomputerSet,
+    ReplicaRunner,
+    ReplicaRunnerStats,
+    Runner,
+)
 from meshlens.records import Clock, JSONObject
 from meshlens.store.snapshot import OBS_DTYPES, TX_DTYPES
 from meshlens.store.store import PacketStore
@@ -229,24 +236,31 @@ class StoreCollector:
 
 
 class RunnerCollector:
-    """meshlens_compute_*: the fork runner's counters (nothing for other runners)."""
+    """meshlens_compute_*: the compute children's counters (fork runner and replica summed)."""
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, runner: Runner, replica: ReplicaRunner | None = None) -> None:
         self._runner = runner
+        self._replica = replica
 
     def collect(self) -> Iterable[Metric]:
-        """Read the runner's counters."""
-        if not isinstance(self._runner, ForkRunner):
+        """Read the runners' counters."""
+        forked = self._runner.stats() if isinstance(self._runner, ForkRunner) else None
+        replica = self._replica.stats() if self._replica is not None else None
+        if forked is None and replica is None:
             return []
-        s = self._runner.stats()
+        f = forked or ForkRunnerStats(0, 0, 0, 0, 0, 0)
+        r = replica or ReplicaRunnerStats(0, 0, 0, 0, 0, 0)
         kinds: tuple[tuple[str, float, str, MetricKind], ...] = (
-            ("forks", s.forks, "Compute children forked.", _counter),
-            ("jobs_returned", s.jobs_returned, "Jobs that returned.", _counter),
-            ("jobs_raised", s.jobs_raised, "Jobs that raised.", _counter),
-            ("children_lost", s.children_lost, "Children that died mid-round.", _counter),
-            ("active_children", s.active_children, "Children running now.", _gauge),
-            ("pending_jobs", s.pending, "Jobs waiting for a child.", _gauge),
-        )
+            ("forks", f.forks + r.forks, "Compute children forked.", _counter),
+            ("jobs_returned", f.jobs_returned + r.jobs_returned, "Jobs that returned.", _counter),
+            ("jobs_raised", f.jobs_raised + r.jobs_raised, "Jobs that raised.", _counter),
+            ("children_lost", f.children_lost + r.children_lost,
+             "Children that died with jobs unfinished.", _counter),
+            ("active_children", f.active_children, "Per-round children running now.", _gauge),
+            ("pending_jobs", f.pending + r.in_flight, "Jobs not finished yet.", _gauge),
+            ("replica_deltas", r.deltas_sent, "Store changes sent to the replica child.",
+             _counter),
+        )  # fmt: skip
         return [
             unlabelled(kind, f"meshlens_compute_{name}", doc, value)
             for name, value, doc, kind in kinds
@@ -284,6 +298,7 @@ def build_registry(
     runner: Runner,
     service: AnalyticsService,
     feeds: Sequence[MqttFeed] = (),
+    replica: ReplicaRunner | None = None,
     process: bool = True,
 ) -> CollectorRegistry:
     """A fresh registry with meshlens' collectors (and the process's, on Linux)."""
@@ -292,7 +307,7 @@ def build_registry(
         lambda: RecomputerCollector(recomputers),
         lambda: IngestCollector(worker),
         lambda: StoreCollector(store),
-        lambda: RunnerCollector(runner),
+        lambda: RunnerCollector(runner, replica),
         lambda: FilteredCacheCollector(service),
         lambda: MqttCollector(feeds),
     ]

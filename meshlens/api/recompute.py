@@ -1,24 +1,34 @@
 """From the registry to running recomputers: one per analytic that has a compute.
 
-Each recomputer's `produce` takes the store snapshot and the time in this process (the
-snapshot read is one attribute load, and a forked child must never touch the store's
-writer side), then runs the compute, the per-key details and the JSON encoding on the
-runner, so only bytes come back (`render_analytic`).
+Each recomputer's `produce` reads the time in this process and runs the compute, the
+per-key details and the JSON encoding elsewhere, so only bytes come back
+(`render_analytic`). Where: on a `ReplicaRunner`, the long-lived compute child that
+follows the store (`StoreReplica` tells it every change), which computes on its own copy's
+snapshot; or on any other runner, with the snapshot taken here (one attribute load; a
+forked child must never touch the store's writer side).
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import orjson
 
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import Analytic
 from meshlens.config import Settings
-from meshlens.recomputer import RecomputerSet, Rendered, Runner, produce_on, render
+from meshlens.recomputer import (
+    RecomputerSet,
+    Rendered,
+    ReplicaRunner,
+    Runner,
+    produce_on,
+    render,
+)
 from meshlens.records import Clock, JSONValue
+from meshlens.store.batch import StoreBatch
 from meshlens.store.snapshot import Snapshot
 from meshlens.store.store import PacketStore
 
@@ -74,6 +84,44 @@ def _job(analytic: Analytic, prepared: tuple[Snapshot, Query]) -> Rendered:
     return render_analytic(analytic, *prepared)
 
 
+def _replica_job(analytic: Analytic, store: PacketStore, query: Query) -> Rendered:
+    # Runs in the replica child: `store` is the child's own copy, kept current by deltas.
+    return render_analytic(analytic, store.snapshot(), query)
+
+
+class StoreReplica:
+    """A store listener that keeps a ReplicaRunner's copy of the store current."""
+
+    def __init__(self, store: PacketStore, analytics: Iterable[Analytic], niceness: int) -> None:
+        handlers = {
+            a.name: functools.partial(_replica_job, a, store)
+            for a in analytics
+            if a.compute is not None
+        }
+        self.runner = ReplicaRunner(
+            handlers, apply=store.append, lock=store.write_lock, niceness=niceness
+        )
+        store.listen(self)
+
+    def appended(self, batch: StoreBatch) -> None:
+        """Send the batch to the child, which appends it to its copy."""
+        self.runner.send(batch)
+
+    def pruned(self) -> None:
+        """Row numbers changed everywhere: the next compute forks a fresh copy."""
+        self.runner.retire()
+
+
+def _replica_produce(
+    replica: ReplicaRunner, name: str, query: Callable[[], Query]
+) -> Callable[[], Rendered]:
+    def produce() -> Rendered:
+        result: Rendered = replica.submit(name, query()).result()
+        return result
+
+    return produce
+
+
 def add_recomputers(
     recomputers: RecomputerSet,
     analytics: Iterable[Analytic],
@@ -83,15 +131,20 @@ def add_recomputers(
     clock: Clock,
     settings: Settings,
     interval_override_s: float | None = None,
+    replica: ReplicaRunner | None = None,
 ) -> list[str]:
     """Add one member per analytic with a compute; returns their names.
 
+    With a `replica` the computes run there (on its copy of the store), not on `runner`.
     `interval_override_s` replaces every configured interval (tests and benchmarks run
     recomputers every few milliseconds).
     """
 
+    def query() -> Query:
+        return default_query(settings, clock.now_ms())
+
     def prepare() -> tuple[Snapshot, Query]:
-        return store.snapshot(), default_query(settings, clock.now_ms())
+        return store.snapshot(), query()
 
     def generation() -> int:
         return store.generation
@@ -103,9 +156,14 @@ def add_recomputers(
         interval_s = interval_override_s or float(
             settings.analytics.interval_s(analytic.config_key)
         )
+        produce = (
+            produce_on(runner, prepare, functools.partial(_job, analytic))
+            if replica is None
+            else _replica_produce(replica, analytic.name, query)
+        )
         recomputers.add(
             analytic.name,
-            produce_on(runner, prepare, functools.partial(_job, analytic)),
+            produce,
             interval_s=interval_s,
             generation=generation,
             max_staleness_s=None

@@ -194,9 +194,10 @@ class AnalyticsSettings:
         "computeIn",
         "fork",
         choice("thread", "fork"),
-        "Where computes run: `fork` (a forked child per round of computes, niced, handing"
-        " back encoded bytes, so reads never wait on the GIL) or `thread` (worker threads"
-        " in the server process; for platforms without fork).",
+        "Where computes run: `fork` (forked, niced children handing back encoded bytes, so"
+        " reads never wait on the GIL: the recomputers in one long-lived child that follows"
+        " the store, filtered shapes in a child per round) or `thread` (worker threads in"
+        " the server process; for platforms without fork).",
         origin="meshlens",
     )
 

@@ -5,6 +5,7 @@
 - `Published`, `Rendered`, `render` (published.py): the immutable encoded snapshot.
 - `OnDemandCache` (on_demand.py): single-flight bounded cache for filtered shapes.
 - Runners (runners.py, fork_runner.py): where a job runs; `produce_on` composes them.
+- `ReplicaRunner` (replica_runner.py): one long-lived child that follows the state by deltas.
 """
 
 from meshlens.recomputer.fork_runner import (
@@ -22,6 +23,7 @@ from meshlens.recomputer.recomputer_set import (
     SnapshotBoard,
     StopHandle,
 )
+from meshlens.recomputer.replica_runner import ReplicaRunner, ReplicaRunnerStats
 from meshlens.recomputer.runners import (
     InlineRunner,
     Runner,
@@ -47,6 +49,8 @@ __all__ = [
     "RecomputerSet",
     "RecomputerStats",
     "Rendered",
+    "ReplicaRunner",
+    "ReplicaRunnerStats",
     "Runner",
     "RunnerStoppedError",
     "SnapshotBoard",

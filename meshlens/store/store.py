@@ -8,8 +8,9 @@ publishes it with one reference assignment, so readers never see a half-applied 
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -56,6 +57,18 @@ class LoadProgress:
         return min(1.0, self.observations_loaded / self.observations_total)
 
 
+class StoreListener(Protocol):
+    """Told of every change, in order, by the writer (a compute replica follows the store)."""
+
+    def appended(self, batch: StoreBatch) -> None:
+        """`batch` is about to be applied (called with `write_lock` held)."""
+        ...
+
+    def pruned(self) -> None:
+        """The columns were replaced by compacted ones (called with `write_lock` held)."""
+        ...
+
+
 class PacketStore:
     """Owner of the columns. One thread appends; any thread takes snapshots."""
 
@@ -84,6 +97,10 @@ class PacketStore:
         self._epoch = 0
         self._progress = LoadProgress(False, 0, 0, 0)
         self._snapshot = Snapshot(generation=0)
+        # Held by the writer for each change and its listener call: whoever copies the
+        # store (a replica's fork) takes it, so every change is either in the copy or told.
+        self.write_lock = threading.Lock()
+        self._listener: StoreListener | None = None
 
     # -- readers ---------------------------------------------------------------------
 
@@ -123,10 +140,21 @@ class PacketStore:
         """Record initial-load progress (called by the loader)."""
         self._progress = progress
 
+    def listen(self, listener: StoreListener | None) -> None:
+        """Tell `listener` of every later change (one listener; None stops telling)."""
+        with self.write_lock:
+            self._listener = listener
+
     def append(self, batch: StoreBatch) -> int:
         """Apply a batch atomically and publish the next snapshot; returns the generation."""
         if batch.is_empty():
             return self._generation
+        with self.write_lock:
+            if self._listener is not None:
+                self._listener.appended(batch)
+            return self._append(batch)
+
+    def _append(self, batch: StoreBatch) -> int:
         tx_rows = self._resolve_tx(batch)  # validates before anything changes
         self._upsert_observers(batch.observers)
         self._upsert_nodes(batch.nodes)
@@ -376,6 +404,14 @@ class PacketStore:
         return self.apply_prune(prepare(self._snapshot, keep_tx))
 
     def apply_prune(self, p: PreparedPrune) -> int:
+        """Swap in compacted columns (see `_apply_prune`), and tell the listener."""
+        with self.write_lock:
+            generation = self._apply_prune(p)
+            if self._listener is not None:
+                self._listener.pruned()
+            return generation
+
+    def _apply_prune(self, p: PreparedPrune) -> int:
         """Swap in compacted columns, with the rows appended since they were prepared.
 
         Writer side. Observations that arrived meanwhile for a dropped transmission are
