@@ -75,9 +75,13 @@ def distinct_inverse(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], I64]:
     if values.dtype.kind == "i" and int(values.min()) >= 0:
         span = int(values.max()) + 1
         if span <= _DENSE_LIMIT and span <= 8 * values.shape[0] + 1024:
-            present = np.bincount(values, minlength=span) > 0
-            slot = np.cumsum(present) - 1
-            return np.flatnonzero(present).astype(values.dtype), slot[values]
+            # Marks and an unfilled slot table: only the marked slots are ever read back.
+            present = np.zeros(span, np.bool_)
+            present[values] = True
+            found = np.flatnonzero(present)
+            slot = np.empty(span, np.int64)
+            slot[found] = np.arange(found.shape[0], dtype=np.int64)
+            return found.astype(values.dtype), slot[values]
     if values.dtype.kind in "iu" and values.dtype.itemsize <= 8 and values.dtype != np.uint64:
         ordered_keys, order = sorted_order(values)
         ordered = ordered_keys.astype(values.dtype, copy=False)

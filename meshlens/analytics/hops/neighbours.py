@@ -198,11 +198,12 @@ def _edges(roster: Roster, parts: list[_Evidence], unresolved: int) -> Neighbour
     last = np.concatenate([p.last_ms for p in parts])
     keep = x != y
     x, y, observer, count, last = x[keep], y[keep], observer[keep], count[keep], last[keep]
-    a, b = np.minimum(x, y), np.maximum(x, y)
-    keep = ~_too_far(roster, a, b)
-    a, b, observer, count, last = a[keep], b[keep], observer[keep], count[keep], last[keep]
     e_count = max(roster.endpoint_count, 1)
-    pair = a * e_count + b
+    pair = np.minimum(x, y) * e_count + np.maximum(x, y)
+    # The same few thousand pairs recur in every row: measure each distinct one once.
+    pairs, inverse = distinct_inverse(pair)
+    keep = ~_too_far(roster, pairs // e_count, pairs % e_count)[inverse]
+    pair, observer, count, last = pair[keep], observer[keep], count[keep], last[keep]
     n_obs = int(observer.max(initial=0)) + 1
     # One int64 sort key (pair, observer) when it fits; lexsort otherwise.
     fits = pair.size == 0 or int(pair.max()) < (1 << 62) // n_obs
