@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import distinct, distinct_inverse, expand
+from meshlens.analytics.hops.arrays import distinct, distinct_inverse
 from meshlens.analytics.hops.neighbours import neighbour_graph
 from meshlens.analytics.hops.resolver import NONE, UNIQUE, Context, Resolution, resolve
 from meshlens.analytics.hops.roster import hop_candidates, originator_nodes, roster_of
@@ -27,9 +27,12 @@ def best_paths(snap: Snapshot, tx_rows: I64) -> tuple[I64, I64, I64]:
     """
     best = snap.tx.best_obs[tx_rows].astype(np.int64)
     plen = snap.obs.path_len[best].astype(np.int64)
-    owner, within = expand(plen)
-    hop = snap.hops[snap.obs.path_off[best][owner] + within].astype(np.int64)
-    return best, owner, hop
+    owner = np.repeat(np.arange(best.shape[0], dtype=np.int64), plen)
+    # Hop i of the flat output sits at its path's offset minus the path's output start.
+    shift = snap.obs.path_off[best].astype(np.int64) - (np.cumsum(plen) - plen)
+    at = np.repeat(shift, plen)
+    at += np.arange(at.shape[0], dtype=np.int64)
+    return best, owner, snap.hops[at].astype(np.int64)
 
 
 def context_rows(snap: Snapshot, tx_rows: I64, owner: I64, hop: I64) -> tuple[I64, I64]:
