@@ -217,7 +217,7 @@ def _affinity(
     t_rows, nth = expand(np.diff(adj.offset)[c])
     edge = adj.offset[c[t_rows]] + nth
     t_key, order = sorted_order((cell[t_rows] // width) * e_count + adj.neighbour[edge])
-    t_cell, t_edge = cell[t_rows][order], edge[order]
+    t_pos, t_edge = cell[t_rows][order] % width, edge[order]
     key_start = np.flatnonzero(first_of_runs(t_key))
     distinct_keys = t_key[key_start]
     key_size = np.diff(np.append(key_start, t_key.shape[0]))
@@ -237,27 +237,33 @@ def _affinity(
     line, at = line[hit], at[hit]
     rows, nth_row = expand(key_size[at])
     line, t = line[rows], key_start[at[rows]] + nth_row
-    pos = t_cell[t] % width
+    cell = line * width + t_pos[t]
+    ok = np.flatnonzero(block.eligible.ravel()[cell])
+    t, cell = t[ok], cell[ok]
     s, n = adj.score[t_edge[t]], adj.count[t_edge[t]]
-    ok = block.eligible[line, pos]
-    flat, s, n = line[ok] * width + pos[ok], s[ok], n[ok]
+    # Only lines with an edge can win: score those alone, on a compact grid.
     lines = block.query.shape[0]
-    score = np.zeros(lines * width)
-    np.maximum.at(score, flat, s)
+    hit_lines, compact = distinct_inverse(cell // width)
+    cell = compact * width + cell % width
+    score = np.zeros(hit_lines.shape[0] * width)
+    np.maximum.at(score, cell, s)
     # Each candidate keeps its best edge's count (on equal scores, the larger count).
-    count = np.zeros(lines * width, np.int64)
-    best_edge = s == score[flat]
-    np.maximum.at(count, flat[best_edge], n[best_edge])
-    grid = score.reshape(lines, width)
+    count = np.zeros(score.shape[0], np.int64)
+    best_edge = s == score[cell]
+    np.maximum.at(count, cell[best_edge], n[best_edge])
+    grid = score.reshape(hit_lines.shape[0], width)
     arg = grid.argmax(axis=1)
-    at_line = np.arange(lines)
-    top = grid[at_line, arg]
-    top_count = count.reshape(lines, width)[at_line, arg]
-    grid[at_line, arg] = 0.0
+    top_cell = np.arange(hit_lines.shape[0]) * width + arg
+    top = score[top_cell]
+    top_count = count[top_cell]
+    score[top_cell] = 0.0
     second = _across(np.maximum, grid)
-    wins = (top > 0) & (top_count >= AFFINITY_MIN_COUNT)
-    wins &= (second == 0) | (top >= AFFINITY_RATIO * second)
-    return _Verdict(block, wins, arg)
+    wins = np.zeros(lines, np.bool_)
+    wins[hit_lines] = (top > 0) & (top_count >= AFFINITY_MIN_COUNT)
+    wins[hit_lines] &= (second == 0) | (top >= AFFINITY_RATIO * second)
+    position = np.zeros(lines, np.int64)
+    position[hit_lines] = arg
+    return _Verdict(block, wins, position)
 
 
 def _geo(roster: Roster, block: _Block, ctx: _Contexts) -> _Verdict:
@@ -282,14 +288,14 @@ def _geo(roster: Roster, block: _Block, ctx: _Contexts) -> _Verdict:
     c = block.safe_cand()
     line_lat, line_lon = np.radians(c_lat)[block.group], np.radians(c_lon)[block.group]
     cells = block.eligible & roster.has_gps[c] & ~np.isnan(line_lat)[:, None]
-    line, pos = np.nonzero(cells)
-    c = c[line, pos]
+    cell = np.flatnonzero(cells.ravel())
+    line, c = cell // cells.shape[1], c.ravel()[cell]
     lat0, lon0 = line_lat[line], line_lon[line]
     lat1, lon1 = roster.lat_rad[c], roster.lon_rad[c]
     d_lat = lat1 - lat0
     d_lon = (lon1 - lon0) * np.cos((lat0 + lat1) / 2)
-    near = np.full(block.cand.shape, -np.inf)
-    near[line, pos] = -(d_lat * d_lat + d_lon * d_lon)  # squared: same order, no root
+    near = np.full(cells.shape, -np.inf)
+    near.ravel()[cell] = -(d_lat * d_lat + d_lon * d_lon)  # squared: same order, no root
     arg = near.argmax(axis=1)
     return _Verdict(block, near[np.arange(lines), arg] > -np.inf, arg)
 
