@@ -85,17 +85,16 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
     """§4.2 steps 1-4: resolve, chain the GPS nodes (sender first), keep pairs <= 300 km."""
     _, owner, hop = best_paths(snap, tx_rows)
     node = resolve_per_transmission(snap, tx_rows, owner, hop, now_ms).node
-    chain_owner, chain_node = _chain(roster, originator_nodes(snap)[tx_rows], owner, node)
-    same = np.flatnonzero(chain_owner[1:] == chain_owner[:-1])
+    pair_owner, a, b = _chain_pairs(roster, originator_nodes(snap)[tx_rows], owner, node)
     n = max(roster.node_count, 1)
-    links, link = distinct_inverse(chain_node[same] * n + chain_node[same + 1])
+    links, link = distinct_inverse(a * n + b)
     la, lb = links // n, links % n
     link_km = _haversine_km(roster, la, lb)
     keep = np.flatnonzero((link_km <= MAX_PAIR_KM)[link])  # §4.2: tested before rounding
     link = link[keep]
     link_dist = round_array(link_km, 2)
     return _Hops(
-        owner=chain_owner[same + 1][keep],
+        owner=pair_owner[keep],
         link=link,
         km=link_km[link],
         dist=link_dist[link],
@@ -108,26 +107,22 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
     )
 
 
-def _chain(roster: Roster, sender: I64, owner: I64, node: I64) -> tuple[I64, I64]:
-    """GPS-bearing nodes in chain order: each transmission's sender, then its hops in order.
+def _chain_pairs(roster: Roster, sender: I64, owner: I64, node: I64) -> tuple[I64, I64, I64]:
+    """Consecutive pairs of each chain (sender, then GPS hops in order) as (owner, a, b).
 
-    Hop rows come grouped by transmission, so the sender slots in by counting, not sorting.
+    Hop rows come grouped by transmission in path order, so a GPS hop's predecessor is
+    the GPS hop before it in the same transmission, or else the sender if it has GPS.
     """
     gps = np.append(roster.has_gps, False)  # node -1 (unresolved, no sender) has none
     placed = np.flatnonzero(gps[node])
     owner, node = owner[placed], node[placed]
-    has_sender = gps[sender]
-    senders_upto = np.cumsum(has_sender)  # senders of transmissions <= o
-    per_tx = np.bincount(owner, minlength=sender.shape[0])
-    hops_before = np.cumsum(per_tx) - per_tx
-    s_owner = np.flatnonzero(has_sender)
-    out_owner = np.empty(owner.shape[0] + s_owner.shape[0], np.int64)
-    out_node = np.empty_like(out_owner)
-    hop_pos = np.arange(owner.shape[0]) + senders_upto[owner] if owner.size else owner
-    s_pos = hops_before[s_owner] + senders_upto[s_owner] - 1
-    out_owner[hop_pos], out_node[hop_pos] = owner, node
-    out_owner[s_pos], out_node[s_pos] = s_owner, sender[s_owner]
-    return out_owner, out_node
+    after_hop = np.zeros(owner.shape[0], np.bool_)
+    after_hop[1:] = owner[1:] == owner[:-1]
+    from_sender = sender[owner]
+    from_sender[after_hop] = -1
+    kept = np.flatnonzero(after_hop | gps[from_sender])
+    before = np.where(after_hop[kept], node[kept - 1], from_sender[kept])
+    return owner[kept], before, node[kept]
 
 
 def _haversine_km(roster: Roster, a: I64, b: I64) -> F64:
@@ -174,17 +169,25 @@ def _top_hops(
     pairs, pair_of = distinct_inverse(lo * max(roster.node_count, 1) + hi)
     first = np.empty(hops.link_count.shape[0], np.int64)  # each link's first record
     first[hops.link[::-1]] = np.arange(hops.link.shape[0] - 1, -1, -1)
+    first = first[used]
     dist = hops.link_dist[used]
-    by_pair = np.lexsort((first[used], -dist, pair_of))
-    lead = by_pair[first_of_runs(pair_of[by_pair])]  # per pair: its winning link
+    # Per pair: its longest link, and among links that long the one recorded first.
+    longest = np.full(pairs.shape[0], -np.inf)
+    np.maximum.at(longest, pair_of, dist)
+    earliest = np.full(pairs.shape[0], hops.link.shape[0], np.int64)
+    is_longest = dist == longest[pair_of]
+    np.minimum.at(earliest, pair_of[is_longest], first[is_longest])
+    lead = np.flatnonzero(is_longest & (first == earliest[pair_of]))  # one link per pair
     # Longest first; on equal length, the pair of smaller pubkeys (§1.9).
     top = lead[np.lexsort((roster.rank[hi[lead]], roster.rank[lo[lead]], -dist[lead]))]
     top = top[:TOP_HOPS]
     pair_of_link = np.full(hops.link_count.shape[0], -1, np.int64)
     pair_of_link[used] = pair_of
-    in_top = np.zeros(pairs.shape[0] + 1, np.bool_)
+    in_top = np.zeros(pairs.shape[0], np.bool_)
     in_top[pair_of[top]] = True
-    members = np.flatnonzero(in_top[pair_of_link[hops.link]])
+    link_in_top = np.zeros(hops.link_count.shape[0], np.bool_)
+    link_in_top[used] = in_top[pair_of]
+    members = np.flatnonzero(link_in_top[hops.link])
     member_pair = pair_of_link[hops.link[members]]
     out: list[JSONValue] = []
     for w in top.tolist():
@@ -192,7 +195,7 @@ def _top_hops(
         mine = members[member_pair == pair_of[w]]
         values = snr[hops.owner[mine]]
         values = values[~np.isnan(values)]
-        owner = int(hops.owner[first[link]])
+        owner = int(hops.owner[first[w]])
         out.append({
             **_ends(roster, int(hops.link_a[link]), int(hops.link_b[link])),
             "dist": float(hops.link_dist[link]),
