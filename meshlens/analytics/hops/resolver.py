@@ -64,10 +64,15 @@ class Adjacency:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Context pubkeys as (group, endpoint) rows; duplicates are allowed."""
+    """Context pubkeys as (group, endpoint) rows; duplicates are allowed.
+
+    `tidy` promises rows already sorted by (group, endpoint) without repeats, so the
+    resolver need not sort them again.
+    """
 
     group: I64
     endpoint: I64
+    tidy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +197,12 @@ class _Contexts:
 
     @staticmethod
     def of(roster: Roster, context: Context, n_groups: int) -> _Contexts:
-        """Sort and de-duplicate the (group, endpoint) rows."""
-        e_count = max(roster.endpoint_count, 1)
-        keys = distinct(context.group * e_count + context.endpoint)
-        group, endpoint = keys // e_count, keys % e_count
+        """Sort and de-duplicate the (group, endpoint) rows (unless they are tidy)."""
+        group, endpoint = context.group, context.endpoint
+        if not context.tidy:
+            e_count = max(roster.endpoint_count, 1)
+            keys = distinct(group * e_count + endpoint)
+            group, endpoint = keys // e_count, keys % e_count
         n = max(n_groups, int(group.max(initial=-1)) + 1)
         return _Contexts(group, endpoint, np.searchsorted(group, np.arange(n + 1)))
 
