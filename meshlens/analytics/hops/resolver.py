@@ -311,7 +311,7 @@ def _by_count(roster: Roster, block: _Block, max_tier: int) -> _Verdict:
     """Tiers 3 and 4: most adverts, GPS candidates first; ties to the smallest pubkey."""
     c = block.safe_cand()
     gps = roster.has_gps[c] & block.eligible
-    line_gps = gps.any(axis=1)
+    line_gps = _across(np.logical_or, gps)
     usable = block.eligible & (gps | ~line_gps[:, None])
     value = np.where(usable, roster.advert_count[c], -1)
     arg = value.argmax(axis=1)
