@@ -35,14 +35,21 @@ CATEGORIES = ("R↔R", "C↔R", "C↔C")
 
 @dataclass(frozen=True, slots=True)
 class _Hops:
-    """Hop records in transmission then path order."""
+    """Hop records in transmission then path order, and the distinct links they use.
 
-    owner: I64  # index into the scope's transmission rows
-    a: I64  # node index of the earlier node in the chain
-    b: I64
-    km: F64  # unrounded
-    dist: F64  # round2
-    category: I64  # index into CATEGORIES
+    The same few thousand links recur in every path, so what depends only on the link
+    (its ends, length, type) is kept once per link and looked up through `link`.
+    """
+
+    owner: I64  # per record: index into the scope's transmission rows
+    link: I64  # per record: index into the link arrays
+    km: F64  # per record, unrounded
+    dist: F64  # per record, round2
+    link_a: I64  # node index of the earlier node in the chain
+    link_b: I64
+    link_dist: F64  # round2
+    link_category: I64  # index into CATEGORIES
+    link_count: I64  # records per link (0 for a link over 300 km)
 
 
 def compute(snap: Snapshot, query: Query) -> JSONValue:
@@ -58,19 +65,18 @@ def compute(snap: Snapshot, query: Query) -> JSONValue:
     first_seen = snap.tx.first_seen_ms[tx_rows]
     stamp = _Stamps(first_seen)
     paths = _paths(snap, roster, hops, tx_rows, stamp)
+    used = hops.link_count > 0
     return {
         "summary": {
             "totalHops": int(hops.dist.size),
             "totalPaths": paths[0],
             "avgDist": round2(float(hops.dist.mean())) if hops.dist.size else 0.0,
-            "maxDist": round2(float(hops.dist.max())) if hops.dist.size else 0.0,
+            "maxDist": round2(float(hops.link_dist[used].max())) if hops.dist.size else 0.0,
         },
         "topHops": _top_hops(snap, roster, hops, tx_rows=tx_rows, snr=snr, stamp=stamp),
         "topPaths": paths[1],
-        "catStats": {
-            name: _category(hops.dist[hops.category == i]) for i, name in enumerate(CATEGORIES)
-        },
-        "distHistogram": _histogram(hops.dist),
+        "catStats": _categories(hops),
+        "distHistogram": _histogram(hops),
         "distOverTime": _over_time(hops, first_seen),
     }
 
@@ -79,58 +85,44 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
     """§4.2 steps 1-4: resolve, chain the GPS nodes (sender first), keep pairs <= 300 km."""
     _, owner, hop = best_paths(snap, tx_rows)
     node = resolve_per_transmission(snap, tx_rows, owner, hop, now_ms).node
-    chain_owner, chain_node = _chain(roster, originator_nodes(snap)[tx_rows], owner, node)
-    same = chain_owner[1:] == chain_owner[:-1]
-    pair_owner = chain_owner[1:][same]
-    a, b = chain_node[:-1][same], chain_node[1:][same]
-    # The same few thousand links recur in every path: measure each distinct one once.
-    links, inverse = distinct_inverse(a * max(roster.node_count, 1) + b)
-    la, lb = links // max(roster.node_count, 1), links % max(roster.node_count, 1)
+    pair_owner, a, b = _chain_pairs(roster, originator_nodes(snap)[tx_rows], owner, node)
+    n = max(roster.node_count, 1)
+    links, link = distinct_inverse(a * n + b)
+    la, lb = links // n, links % n
     link_km = _haversine_km(roster, la, lb)
-    link_category = 2 - (roster.repeater[la].astype(np.int64) + roster.repeater[lb])
-    km = link_km[inverse]
-    keep = km <= MAX_PAIR_KM  # §4.2: strictly greater is dropped, tested before rounding
-    inverse = inverse[keep]
+    keep = np.flatnonzero((link_km <= MAX_PAIR_KM)[link])  # §4.2: tested before rounding
+    link = link[keep]
+    link_dist = round_array(link_km, 2)
     return _Hops(
         owner=pair_owner[keep],
-        a=a[keep],
-        b=b[keep],
-        km=km[keep],
-        dist=round_array(link_km, 2)[inverse],
-        category=link_category[inverse],  # 2 repeaters: R↔R, 1: C↔R, 0: C↔C
+        link=link,
+        km=link_km[link],
+        dist=link_dist[link],
+        link_a=la,
+        link_b=lb,
+        link_dist=link_dist,
+        # 2 repeaters: R↔R, 1: C↔R, 0: C↔C
+        link_category=2 - (roster.repeater[la].astype(np.int64) + roster.repeater[lb]),
+        link_count=np.bincount(link, minlength=links.shape[0]),
     )
 
 
-def _first_seen(values: I64) -> npt.NDArray[np.bool_]:
-    """True at the first occurrence of each value (order kept)."""
-    order = np.argsort(values, kind="stable")
-    lead = first_of_runs(values[order])
-    out = np.zeros(values.shape[0], np.bool_)
-    out[order[lead]] = True
-    return out
+def _chain_pairs(roster: Roster, sender: I64, owner: I64, node: I64) -> tuple[I64, I64, I64]:
+    """Consecutive pairs of each chain (sender, then GPS hops in order) as (owner, a, b).
 
-
-def _chain(roster: Roster, sender: I64, owner: I64, node: I64) -> tuple[I64, I64]:
-    """GPS-bearing nodes in chain order: each transmission's sender, then its hops in order.
-
-    Hop rows come grouped by transmission, so the sender slots in by counting, not sorting.
+    Hop rows come grouped by transmission in path order, so a GPS hop's predecessor is
+    the GPS hop before it in the same transmission, or else the sender if it has GPS.
     """
-    placed = node >= 0
-    placed[placed] = roster.has_gps[node[placed]]
+    gps = np.append(roster.has_gps, False)  # node -1 (unresolved, no sender) has none
+    placed = np.flatnonzero(gps[node])
     owner, node = owner[placed], node[placed]
-    has_sender = sender >= 0
-    has_sender[has_sender] = roster.has_gps[sender[has_sender]]
-    senders_upto = np.cumsum(has_sender)  # senders of transmissions <= o
-    per_tx = np.bincount(owner, minlength=sender.shape[0])
-    hops_before = np.cumsum(per_tx) - per_tx
-    s_owner = np.flatnonzero(has_sender)
-    out_owner = np.empty(owner.shape[0] + s_owner.shape[0], np.int64)
-    out_node = np.empty_like(out_owner)
-    hop_pos = np.arange(owner.shape[0]) + senders_upto[owner] if owner.size else owner
-    s_pos = hops_before[s_owner] + senders_upto[s_owner] - 1
-    out_owner[hop_pos], out_node[hop_pos] = owner, node
-    out_owner[s_pos], out_node[s_pos] = s_owner, sender[s_owner]
-    return out_owner, out_node
+    after_hop = np.zeros(owner.shape[0], np.bool_)
+    after_hop[1:] = owner[1:] == owner[:-1]
+    from_sender = sender[owner]
+    from_sender[after_hop] = -1
+    kept = np.flatnonzero(after_hop | gps[from_sender])
+    before = np.where(after_hop[kept], node[kept - 1], from_sender[kept])
+    return owner[kept], before, node[kept]
 
 
 def _haversine_km(roster: Roster, a: I64, b: I64) -> F64:
@@ -165,43 +157,52 @@ def _top_hops(
 ) -> list[JSONValue]:
     """§4.3 step 4: one entry per unordered pair, its longest record, SNR over all of them.
 
-    Only the 20 longest pairs are printed, so only the longest records are sorted: take
-    the top K records (every record tied with the K-th too), and widen K until they hold
-    20 distinct pairs.
+    Worked out per link: every record of a link has its length, so a pair's longest record
+    is the first record of its longest link (on equal lengths, the link recorded first).
     """
-    n = hops.dist.size
-    if n == 0:
+    if hops.owner.size == 0:
         return []
-    lo = np.where(roster.rank[hops.a] <= roster.rank[hops.b], hops.a, hops.b)
-    hi = np.where(lo == hops.a, hops.b, hops.a)
-    pair = lo * roster.node_count + hi
-    k = min(n, 256)
-    while True:
-        cut = -np.partition(-hops.dist, k - 1)[k - 1]
-        top = np.flatnonzero(hops.dist >= cut)
-        top = top[np.lexsort((top, -hops.dist[top]))]  # longest first, then record order
-        first = np.flatnonzero(_first_seen(pair[top]))
-        if first.size >= TOP_HOPS or k == n:
-            break
-        k = min(n, k * 4)
-    winners = top[np.sort(first)]
+    used = np.flatnonzero(hops.link_count > 0)
+    la, lb = hops.link_a[used], hops.link_b[used]
+    lo = np.where(roster.rank[la] <= roster.rank[lb], la, lb)
+    hi = np.where(lo == la, lb, la)
+    pairs, pair_of = distinct_inverse(lo * max(roster.node_count, 1) + hi)
+    first = np.empty(hops.link_count.shape[0], np.int64)  # each link's first record
+    first[hops.link[::-1]] = np.arange(hops.link.shape[0] - 1, -1, -1)
+    first = first[used]
+    dist = hops.link_dist[used]
+    # Per pair: its longest link, and among links that long the one recorded first.
+    longest = np.full(pairs.shape[0], -np.inf)
+    np.maximum.at(longest, pair_of, dist)
+    earliest = np.full(pairs.shape[0], hops.link.shape[0], np.int64)
+    is_longest = dist == longest[pair_of]
+    np.minimum.at(earliest, pair_of[is_longest], first[is_longest])
+    lead = np.flatnonzero(is_longest & (first == earliest[pair_of]))  # one link per pair
     # Longest first; on equal length, the pair of smaller pubkeys (§1.9).
-    winners = winners[np.lexsort((roster.rank[hi[winners]], roster.rank[lo[winners]],
-                                  -hops.dist[winners]))][:TOP_HOPS]  # fmt: skip
-    chosen = np.flatnonzero(np.isin(pair, pair[winners]))
+    top = lead[np.lexsort((roster.rank[hi[lead]], roster.rank[lo[lead]], -dist[lead]))]
+    top = top[:TOP_HOPS]
+    pair_of_link = np.full(hops.link_count.shape[0], -1, np.int64)
+    pair_of_link[used] = pair_of
+    in_top = np.zeros(pairs.shape[0], np.bool_)
+    in_top[pair_of[top]] = True
+    link_in_top = np.zeros(hops.link_count.shape[0], np.bool_)
+    link_in_top[used] = in_top[pair_of]
+    members = np.flatnonzero(link_in_top[hops.link])
+    member_pair = pair_of_link[hops.link[members]]
     out: list[JSONValue] = []
-    for r in winners.tolist():
-        members = chosen[pair[chosen] == pair[r]]
-        values = snr[hops.owner[members]]
+    for w in top.tolist():
+        link = int(used[w])
+        mine = members[member_pair == pair_of[w]]
+        values = snr[hops.owner[mine]]
         values = values[~np.isnan(values)]
-        owner = int(hops.owner[r])
+        owner = int(hops.owner[first[w]])
         out.append({
-            **_ends(roster, int(hops.a[r]), int(hops.b[r])),
-            "dist": float(hops.dist[r]),
-            "type": CATEGORIES[int(hops.category[r])],
+            **_ends(roster, int(hops.link_a[link]), int(hops.link_b[link])),
+            "dist": float(hops.link_dist[link]),
+            "type": CATEGORIES[int(hops.link_category[link])],
             "bestSnr": float(values.max()) if values.size else None,
             "medianSnr": true_median(values) if values.size else None,
-            "obsCount": int(members.size),
+            "obsCount": int(mine.size),
             "hash": snap.content_hash(int(tx_rows[owner])),
             "timestamp": stamp.iso(owner),
         })  # fmt: skip
@@ -237,39 +238,63 @@ def _paths(
                 "hopCount": n,
                 "timestamp": stamp.iso(owner),
                 "hops": [
-                    {**_ends(roster, int(hops.a[r]), int(hops.b[r])), "dist": float(hops.dist[r])}
-                    for r in range(s, s + n)
+                    {**_ends(roster, a, b), "dist": float(d)}
+                    for a, b, d in zip(
+                        hops.link_a[hops.link[s : s + n]].tolist(),
+                        hops.link_b[hops.link[s : s + n]].tolist(),
+                        hops.dist[s : s + n].tolist(),
+                        strict=True,
+                    )
                 ],
             }
         )
     return int(starts.size), out
 
 
-def _category(dist: F64) -> JSONObject:
-    """§4.3 step 2: count, mean, upper median, min and max, each rounded to 2 decimals."""
-    if dist.size == 0:
+def _categories(hops: _Hops) -> JSONObject:
+    """§4.3 step 2 for each link type (all three always present)."""
+    category = hops.link_category[hops.link]
+    return {name: _category(hops, category, i) for i, name in enumerate(CATEGORIES)}
+
+
+def _category(hops: _Hops, category: I64, i: int) -> JSONObject:
+    """Count, mean, upper median, min and max of one type, each rounded to 2 decimals.
+
+    The mean adds the records themselves (the same sum as the reference's); the order
+    statistics only need each link's length and record count.
+    """
+    counts = np.where(hops.link_category == i, hops.link_count, 0)
+    total = int(counts.sum())
+    if total == 0:
         return {"count": 0, "avg": 0, "median": 0, "min": 0, "max": 0}
+    present = np.flatnonzero(counts)
+    values, counts = hops.link_dist[present], counts[present]
+    order = np.argsort(values, kind="stable")
+    upto = np.cumsum(counts[order])
+    median = values[order[int(np.searchsorted(upto, total // 2, side="right"))]]
     return {
-        "count": int(dist.size),
-        "avg": round2(float(dist.mean())),
-        "median": round2(float(np.partition(dist, dist.size // 2)[dist.size // 2])),
-        "min": round2(float(dist.min())),
-        "max": round2(float(dist.max())),
+        "count": total,
+        "avg": round2(float(hops.dist[category == i].mean())),
+        "median": round2(float(median)),
+        "min": round2(float(values.min())),
+        "max": round2(float(values.max())),
     }
 
 
-def _histogram(dist: F64) -> JSONValue:
+def _histogram(hops: _Hops) -> JSONValue:
     """§4.3 step 6: 25 bins, x and w to one decimal; an empty list when there are no hops."""
-    if dist.size == 0:
+    if hops.dist.size == 0:
         return []
-    return histogram(dist, HISTOGRAM_BINS, round_places=1, flat_width=1.0)
+    return histogram(
+        hops.link_dist, HISTOGRAM_BINS, counts=hops.link_count, round_places=1, flat_width=1.0
+    )
 
 
 def _over_time(hops: _Hops, first_seen: I64) -> list[JSONValue]:
     """§4.3 step 3: mean hop length per hour of first_seen."""
     if hops.dist.size == 0:
         return []
-    hour = first_seen[hops.owner] // 3_600_000
+    hour = (first_seen // 3_600_000)[hops.owner]
     base = int(hour.min())
     slot = hour - base
     counts = np.bincount(slot)

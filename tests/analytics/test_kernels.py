@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,6 +49,16 @@ def test_distinct_inverse_matches_unique(values: list[int]) -> None:
     want, want_inverse = np.unique(keys, return_inverse=True)
     assert got.tolist() == want.tolist() and inverse.tolist() == want_inverse.tolist()
     assert got.dtype == keys.dtype
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 5000), max_size=300), st.sampled_from([np.int64, np.int32]))
+def test_distinct_inverse_marking_path_matches_unique(values: list[int], dtype: type) -> None:
+    keys: npt.NDArray[np.int64] = np.array(values, dtype)  # a dense range: the marking path
+    got, inverse = distinct_inverse(keys)
+    want, want_inverse = np.unique(keys, return_inverse=True)
+    assert got.tolist() == want.tolist() and inverse.tolist() == want_inverse.tolist()
+    assert got.dtype == keys.dtype and inverse.dtype == np.int64
 
 
 @settings(max_examples=100, deadline=None)

@@ -9,8 +9,10 @@ import numpy.typing as npt
 
 I64 = npt.NDArray[np.int64]
 
-# A dense bincount over the key range beats sorting while the range is this small.
+# Marking keys in a dense table beats sorting while the range is this small, absolutely
+# and relative to the number of keys.
 _DENSE_LIMIT = 1 << 23
+_DENSE_RATIO = 16
 # Fewer than one descent per this many keys: "mostly sorted" for `sorted_order`.
 _MOSTLY_SORTED = 8
 
@@ -74,10 +76,15 @@ def distinct_inverse(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], I64]:
         return values.copy(), np.empty(0, np.int64)
     if values.dtype.kind == "i" and int(values.min()) >= 0:
         span = int(values.max()) + 1
-        if span <= _DENSE_LIMIT and span <= 8 * values.shape[0] + 1024:
-            present = np.bincount(values, minlength=span) > 0
-            slot = np.cumsum(present) - 1
-            return np.flatnonzero(present).astype(values.dtype), slot[values]
+        if span <= _DENSE_LIMIT and span <= _DENSE_RATIO * values.shape[0] + 1024:
+            # Marks and an unfilled slot table: only the marked slots are ever read back
+            # (int32 slots: half the pages to touch).
+            present = np.zeros(span, np.bool_)
+            present[values] = True
+            found = np.flatnonzero(present)
+            slot = np.empty(span, np.int32)
+            slot[found] = np.arange(found.shape[0], dtype=np.int32)
+            return found.astype(values.dtype), slot[values].astype(np.int64)
     if values.dtype.kind in "iu" and values.dtype.itemsize <= 8 and values.dtype != np.uint64:
         ordered_keys, order = sorted_order(values)
         ordered = ordered_keys.astype(values.dtype, copy=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import distinct, distinct_inverse, expand
+from meshlens.analytics.hops.arrays import distinct, distinct_inverse
 from meshlens.analytics.hops.neighbours import neighbour_graph
 from meshlens.analytics.hops.resolver import NONE, UNIQUE, Context, Resolution, resolve
 from meshlens.analytics.hops.roster import hop_candidates, originator_nodes, roster_of
@@ -27,9 +27,12 @@ def best_paths(snap: Snapshot, tx_rows: I64) -> tuple[I64, I64, I64]:
     """
     best = snap.tx.best_obs[tx_rows].astype(np.int64)
     plen = snap.obs.path_len[best].astype(np.int64)
-    owner, within = expand(plen)
-    hop = snap.hops[snap.obs.path_off[best][owner] + within].astype(np.int64)
-    return best, owner, hop
+    owner = np.repeat(np.arange(best.shape[0], dtype=np.int64), plen)
+    # Hop i of the flat output sits at its path's offset minus the path's output start.
+    shift = snap.obs.path_off[best].astype(np.int64) - (np.cumsum(plen) - plen)
+    at = np.repeat(shift, plen)
+    at += np.arange(at.shape[0], dtype=np.int64)
+    return best, owner, snap.hops[at].astype(np.int64)
 
 
 def context_rows(snap: Snapshot, tx_rows: I64, owner: I64, hop: I64) -> tuple[I64, I64]:
@@ -72,35 +75,53 @@ def resolve_per_transmission(
     ambiguous = np.flatnonzero(cands.count[hop] >= 2)
     if ambiguous.size == 0:
         return Resolution(node, tier)
-    groups, endpoints = context_rows(snap, tx_rows, owner, hop)
-    signature = _set_hash(groups, _mix(endpoints), tx_rows.shape[0])
-    sig_values, sig_of = distinct_inverse(signature)
-    representative = np.empty(sig_values.shape[0], np.int64)
-    representative[sig_of[::-1]] = np.arange(sig_of.shape[0] - 1, -1, -1)
-    n_hops = max(len(snap.hop_hex), 1)
-    keys, inverse = distinct_inverse(sig_of[owner[ambiguous]] * n_hops + hop[ambiguous])
-    is_rep = np.zeros(tx_rows.shape[0], np.bool_)
-    is_rep[representative] = True
-    keep = is_rep[groups]
-    context = Context(sig_of[groups[keep]], endpoints[keep])
-    result = _resolve(snap, keys % n_hops, keys // n_hops, context, now_ms)
+    groups, endpoints = _tidy_context(snap, tx_rows, owner, hop)
+    sig_of, first_tx = _same_sets(groups, endpoints, tx_rows.shape[0])
+    # Ambiguous hops numbered densely keep the (context, hop) keys in a small range.
+    ambiguous_ids = np.flatnonzero(cands.count >= 2)
+    n_lines = ambiguous_ids.shape[0]
+    line_of_hop = np.zeros(cands.count.shape[0], np.int64)
+    line_of_hop[ambiguous_ids] = np.arange(n_lines)
+    keys, inverse = distinct_inverse(
+        sig_of[owner[ambiguous]] * n_lines + line_of_hop[hop[ambiguous]]
+    )
+    # Each set's context is its first transmission's; sets are numbered in that order,
+    # so those rows stay sorted by set and the resolver need not sort them again.
+    keep = np.flatnonzero(first_tx[groups])
+    context = Context(sig_of[groups[keep]], endpoints[keep], tidy=True)
+    result = _resolve(snap, ambiguous_ids[keys % n_lines], keys // n_lines, context, now_ms)
     node[ambiguous] = result.node[inverse]
     tier[ambiguous] = result.tier[inverse]
     return Resolution(node, tier)
 
 
-def _set_hash(groups: I64, mixed: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.uint64]:
-    """Per group, the wrapping sum of its mixed values: equal sets give equal hashes.
+def _tidy_context(snap: Snapshot, tx_rows: I64, owner: I64, hop: I64) -> tuple[I64, I64]:
+    """Context rows sorted by (transmission, endpoint), without repeats."""
+    groups, endpoints = context_rows(snap, tx_rows, owner, hop)
+    e_count = max(roster_of(snap).endpoint_count, 1)
+    keys = distinct(groups * e_count + endpoints)
+    return keys // e_count, keys % e_count
 
-    Summed as four 16-bit limbs with bincount (exact in float64), then recombined with
-    carries in uint64: much faster than np.add.at on uint64.
+
+def _same_sets(groups: I64, endpoints: I64, n: int) -> tuple[I64, npt.NDArray[np.bool_]]:
+    """Number the distinct context sets of `n` transmissions in order of first appearance.
+
+    Returns each transmission's set number, and which transmissions are the first with
+    their set. Sets are compared by a hash: the wrapping sum of each member's splitmix64
+    value, read off one running sum over the tidy rows.
     """
-    out = np.zeros(n, np.uint64)
-    for limb in range(4):
-        part = ((mixed >> np.uint64(16 * limb)) & np.uint64(0xFFFF)).astype(np.float64)
-        sums = np.bincount(groups, weights=part, minlength=n).astype(np.uint64)
-        out += sums << np.uint64(16 * limb)
-    return out
+    running = np.zeros(groups.shape[0] + 1, np.uint64)
+    np.cumsum(_mix(endpoints), out=running[1:])
+    bounds = np.searchsorted(groups, np.arange(n + 1))
+    signature = running[bounds[1:]] - running[bounds[:-1]]
+    _, sig_of = distinct_inverse(signature)
+    first = np.empty(int(sig_of.max(initial=-1)) + 1, np.int64)
+    first[sig_of[::-1]] = np.arange(n - 1, -1, -1)  # the earliest transmission of each set
+    renumber = np.empty_like(first)  # old number -> new, by first appearance
+    renumber[np.argsort(first)] = np.arange(first.shape[0])
+    is_first = np.zeros(n, np.bool_)
+    is_first[first] = True
+    return renumber[sig_of], is_first
 
 
 def _mix(values: I64) -> npt.NDArray[np.uint64]:

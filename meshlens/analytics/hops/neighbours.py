@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import distinct, distinct_inverse, first_of_runs, sorted_order
+from meshlens.analytics.hops.arrays import distinct_inverse, first_of_runs, sorted_order
 from meshlens.analytics.hops.resolver import (
     GEO,
     Adjacency,
@@ -127,23 +127,21 @@ def _evidence(snap: Snapshot, roster: Roster) -> tuple[_Evidence, _Evidence, _Ev
     """
     zero, first, last = snap.links.rows()
     obs_ep = roster.observer_endpoint.astype(np.int64)
-    keys = distinct(np.concatenate([zero.x, first.x]))
+    keys, key_of = distinct_inverse(np.concatenate([zero.x, first.x]))
     node_of_key = np.array(
         [roster.endpoint_of.get(snap.strings[k].lower(), -1) for k in keys.tolist()], np.int64
     )
     node_of_key[node_of_key >= roster.node_count] = -1  # an originator must be a node
-
-    def originator(string_ids: I64) -> I64:
-        return node_of_key[np.searchsorted(keys, string_ids)] if keys.size else string_ids
+    originators = node_of_key[key_of]
 
     def endpoint(observers: I64) -> I64:
         return obs_ep[observers] if observers.size else observers
 
-    x, y = originator(zero.x), endpoint(zero.observer)
+    x, y = originators[: zero.x.shape[0]], endpoint(zero.observer)
     ok = (x >= 0) & (y >= 0) & (x != y)
     zero_ev = _Evidence(x[ok], zero.hop[ok], y[ok], zero.observer[ok], zero.count[ok],
                         zero.last_ms[ok])  # fmt: skip
-    x = originator(first.x)
+    x = originators[zero.x.shape[0] :]
     ok = x >= 0
     first_ev = _Evidence(x[ok], first.hop[ok], np.full(int(ok.sum()), -1, np.int64),
                          first.observer[ok], first.count[ok], first.last_ms[ok])  # fmt: skip
@@ -198,11 +196,8 @@ def _edges(roster: Roster, parts: list[_Evidence], unresolved: int) -> Neighbour
     last = np.concatenate([p.last_ms for p in parts])
     keep = x != y
     x, y, observer, count, last = x[keep], y[keep], observer[keep], count[keep], last[keep]
-    a, b = np.minimum(x, y), np.maximum(x, y)
-    keep = ~_too_far(roster, a, b)
-    a, b, observer, count, last = a[keep], b[keep], observer[keep], count[keep], last[keep]
     e_count = max(roster.endpoint_count, 1)
-    pair = a * e_count + b
+    pair = np.minimum(x, y) * e_count + np.maximum(x, y)
     n_obs = int(observer.max(initial=0)) + 1
     # One int64 sort key (pair, observer) when it fits; lexsort otherwise.
     fits = pair.size == 0 or int(pair.max()) < (1 << 62) // n_obs
@@ -221,12 +216,15 @@ def _edges(roster: Roster, parts: list[_Evidence], unresolved: int) -> Neighbour
         empty = np.empty(0, np.int64)
         return NeighbourGraph(empty, empty, empty, empty, empty, unresolved)
     keys = pair[starts]
+    a, b = keys // e_count, keys % e_count
+    # Dropping a pair drops all its rows, so the test runs once per edge, after grouping.
+    near = np.flatnonzero(~_too_far(roster, a, b))
     return NeighbourGraph(
-        a=keys // e_count,
-        b=keys % e_count,
-        count=np.add.reduceat(count, starts),
-        last_ms=np.maximum.reduceat(last, starts),
-        observers=np.add.reduceat(new_observer.astype(np.int64), starts),
+        a=a[near],
+        b=b[near],
+        count=np.add.reduceat(count, starts)[near],
+        last_ms=np.maximum.reduceat(last, starts)[near],
+        observers=np.add.reduceat(new_observer.astype(np.int64), starts)[near],
         unresolved=unresolved,
     )
 

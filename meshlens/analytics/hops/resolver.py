@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,7 @@ from meshlens.analytics.hops.roster import HopCandidates, Roster
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
 F64 = npt.NDArray[np.float64]
+Bool2 = npt.NDArray[np.bool_]
 
 # The method that picked a node, in tier order (§1.4 names in comments).
 NONE = 0  # no candidate: the caller emits null
@@ -62,10 +64,15 @@ class Adjacency:
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Context pubkeys as (group, endpoint) rows; duplicates are allowed."""
+    """Context pubkeys as (group, endpoint) rows; duplicates are allowed.
+
+    `tidy` promises rows already sorted by (group, endpoint) without repeats, so the
+    resolver need not sort them again.
+    """
 
     group: I64
     endpoint: I64
+    tidy: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,227 +98,225 @@ def resolve(
     q_count = hop.shape[0]
     node = np.full(q_count, -1, np.int64)
     tier = np.zeros(q_count, np.int8)
-    counts = cands.count[hop]
-    row_q, within = expand(counts)
-    row_c = cands.node[cands.offset[hop][row_q] + within]
-    eligible = np.ones(row_q.shape[0], np.bool_)
+    hops, hop_of_q = distinct_inverse(hop)
+    table = _candidate_table(cands, hops)
+    cand = table[hop_of_q]
+    eligible = cand >= 0
     if exclude is not None:
-        eligible = row_c != exclude[group[row_q]]
-    n_eligible = np.bincount(row_q[eligible], minlength=q_count)
-    one = np.flatnonzero(eligible & (n_eligible[row_q] == 1))
-    node[row_q[one]] = row_c[one]
-    tier[row_q[one]] = UNIQUE
-    keep = n_eligible[row_q] >= 2
-    batch = _Batch.of(roster, group, context, row_q[keep], row_c[keep], row_k=within[keep],
-                      eligible=eligible[keep], node=node, tier=tier)  # fmt: skip
-    if batch.row_q.size == 0:
+        eligible &= cand != exclude[group][:, None]
+    n_eligible = _across(np.add, eligible.astype(np.int64))
+    one = np.flatnonzero(n_eligible == 1)
+    node[one] = cand[one, eligible[one].argmax(axis=1)]
+    tier[one] = UNIQUE
+    block = _Block.of(np.flatnonzero(n_eligible >= 2), hop_of_q, group, cand, eligible)
+    if block.query.size == 0:
         return Resolution(node, tier)
+    ctx = _Contexts.of(roster, context, int(group.max(initial=-1)) + 1)
     if adjacency is not None and max_tier >= AFFINITY:
-        _affinity(roster, cands, adjacency, batch, hop)
-    if max_tier >= GEO:
-        batch = batch.still_open()
-        if batch.row_q.size:
-            _geo(roster, batch)
-    if max_tier >= GPS_COUNT:
-        batch = batch.still_open()
-        if batch.row_q.size:
-            _by_count(roster, batch, max_tier)
+        block = _affinity(roster, adjacency, table, block, ctx).decide(node, tier, AFFINITY)
+    if max_tier >= GEO and block.query.size:
+        block = _geo(roster, block, ctx).decide(node, tier, GEO)
+    if max_tier >= GPS_COUNT and block.query.size:
+        _by_count(roster, block, max_tier).decide(node, tier, GPS_COUNT)
     return Resolution(node, tier)
 
 
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    """Candidate rows of ambiguous queries, in query order then pubkey order.
+def _across(ufunc: np.ufunc, grid: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """`ufunc` reduced along each line, column by column.
 
-    That order lets every tier reduce over contiguous segments (one per query) instead
-    of sorting: the first row reaching a segment's best value is the candidate with the
-    smallest pubkey among the tied ones. Excluded candidates stay as ineligible rows.
+    Lines are a few cells wide, and numpy's reduction along such a short axis runs a
+    slow inner loop per line; one vectorised call per column is several times faster.
+    """
+    out = grid[:, 0].copy()
+    for j in range(1, grid.shape[1]):
+        ufunc(out, grid[:, j], out=out)
+    return out
+
+
+def _candidate_table(cands: HopCandidates, hops: I64) -> I64:
+    """Candidates of each of `hops`, one line per hop in pubkey order, padded with -1."""
+    counts = cands.count[hops]
+    line, k = expand(counts)
+    table = np.full((hops.shape[0], max(int(counts.max(initial=0)), 1)), -1, np.int64)
+    table[line, k] = cands.node[cands.offset[hops][line] + k]
+    return table
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """Open queries with their candidates as one dense (query x position) grid.
+
+    Candidates sit in pubkey order along each line, so the first cell reaching a line's
+    best value is the candidate with the smallest pubkey among the tied ones: every tier
+    is one argmax per line. Padding and excluded candidates are ineligible cells.
     """
 
-    group: I64  # per query
-    row_q: I64
-    row_c: I64
-    row_k: I64  # the candidate's position in its hop's candidate list
+    query: I64  # the open queries
+    hop_line: I64  # per query: its hop's line in the candidate table
+    group: I64
+    cand: I64  # (query, position) -> node index, -1 for padding
     eligible: npt.NDArray[np.bool_]
-    starts: I64  # first row of each segment (one segment per query)
-    seg_of_row: I64
-    ctx_group: I64  # context without repeats, sorted by group
-    ctx_endpoint: I64
-    ctx_start: I64  # per group: first context row (length groups + 1)
-    node: I64  # per query, written by the tiers
-    tier: I8
 
     @staticmethod
-    def of(
-        roster: Roster,
-        group: I64,
-        context: Context,
-        row_q: I64,
-        row_c: I64,
-        *,
-        row_k: I64,
-        eligible: npt.NDArray[np.bool_],
-        node: I64,
-        tier: I8,
-    ) -> _Batch:
-        """Segment the rows by query and tidy the context."""
-        starts = np.flatnonzero(first_of_runs(row_q))
-        sizes = np.diff(np.append(starts, row_q.shape[0]))
-        seg_of_row = np.repeat(np.arange(starts.shape[0], dtype=np.int64), sizes)
-        e_count = max(roster.endpoint_count, 1)
-        keys = distinct(context.group * e_count + context.endpoint)
-        ctx_group, ctx_endpoint = keys // e_count, keys % e_count
-        n_groups = int(max(group.max(initial=-1), ctx_group.max(initial=-1))) + 1
-        ctx_start = np.searchsorted(ctx_group, np.arange(n_groups + 1))
-        return _Batch(group, row_q, row_c, row_k, eligible, starts, seg_of_row, ctx_group,
-                      ctx_endpoint, ctx_start, node, tier)  # fmt: skip
+    def of(query: I64, hop_of_q: I64, group: I64, cand: I64, eligible: Bool2) -> _Block:
+        """The block of the queries `query`."""
+        return _Block(query, hop_of_q[query], group[query], cand[query], eligible[query])
 
-    def still_open(self) -> _Batch:
-        """The rows of the queries no tier has decided yet."""
-        open_seg = self.tier[self.seg_q] == NONE
-        if open_seg.all():
-            return self
-        keep = open_seg[self.seg_of_row]
-        sizes = np.diff(np.append(self.starts, self.row_q.shape[0]))[open_seg]
-        starts = np.cumsum(sizes) - sizes
-        seg_of_row = np.repeat(np.arange(sizes.shape[0], dtype=np.int64), sizes)
-        return _Batch(self.group, self.row_q[keep], self.row_c[keep], self.row_k[keep],
-                      self.eligible[keep], starts, seg_of_row, self.ctx_group,
-                      self.ctx_endpoint, self.ctx_start, self.node, self.tier)  # fmt: skip
+    def safe_cand(self) -> I64:
+        """Candidates with padding mapped to node 0 (masked by `eligible` wherever used)."""
+        return np.maximum(self.cand, 0)
 
-    @property
-    def seg_q(self) -> I64:
-        """The query of each segment."""
-        return self.row_q[self.starts]
 
-    def grid(self, values: F64, fill: float = -np.inf) -> F64:
-        """Values laid out one segment per line, padded with `fill`.
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """A tier's answer for a block: which lines it decides, with which position."""
 
-        Segments are a few candidates each, and ufunc.reduceat pays per segment; one
-        2-D argmax over a padded grid is several times faster.
-        """
-        pos = np.arange(self.row_q.shape[0], dtype=np.int64) - self.starts[self.seg_of_row]
-        width = int(pos.max(initial=0)) + 1
-        out = np.full((self.starts.shape[0], width), fill)
-        out[self.seg_of_row, pos] = values
-        return out
+    block: _Block
+    chosen: npt.NDArray[np.bool_]
+    position: I64
+    tier: I8 | None = None  # per line, when the tier varies (tiers 3-4)
 
-    def first_max(self, values: F64) -> tuple[F64, I64]:
-        """Per segment: the largest value, and the first row that has it."""
-        grid = self.grid(values)
-        arg = grid.argmax(axis=1)  # the first maximum, as the tie-break wants
-        return grid[np.arange(arg.shape[0]), arg], self.starts + arg
+    def decide(self, node: I64, tier: I8, default: int) -> _Block:
+        """Record the decided lines and return the block of those still open."""
+        b, lines = self.block, np.flatnonzero(self.chosen)
+        q = b.query[lines]
+        node[q] = b.cand[lines, self.position[lines]]
+        tier[q] = default if self.tier is None else self.tier[lines]
+        rest = np.flatnonzero(~self.chosen)
+        return _Block(b.query[rest], b.hop_line[rest], b.group[rest], b.cand[rest],
+                      b.eligible[rest])  # fmt: skip
 
-    def decide(self, seg: npt.NDArray[np.bool_], row: I64, tier: int | I8) -> None:
-        """For chosen segments still open, record the candidate of `row` and the tier."""
-        q = self.seg_q
-        chosen = seg & (self.tier[q] == NONE)
-        self.node[q[chosen]] = self.row_c[row[chosen]]
-        self.tier[q[chosen]] = tier[chosen] if isinstance(tier, np.ndarray) else tier
+
+@dataclass(frozen=True, slots=True)
+class _Contexts:
+    """Context pubkeys without repeats, grouped: group g's are endpoint[start[g]:start[g+1]]."""
+
+    group: I64
+    endpoint: I64
+    start: I64
+
+    @staticmethod
+    def of(roster: Roster, context: Context, n_groups: int) -> _Contexts:
+        """Sort and de-duplicate the (group, endpoint) rows (unless they are tidy)."""
+        group, endpoint = context.group, context.endpoint
+        if not context.tidy:
+            e_count = max(roster.endpoint_count, 1)
+            keys = distinct(group * e_count + endpoint)
+            group, endpoint = keys // e_count, keys % e_count
+        n = max(n_groups, int(group.max(initial=-1)) + 1)
+        return _Contexts(group, endpoint, np.searchsorted(group, np.arange(n + 1)))
 
 
 def _affinity(
-    roster: Roster, cands: HopCandidates, adj: Adjacency, batch: _Batch, hop: I64
-) -> None:
+    roster: Roster, adj: Adjacency, table: I64, block: _Block, ctx: _Contexts
+) -> _Verdict:
     """Tier 1: the candidate best tied by graph edges to the context, by a clear margin.
 
-    A table lists, for every ambiguous hop, each (neighbour x, candidate) edge; each
-    query then probes it once per context pubkey of its group. That touches only the
-    edges that exist instead of every (candidate, context) pair.
+    A table lists, for every hop line, each (neighbour x, candidate) edge; each query then
+    probes it once per context pubkey of its group. That touches only the edges that
+    exist instead of every (candidate, context) pair.
     """
     e_count = roster.endpoint_count
-    seg_q = batch.seg_q
-    hops, hop_of_seg = distinct_inverse(hop[seg_q])
-    # The table: (hop j, neighbour x) -> rows of (candidate position k, score, count).
-    h_rows, k = expand(cands.count[hops])
-    c = cands.node[cands.offset[hops][h_rows] + k]
-    degree = np.diff(adj.offset)
-    t_rows, nth = expand(degree[c])
+    width = table.shape[1]
+    # The table: (hop line, neighbour x) -> edges of (candidate cell, score, count).
+    cell = np.flatnonzero(table.ravel() >= 0)
+    c = table.ravel()[cell]
+    t_rows, nth = expand(np.diff(adj.offset)[c])
     edge = adj.offset[c[t_rows]] + nth
-    t_key = h_rows[t_rows] * e_count + adj.neighbour[edge]
-    t_key, order = sorted_order(t_key)
-    t_k, t_edge = k[t_rows][order], edge[order]
-    lead = first_of_runs(t_key)
-    key_start = np.flatnonzero(lead)
-    distinct = t_key[key_start]
+    t_key, order = sorted_order((cell[t_rows] // width) * e_count + adj.neighbour[edge])
+    t_pos, t_edge = cell[t_rows][order] % width, edge[order]
+    key_start = np.flatnonzero(first_of_runs(t_key))
+    distinct_keys = t_key[key_start]
     key_size = np.diff(np.append(key_start, t_key.shape[0]))
     # The probes: every context pubkey of each query's group.
-    g = batch.group[seg_q]
-    span = batch.ctx_start[g + 1] - batch.ctx_start[g]
-    seg, nth_ctx = expand(span)
-    x = batch.ctx_endpoint[batch.ctx_start[g[seg]] + nth_ctx]
-    probe = hop_of_seg[seg] * e_count + x
-    span_keys = hops.shape[0] * e_count
+    g = block.group
+    line, nth_ctx = expand(ctx.start[g + 1] - ctx.start[g])
+    probe = block.hop_line[line] * e_count + ctx.endpoint[ctx.start[g[line]] + nth_ctx]
+    span_keys = table.shape[0] * e_count
     if span_keys <= _DENSE_PROBES:
         slot = np.full(span_keys, -1, np.int64)
-        slot[distinct] = np.arange(distinct.shape[0])
+        slot[distinct_keys] = np.arange(distinct_keys.shape[0])
         at = slot[probe]
         hit = at >= 0
     else:
-        at = np.minimum(np.searchsorted(distinct, probe), max(distinct.shape[0] - 1, 0))
-        hit = distinct[at] == probe if distinct.size else np.zeros(probe.shape[0], np.bool_)
-    seg, at = seg[hit], at[hit]
+        at = np.minimum(np.searchsorted(distinct_keys, probe), max(distinct_keys.shape[0] - 1, 0))
+        hit = distinct_keys[at] == probe if distinct_keys.size else np.zeros(probe.shape[0], bool)
+    line, at = line[hit], at[hit]
     rows, nth_row = expand(key_size[at])
-    seg, t = seg[rows], key_start[at[rows]] + nth_row
-    row = batch.starts[seg] + t_k[t]  # the candidate's row in the batch
+    line, t = line[rows], key_start[at[rows]] + nth_row
+    cell = line * width + t_pos[t]
+    ok = np.flatnonzero(block.eligible.ravel()[cell])
+    t, cell = t[ok], cell[ok]
     s, n = adj.score[t_edge[t]], adj.count[t_edge[t]]
-    ok = batch.eligible[row]
-    row, s, n = row[ok], s[ok], n[ok]
-    score = np.zeros(batch.row_q.shape[0])
-    np.maximum.at(score, row, s)
+    # Only lines with an edge can win: score those alone, on a compact grid.
+    lines = block.query.shape[0]
+    hit_lines, compact = distinct_inverse(cell // width)
+    cell = compact * width + cell % width
+    score = np.zeros(hit_lines.shape[0] * width)
+    np.maximum.at(score, cell, s)
     # Each candidate keeps its best edge's count (on equal scores, the larger count).
-    count = np.zeros(batch.row_q.shape[0], np.int64)
-    best_edge = s == score[row]
-    np.maximum.at(count, row[best_edge], n[best_edge])
-    grid = batch.grid(score, 0.0)
+    count = np.zeros(score.shape[0], np.int64)
+    best_edge = s == score[cell]
+    np.maximum.at(count, cell[best_edge], n[best_edge])
+    grid = score.reshape(hit_lines.shape[0], width)
     arg = grid.argmax(axis=1)
-    lines = np.arange(arg.shape[0])
-    top, top_row = grid[lines, arg], batch.starts + arg
-    grid[lines, arg] = 0.0
-    second = grid.max(axis=1)
-    wins = (top > 0) & (count[top_row] >= AFFINITY_MIN_COUNT)
-    wins &= (second == 0) | (top >= AFFINITY_RATIO * second)
-    batch.decide(wins, top_row, AFFINITY)
+    top_cell = np.arange(hit_lines.shape[0]) * width + arg
+    top = score[top_cell]
+    top_count = count[top_cell]
+    score[top_cell] = 0.0
+    second = _across(np.maximum, grid)
+    wins = np.zeros(lines, np.bool_)
+    wins[hit_lines] = (top > 0) & (top_count >= AFFINITY_MIN_COUNT)
+    wins[hit_lines] &= (second == 0) | (top >= AFFINITY_RATIO * second)
+    position = np.zeros(lines, np.int64)
+    position[hit_lines] = arg
+    return _Verdict(block, wins, position)
 
 
-def _geo(roster: Roster, batch: _Batch) -> None:
+def _geo(roster: Roster, block: _Block, ctx: _Contexts) -> _Verdict:
     """Tier 2: the GPS candidate nearest the centroid of the path-capable GPS context nodes."""
     n_nodes = roster.node_count
-    e = batch.ctx_endpoint
+    e = ctx.endpoint
     safe = np.where(e < n_nodes, e, 0)
     placed = (e < n_nodes) & roster.path_capable[safe] & roster.has_gps[safe]
+    lines = block.query.shape[0]
     if not placed.any():
-        return
-    g, members = batch.ctx_group[placed], e[placed]
-    size = batch.ctx_start.shape[0]
+        return _Verdict(block, np.zeros(lines, np.bool_), np.zeros(lines, np.int64))
+    g, members = ctx.group[placed], e[placed]
+    size = ctx.start.shape[0]
     k = np.bincount(g, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         c_lat = np.bincount(g, weights=roster.lat[members], minlength=size) / k
         c_lon = np.bincount(g, weights=roster.lon[members], minlength=size) / k
-    rg = batch.group[batch.row_q]
-    c = batch.row_c
     # Radians of differences equal differences of radians; converting once per node and
-    # once per group keeps trigonometry off the per-candidate rows (but one cosine).
-    lat0, lon0 = np.radians(c_lat)[rg], np.radians(c_lon)[rg]
+    # once per group keeps trigonometry off the per-candidate cells (but one cosine).
+    # Only eligible GPS candidates of lines with a centroid are measured; every other
+    # cell is never the nearest.
+    c = block.safe_cand()
+    line_lat, line_lon = np.radians(c_lat)[block.group], np.radians(c_lon)[block.group]
+    cells = block.eligible & roster.has_gps[c] & ~np.isnan(line_lat)[:, None]
+    cell = np.flatnonzero(cells.ravel())
+    line, c = cell // cells.shape[1], c.ravel()[cell]
+    lat0, lon0 = line_lat[line], line_lon[line]
     lat1, lon1 = roster.lat_rad[c], roster.lon_rad[c]
     d_lat = lat1 - lat0
     d_lon = (lon1 - lon0) * np.cos((lat0 + lat1) / 2)
-    dist = d_lat * d_lat + d_lon * d_lon  # squared: same order, no square root
-    # No GPS on the candidate, no centroid for the group, or excluded: never the nearest.
-    near = np.where(np.isnan(dist) | ~batch.eligible, -np.inf, -dist)
-    best, best_row = batch.first_max(near)
-    batch.decide(best > -np.inf, best_row, GEO)
+    near = np.full(cells.shape, -np.inf)
+    near.ravel()[cell] = -(d_lat * d_lat + d_lon * d_lon)  # squared: same order, no root
+    arg = near.argmax(axis=1)
+    return _Verdict(block, near[np.arange(lines), arg] > -np.inf, arg)
 
 
-def _by_count(roster: Roster, batch: _Batch, max_tier: int) -> None:
+def _by_count(roster: Roster, block: _Block, max_tier: int) -> _Verdict:
     """Tiers 3 and 4: most adverts, GPS candidates first; ties to the smallest pubkey."""
-    gps = roster.has_gps[batch.row_c] & batch.eligible
-    seg_gps = batch.grid(gps.astype(np.float64), 0.0).max(axis=1) > 0
-    usable = batch.eligible & (gps | ~seg_gps[batch.seg_of_row])
-    value = np.where(usable, roster.advert_count[batch.row_c].astype(np.float64), -1.0)
-    _, row = batch.first_max(value)
-    chosen = seg_gps if max_tier < COUNT else np.ones(seg_gps.shape[0], np.bool_)
-    batch.decide(chosen, row, np.where(seg_gps, GPS_COUNT, COUNT).astype(np.int8))
+    c = block.safe_cand()
+    gps = roster.has_gps[c] & block.eligible
+    line_gps = _across(np.logical_or, gps)
+    usable = block.eligible & (gps | ~line_gps[:, None])
+    value = np.where(usable, roster.advert_count[c], -1)
+    arg = value.argmax(axis=1)
+    chosen = line_gps if max_tier < COUNT else np.ones(line_gps.shape[0], np.bool_)
+    return _Verdict(block, chosen, arg, np.where(line_gps, GPS_COUNT, COUNT).astype(np.int8))
 
 
 def edge_score(count: I64, last_ms: I64, observers: I64, now_ms: int) -> F64:
