@@ -162,7 +162,7 @@ class Run:
 
 
 def run(
-    messages: Sequence[tuple[str, bytes]], rate_per_s: float | None, child_process: bool = True
+    messages: Sequence[tuple[str, bytes]], rate_per_s: float | None, child_process: bool = False
 ) -> Run:
     """Publish `messages` (flat out, or paced) into a fresh meshlens ingest path."""
     from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
@@ -284,6 +284,7 @@ def rows(ctx: Context) -> list[Row]:
     rounds = 1 if ctx.quick else 3
     messages = messages_of(ctx.profile, ctx.seed, days)
     best = max((run(messages, None) for _ in range(rounds)), key=lambda r: r.rate)
+    child = max((run(messages, None, True) for _ in range(rounds)), key=lambda r: r.rate)
     paced = run(messages[: int(LATENCY_RATE * (2 if ctx.quick else LATENCY_SECONDS))], LATENCY_RATE)
     p50, p99, top = np.percentile(paced.latencies_ms, [50, 99, 100])
     return [
@@ -294,7 +295,15 @@ def rows(ctx: Context) -> list[Row]:
             ">= 20,000 obs/s",
             note=f"{best.published:,} packet messages ({days} simulated days of "
             f"`{ctx.profile}`) published flat out; {best.dropped} dropped, {best.rejected} "
-            f"rejected; best of {rounds}",
+            f"rejected; best of {rounds}; receipt on a thread (the default)",
+        ),
+        Row(
+            "ingest",
+            "MQTT ingest rate, receipt in a child process (mqttChildProcess)",
+            f"{child.rate:,.0f} obs/s",
+            ">= 20,000 obs/s",
+            note=f"the same {child.published:,} messages; {child.dropped} dropped, "
+            f"{child.rejected} rejected; best of {rounds}",
         ),
         Row(
             "ingest",
@@ -315,10 +324,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-seconds", type=float, default=LATENCY_SECONDS)
     parser.add_argument(
-        "--in-process", action="store_true", help="receive on a thread (mqttChildProcess false)"
+        "--child-process", action="store_true", help="receive in a child (mqttChildProcess true)"
     )
     args = parser.parse_args()
-    child = not args.in_process
+    child = args.child_process
     messages = messages_of(args.profile, args.seed, args.days)
     print(f"{len(messages):,} packet messages")
     for _ in range(args.rounds):

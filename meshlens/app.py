@@ -191,7 +191,7 @@ class _LoadCancelledError(Exception):
 
 def make_runner(settings: Settings) -> Runner:
     """Where computes run (`analytics.computeIn`): forked children, or threads."""
-    if settings.analytics.compute_in == "fork":
+    if settings.analytics.compute_in in ("fork", "replica"):
         return ForkRunner(niceness=COMPUTE_NICENESS)
     return ThreadRunner(niceness=COMPUTE_NICENESS)
 
@@ -260,10 +260,11 @@ class Server:
             self.db, self.store, policy=retention_policy(settings), clock=self.clock,
             exclusive=lambda fn: worker.call(fn).result(),
         )  # fmt: skip
-        # Recomputers run on the replica child (no fork per round, docs/architecture.md);
-        # the runner takes filtered shapes, or everything when a caller supplies one.
+        # With computeIn=replica the recomputers run on the replica child (no fork per
+        # round, docs/architecture.md); the runner takes filtered shapes, or everything
+        # when a caller supplies one.
         self.replica: ReplicaRunner | None = None
-        if runner is None and settings.analytics.compute_in == "fork":
+        if runner is None and settings.analytics.compute_in == "replica":
             self.replica = StoreReplica(self.store, analytics, COMPUTE_NICENESS).runner
         self.runner = runner or make_runner(settings)
         self.board = SnapshotBoard()

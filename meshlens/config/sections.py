@@ -193,11 +193,13 @@ class AnalyticsSettings:
     compute_in: str = setting(
         "computeIn",
         "fork",
-        choice("thread", "fork"),
-        "Where computes run: `fork` (forked, niced children handing back encoded bytes, so"
-        " reads never wait on the GIL: the recomputers in one long-lived child that follows"
-        " the store, filtered shapes in a child per round) or `thread` (worker threads in"
-        " the server process; for platforms without fork).",
+        choice("thread", "fork", "replica"),
+        "Where computes run: `fork` (a forked, niced child per compute handing back encoded"
+        " bytes, so reads never wait on the GIL), `replica` (the recomputers in one"
+        " long-lived niced child that follows the store: no fork per round, but the child's"
+        " copy of the store grows apart from the server's, up to ~200 MB more at staging"
+        " size; filtered shapes still fork) or `thread` (worker threads in the server"
+        " process; for platforms without fork).",
         origin="meshlens",
     )
 
@@ -350,9 +352,10 @@ class IngestSettings:
     )
     mqtt_child_process: bool = setting(
         "mqttChildProcess",
-        True,
+        False,
         BOOLEAN,
         "Receive and route each MQTT source in a child process of its own, so receipt and"
-        " writing use two cores; false: on a thread of the server.",
+        " writing use two cores (for feeds above ~20,000 messages/s on a dedicated server;"
+        " ~45 MB more per source); false: on a thread of the server.",
         origin="meshlens",
     )
