@@ -67,7 +67,8 @@ _BAD_CONFIG: list[tuple[object, str]] = [
     ),
     (
         {"analytics": {"computeIn": "process"}},
-        "config key 'analytics.computeIn': expected one of 'thread', 'fork', 'replica', got 'process'",
+        "config key 'analytics.computeIn': expected one of 'thread', 'fork', 'replica',"
+        " got 'process'",
     ),
     (
         {"cacheTTL": 60},
