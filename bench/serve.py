@@ -45,7 +45,6 @@ from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.server import bind
 from meshlens.app import Server
 from meshlens.config import Settings
-from meshlens.recomputer import ForkRunner
 from meshlens.records import Clock, JSONValue, Sighting
 from meshlens.store.snapshot import Snapshot
 
@@ -177,17 +176,19 @@ def start_server(
     analytics: Sequence[Analytic],
     niceness: int | None = None,
     clock: Clock | None = None,
-    fork_per_round: bool = False,
+    replica: bool = False,
 ) -> tuple[Server, int, Callable[[], None]]:
     """The real Server on a thread's event loop; returns it, its port and a stop function.
 
-    Recomputers run on the replica child, as shipped, unless `fork_per_round` gives the
-    server a ForkRunner for them (what shipped before the replica).
+    Recomputers run in a child forked per compute, as shipped, unless `replica` puts them
+    on the long-lived replica child (`analytics.computeIn: replica`).
     """
     if niceness is not None:  # read when the Server builds its compute children
         app.COMPUTE_NICENESS = niceness
-    runner = ForkRunner(niceness=app.COMPUTE_NICENESS) if fork_per_round else None
-    server = Server(settings, analytics=analytics, runner=runner, clock=clock)
+    if replica:
+        analytics_settings = dataclasses.replace(settings.analytics, compute_in="replica")
+        settings = dataclasses.replace(settings, analytics=analytics_settings)
+    server = Server(settings, analytics=analytics, clock=clock)
     sock = bind("127.0.0.1", 0)
     port = int(sock.getsockname()[1])
     holder: dict[str, Any] = {}
@@ -223,7 +224,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-recompute", action="store_true", help="churn without computes")
     parser.add_argument("--niceness", type=int, help="replace the compute children's niceness")
     parser.add_argument(
-        "--fork-per-round", action="store_true", help="recompute in a child forked per round"
+        "--replica", action="store_true", help="recompute on the replica child (computeIn)"
     )
     parser.add_argument(
         "--switch-interval-ms", type=float, help="replace the server's sys.setswitchinterval"
@@ -318,7 +319,7 @@ def main() -> None:
             Settings(db_path=db),
             bench_registry(),
             args.niceness,
-            fork_per_round=args.fork_per_round,
+            replica=args.replica,
         )
         try:
             while not (server.status.loaded and server.recomputers.ready()):
