@@ -81,6 +81,30 @@ class _ChildTracebackError(Exception):
         return "\n" + str(self.args[0])
 
 
+def settle(
+    future: Future[Any], kind: int, payload: bytearray, pid: int, count: Callable[[int], None]
+) -> None:
+    """Settle `future` from a child's answer: its value, or the error it raised.
+
+    `count(kind)` runs first (so a waiter woken by the future sees it counted), except
+    when the value cannot be unpickled here; the future then holds that error.
+    """
+    if kind == _RETURNED:
+        try:
+            value = pickle.loads(payload)
+        except Exception as exc:  # e.g. the result's class cannot be imported here
+            future.set_exception(exc)
+            return
+        count(_RETURNED)
+        future.set_result(value)
+        return
+    exc_type, detail, child_traceback = pickle.loads(payload)
+    error = ChildComputeError(exc_type, detail, child_traceback, pid)
+    error.__cause__ = _ChildTracebackError(child_traceback)
+    count(_RAISED)
+    future.set_exception(error)
+
+
 @dataclass(frozen=True, slots=True)
 class ForkRunnerStats:
     """Counters of one ForkRunner."""
@@ -371,22 +395,12 @@ class ForkRunner:
             self._finish(rnd, done, status)
 
     def _resolve(self, future: Future[Any], kind: int, payload: bytearray, pid: int) -> None:
-        if kind == _RETURNED:
-            try:
-                value = pickle.loads(payload)
-            except Exception as exc:  # e.g. the result's class cannot be imported here
-                future.set_exception(exc)
-                return
-            with self._cond:
-                self._returned += 1
-            future.set_result(value)
-            return
-        exc_type, detail, child_traceback = pickle.loads(payload)
-        error = ChildComputeError(exc_type, detail, child_traceback, pid)
-        error.__cause__ = _ChildTracebackError(child_traceback)
+        settle(future, kind, payload, pid, self._count)
+
+    def _count(self, kind: int) -> None:
         with self._cond:
-            self._raised += 1
-        future.set_exception(error)
+            self._returned += kind == _RETURNED
+            self._raised += kind == _RAISED
 
     def _finish(self, rnd: _Round, done: int, status: int) -> None:
         with self._cond:

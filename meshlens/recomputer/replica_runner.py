@@ -46,15 +46,16 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from meshlens.recomputer.fork_runner import (
-    ChildComputeError,
+    _RAISED,
+    _RETURNED,
     ChildLostError,
-    _ChildTracebackError,
     _describe,
     _fork,
     _keep_freed_memory,
     _read_exact,
     _schedule_idle,
     _write_all,
+    settle,
 )
 from meshlens.recomputer.runners import RunnerStoppedError
 
@@ -62,7 +63,6 @@ logger = logging.getLogger("meshlens.recomputer")
 
 _HEADER = struct.Struct("!BQ")  # message kind, payload length
 _DELTA, _JOB = 0, 1  # parent -> child
-_RETURNED, _RAISED = 0, 1  # child -> parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,22 +278,12 @@ class ReplicaRunner:
             self._finish(child, status)
 
     def _resolve(self, future: Future[Any], kind: int, payload: bytearray, pid: int) -> None:
-        if kind == _RETURNED:
-            try:
-                value = pickle.loads(payload)
-            except Exception as exc:  # e.g. the result's class cannot be imported here
-                future.set_exception(exc)
-                return
-            with self._lock:
-                self._returned += 1
-            future.set_result(value)
-            return
-        exc_type, detail, child_traceback = pickle.loads(payload)
-        error = ChildComputeError(exc_type, detail, child_traceback, pid)
-        error.__cause__ = _ChildTracebackError(child_traceback)
+        settle(future, kind, payload, pid, self._count)
+
+    def _count(self, kind: int) -> None:
         with self._lock:
-            self._raised += 1
-        future.set_exception(error)
+            self._returned += kind == _RETURNED
+            self._raised += kind == _RAISED
 
     def _finish(self, child: _Child, status: int) -> None:
         with self._lock:
