@@ -192,6 +192,7 @@ def open_transport(endpoint: Endpoint) -> Transport:
             close_timeout=2.0,  # a broker that does not answer the close is not waited for
             compression=None,
             max_size=None,  # MQTT's own limit applies to what the messages carry
+            legacy=True,  # the connection outlives this call (websockets 17.1+ asks to say so)
         )
         return WebSocketTransport(connection)
     sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
