@@ -185,23 +185,18 @@ def test_mqtts_with_verification_accepts_a_certificate_from_a_trusted_ca(
 # --- ws:// and wss:// ----------------------------------------------------------------
 
 
-def test_ws_with_the_default_path_connects_and_ingests(
-    tmp_path: Path, own_broker: Mosquitto
+@pytest.mark.parametrize(
+    ("served", "url_path"),
+    [("/mqtt", ""), ("/brokers/mesh", "/brokers/mesh")],
+    ids=["default-path", "path-of-the-url"],
+)
+def test_ws_connects_on_the_path_of_the_url_and_ingests(
+    tmp_path: Path, own_broker: Mosquitto, served: str, url_path: str
 ) -> None:
     prefix = unique_prefix()
-    with WebsocketRelay(own_broker.port, "/mqtt") as relay:
+    with WebsocketRelay(own_broker.port, served) as relay:
         (feed,) = configured_feeds(tmp_path, prefix, [
-            {"name": "ws", "broker": f"ws://127.0.0.1:{relay.port}"},
-        ])  # fmt: skip
-        assert_ingests(tmp_path, feed, own_broker.port, prefix)
-    assert relay.connections == 1 and relay.refused_paths == []
-
-
-def test_ws_uses_the_path_of_the_broker_url(tmp_path: Path, own_broker: Mosquitto) -> None:
-    prefix = unique_prefix()
-    with WebsocketRelay(own_broker.port, "/brokers/mesh") as relay:
-        (feed,) = configured_feeds(tmp_path, prefix, [
-            {"name": "ws", "broker": f"ws://127.0.0.1:{relay.port}/brokers/mesh"},
+            {"name": "ws", "broker": f"ws://127.0.0.1:{relay.port}{url_path}"},
         ])  # fmt: skip
         assert_ingests(tmp_path, feed, own_broker.port, prefix)
     assert relay.connections == 1 and relay.refused_paths == []
