@@ -88,7 +88,6 @@ class MqttSource:
     persistent_session: bool = False  # clean_start false: the broker queues while we are away
     session_expiry_s: int = DEFAULT_SESSION_EXPIRY_S
     reconnect_max_s: float = DEFAULT_RECONNECT_MAX_S  # cap of the exponential backoff
-    protocol_version: int = 5  # MQTT v5, the only version meshlens speaks (see _PROTOCOL)
 
 
 LOCAL_SOURCE = MqttSource("local", BrokerUrl("mqtt", "localhost", 1883))
@@ -201,6 +200,7 @@ def parse_source(raw: object, key: str, index: int) -> MqttSource:
     if password is None and url_password:
         password = Secret(url_password)
     topics = raw.get("topics")
+    _get(raw, "protocolVersion", _PROTOCOL, key, 5)  # checked only: v5 is all there is
     return MqttSource(
         name=_get(raw, "name", text(allow_empty=False), key, f"source{index + 1}"),
         broker=broker,
@@ -216,7 +216,6 @@ def parse_source(raw: object, key: str, index: int) -> MqttSource:
         persistent_session=_get(raw, "persistentSession", BOOLEAN, key, False),
         session_expiry_s=_get(raw, "sessionExpirySec", _EXPIRY, key, DEFAULT_SESSION_EXPIRY_S),
         reconnect_max_s=_get(raw, "reconnectMaxSec", _BACKOFF, key, DEFAULT_RECONNECT_MAX_S),
-        protocol_version=_get(raw, "protocolVersion", _PROTOCOL, key, 5),
     )
 
 

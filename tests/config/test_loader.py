@@ -414,13 +414,11 @@ def test_a_source_reads_its_session_and_delivery_options(load: Load) -> None:
     assert warnings == []
     (source,) = settings.mqtt_sources
     assert (source.qos, source.client_id, source.persistent_session) == (1, "ingest-1", True)
-    assert (source.session_expiry_s, source.reconnect_max_s, source.protocol_version) == (
-        600, 2.5, 5
-    )  # fmt: skip
+    assert (source.session_expiry_s, source.reconnect_max_s) == (600, 2.5)
     assert source.topics == ("$share/meshlens/meshcore/+/+/packets",)
 
 
 def test_a_source_without_topics_takes_packets_and_status(load: Load) -> None:
     settings, _ = load({"mqttSources": [{"broker": "mqtt://b.example"}]})
     assert settings.mqtt_sources[0].topics == ("meshcore/+/+/packets", "meshcore/+/+/status")
-    assert (settings.mqtt_sources[0].qos, settings.mqtt_sources[0].protocol_version) == (0, 5)
+    assert settings.mqtt_sources[0].qos == 0
