@@ -19,16 +19,9 @@ import mqtt5
 
 from meshlens.config import MqttSource
 from meshlens.errors import InputError
-from meshlens.ingest.mqtt_link import (
-    KEEPALIVE_S,
-    Endpoint,
-    LinkError,
-    Login,
-    MalformedPacketError,
-    MqttLink,
-    ProtocolViolationError,
-    open_link,
-)
+from meshlens.ingest.mqtt_errors import LinkError, MalformedPacketError, ProtocolViolationError
+from meshlens.ingest.mqtt_link import KEEPALIVE_S, Login, MqttLink, open_link
+from meshlens.ingest.mqtt_transport import Endpoint
 from meshlens.ingest.routing import Filtered, RoutingRules, route_message
 from meshlens.ingest.status import ObserverStatus
 from meshlens.records import Clock, Sighting, SystemClock

@@ -11,16 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshlens.ingest.mqtt_link import (
+from meshlens.ingest.mqtt_errors import (
     ConnectRefusedError,
     LinkClosedError,
     LinkTimeoutError,
-    Login,
     MalformedPacketError,
-    MqttLink,
     ProtocolViolationError,
-    puback,
 )
+from meshlens.ingest.mqtt_link import Login, MqttLink, puback
 from meshlens.records import FakeClock
 
 QOS1 = mqtt5.QoS.AT_LEAST_ONCE

@@ -13,7 +13,8 @@ from meshlens.app import open_storage
 from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
 from meshlens.ingest.mqtt import MqttFeed
-from meshlens.ingest.mqtt_link import Endpoint, Login, MqttLink, open_link
+from meshlens.ingest.mqtt_link import Login, MqttLink, open_link
+from meshlens.ingest.mqtt_transport import Endpoint
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
 from meshlens.wire.channels import PUBLIC_KEY_HEX

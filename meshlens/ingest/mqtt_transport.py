@@ -1,0 +1,150 @@
+"""Byte streams to an MQTT broker: TCP, TLS over it, or a WebSocket (`ws://`, `wss://`).
+
+The MQTT link (meshlens/ingest/mqtt_link.py) reads and writes through a Transport and
+knows nothing of how the bytes travel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import Protocol
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
+from websockets.sync.client import connect as websocket_connect
+from websockets.typing import Subprotocol
+
+from meshlens.ingest.mqtt_errors import MalformedPacketError
+
+
+class Transport(Protocol):
+    """A byte stream to the broker."""
+
+    def recv_into(self, buffer: memoryview, timeout_s: float) -> int:
+        """Read into `buffer`; 0 when the peer closed; raises TimeoutError after `timeout_s`."""
+        ...
+
+    def send(self, data: bytes) -> None:
+        """Write all of `data`."""
+        ...
+
+    def close(self) -> None:
+        """Close the stream; a `recv_into` blocked in another thread returns or raises."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where the broker is and how to reach it."""
+
+    host: str
+    port: int
+    tls: bool = False
+    verify_tls: bool = True  # false: any certificate (rejectUnauthorized: false)
+    websocket: bool = False
+    path: str = "/mqtt"  # the websocket's path
+    connect_timeout_s: float = 30.0
+
+
+class SocketTransport:
+    """TCP, or TLS over it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._timeout_s: float | None = -1.0
+
+    def recv_into(self, buffer: memoryview, timeout_s: float) -> int:
+        """One read of at most len(buffer) bytes."""
+        if timeout_s != self._timeout_s:  # settimeout is a system call: only on change
+            self._sock.settimeout(timeout_s)
+            self._timeout_s = timeout_s
+        try:
+            return self._sock.recv_into(buffer)
+        except ssl.SSLWantReadError:  # a TLS record not complete yet: nothing to hand on
+            raise TimeoutError from None
+
+    def send(self, data: bytes) -> None:
+        """Write all of `data`."""
+        self._sock.sendall(data)
+
+    def close(self) -> None:
+        """Shut down (which wakes a blocked reader), then close."""
+        with contextlib.suppress(OSError):  # not connected any more: just close
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+
+
+class WebSocketTransport:
+    """MQTT over a WebSocket: binary messages whose bytes are the MQTT stream."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self._ws = connection
+        self._left = b""  # the part of the last message that did not fit the buffer
+
+    def recv_into(self, buffer: memoryview, timeout_s: float) -> int:
+        """Bytes of the next message (or of what remains of the last one)."""
+        data = self._left
+        if not data:
+            try:
+                message = self._ws.recv(timeout=timeout_s)
+            except ConnectionClosed:
+                return 0
+            if isinstance(message, str):
+                raise MalformedPacketError("the broker sent a text WebSocket message")
+            data = message
+        take = min(len(data), len(buffer))
+        buffer[:take] = data[:take]
+        self._left = data[take:]
+        return take
+
+    def send(self, data: bytes) -> None:
+        """One binary message."""
+        try:
+            self._ws.send(data)
+        except ConnectionClosed as err:
+            raise ConnectionError(str(err)) from None
+
+    def close(self) -> None:
+        """Close the WebSocket (a blocked reader sees the connection closed)."""
+        self._ws.close()
+
+
+def open_transport(endpoint: Endpoint) -> Transport:
+    """Connect to the broker: TCP, TLS or WebSocket, within the connect timeout."""
+    context = _tls_context(endpoint.verify_tls) if endpoint.tls else None
+    timeout = endpoint.connect_timeout_s
+    if endpoint.websocket:
+        scheme = "wss" if endpoint.tls else "ws"
+        host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+        path = endpoint.path if endpoint.path.startswith("/") else f"/{endpoint.path}"
+        connection = websocket_connect(
+            f"{scheme}://{host}:{endpoint.port}{path}",
+            ssl=context,
+            subprotocols=[Subprotocol("mqtt")],
+            open_timeout=timeout,
+            close_timeout=2.0,  # a broker that does not answer the close is not waited for
+            compression=None,
+            max_size=None,  # MQTT's own limit applies to what the messages carry
+            legacy=True,  # the connection outlives this call (websockets 17.1+ asks to say so)
+        )
+        return WebSocketTransport(connection)
+    sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if context is not None:
+            sock = context.wrap_socket(sock, server_hostname=endpoint.host)
+    except BaseException:
+        sock.close()
+        raise
+    return SocketTransport(sock)
+
+
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
