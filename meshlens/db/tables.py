@@ -185,12 +185,6 @@ class NewTransmission:
     last_seen_ms: int | None = None  # the latest sighting so far (None: seen_at_ms)
 
 
-def find_transmission(conn: sqlite3.Connection, content_hash: str) -> int | None:
-    """The id of the transmission with this content hash, if stored."""
-    row = conn.execute("SELECT id FROM transmissions WHERE hash = ?", (content_hash,)).fetchone()
-    return None if row is None else int(row[0])
-
-
 def insert_transmission(conn: sqlite3.Connection, tx: NewTransmission) -> int:
     """Insert a new transmission; returns its id."""
     last = tx.seen_at_ms if tx.last_seen_ms is None else tx.last_seen_ms
@@ -237,17 +231,11 @@ def _chunks(
         start += k
 
 
-def touch_transmission(conn: sqlite3.Connection, tx_id: int, first_ms: int, last_ms: int) -> None:
-    """Lower first_seen and raise last_seen of a transmission (protocol §6.2)."""
-    conn.execute(
-        """UPDATE transmissions SET first_seen_ms = MIN(first_seen_ms, ?),
-                                    last_seen_ms = MAX(last_seen_ms, ?) WHERE id = ?""",
-        (first_ms, last_ms, tx_id),
-    )
-
-
 def touch_transmissions(conn: sqlite3.Connection, spans: list[tuple[int, int, int]]) -> None:
-    """`touch_transmission` for many (id, first ms, last ms), ids distinct, in few statements."""
+    """Lower first_seen and raise last_seen (protocol §6.2) of many transmissions.
+
+    `spans` holds (id, first ms, last ms) with distinct ids; a few statements in all.
+    """
     for chunk, sql in _chunks(spans, _TOUCH_HEAD, "(?,?,?)", _TOUCH_TAIL):
         conn.execute(sql, list(chain.from_iterable(chunk)))
 
