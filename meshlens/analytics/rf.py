@@ -19,6 +19,7 @@ from meshlens.analytics.query import Query
 from meshlens.analytics.scope import observations_in_region, region_observers, within
 from meshlens.analytics.stats import histogram
 from meshlens.analytics.tally import Coded, code, group_stats
+from meshlens.analytics.tx_hours import distinct_tx_hours
 from meshlens.records import JSONObject, JSONValue
 from meshlens.store.snapshot import Snapshot
 from meshlens.wire import PayloadType
@@ -28,7 +29,6 @@ RSSI_BINS = 20
 SIZE_BINS = 25
 SCATTER_POINTS = 500  # decision 5: at most this many, chosen deterministically
 TYPE_CODES = 256  # payload_type is a uint8 column
-NEAR_HOURS = 4  # observation hours after a transmission's first hour kept in a dense table
 
 Bool = npt.NDArray[np.bool_]
 I32 = npt.NDArray[np.int32]
@@ -133,50 +133,13 @@ def _packets_per_hour(snap: Snapshot, obs: _Obs, hours: I64, bare_tx: I64) -> li
     counts once in the hour of its first_seen.
     """
     first_hour = hours_of(snap.tx.first_seen_ms)
-    pair_hours = _distinct_tx_hours(obs.tx, hours, first_hour)
+    pair_hours = distinct_tx_hours(obs.tx.astype(np.int64), hours, first_hour)
     all_hours = np.concatenate([pair_hours, first_hour[bare_tx]])
     codes, keys = dense_codes(all_hours)
     counts = np.bincount(codes, minlength=keys.size)
     return [
         {"hour": hour_label(int(keys[c])), "count": int(counts[c])} for c in np.flatnonzero(counts)
     ]
-
-
-def _distinct_tx_hours(
-    tx: I32, hours: I64, first_hour: I64, *, dense_cells: int | None = None
-) -> I64:
-    """The hour of each distinct (transmission, hour) pair among the observations.
-
-    A transmission's observations fall within an hour or two of its first_seen, so a
-    pair is keyed by (row, hour - first hour) and deduplicated by marking a small dense
-    table instead of sorting millions of keys. When some offsets are large (the same
-    content heard again weeks later), only those few pairs are sorted.
-    """
-    if tx.size == 0:
-        return np.empty(0, np.int64)
-    limit = max(8 * tx.size, 1 << 20) if dense_cells is None else dense_cells
-    offset = hours - first_hour[tx]
-    lo = int(offset.min())
-    span = int(offset.max()) - lo + 1
-    if first_hour.size * span <= limit:
-        return _dense_pairs(tx, offset, lo, span, first_hour)
-    near = (offset >= 0) & (offset < NEAR_HOURS)
-    far = ~near
-    far_values, far_codes = np.unique(hours[far], return_inverse=True)
-    keys = np.unique((tx[far].astype(np.int64) << 32) | far_codes.astype(np.int64))
-    far_hours = far_values[keys & 0xFFFFFFFF]
-    near_hours = _dense_pairs(tx[near], offset[near], 0, NEAR_HOURS, first_hour)
-    return np.concatenate([near_hours, far_hours])
-
-
-def _dense_pairs(tx: I32, offset: I64, lo: int, span: int, first_hour: I64) -> I64:
-    """Distinct (row, offset) pairs, offsets within [lo, lo + span), marked in a table."""
-    keys = offset - lo
-    keys += np.multiply(tx, span, dtype=np.int64)
-    marked = np.zeros(first_hour.size * span, np.bool_)
-    marked[keys] = True
-    rows, rel = np.divmod(np.flatnonzero(marked), span)
-    return first_hour[rows] + rel + lo
 
 
 def _payload_types(snap: Snapshot, tx_seen: Bool) -> list[JSONValue]:

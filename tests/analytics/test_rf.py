@@ -362,16 +362,6 @@ def test_signal_values_off_the_quarter_grid_are_reported_as_stored() -> None:
     assert obj(out["rssi"])["median"] == -97.5
 
 
-@pytest.mark.parametrize("dense_cells", [None, 0])
-def test_distinct_transmission_hours_with_a_repeat_weeks_later(dense_cells: int | None) -> None:
-    first_hour = np.array([100, 200, 300], np.int64)
-    tx = np.array([0, 0, 1, 0, 2, 1, 0, 2], np.int32)
-    # tx0 in hours 100, 100, 101 and again 1000 hours later; tx1 at 200 twice; tx2 at 300, 303.
-    hours = np.array([100, 100, 200, 101, 300, 200, 1100, 303], np.int64)
-    got = rf._distinct_tx_hours(tx, hours, first_hour, dense_cells=dense_cells)
-    assert sorted(got.tolist()) == [100, 101, 200, 300, 303, 1100]
-
-
 def test_real_frames_through_the_pipeline(tmp_path: Path) -> None:
     advert = advert_frame(1, name="Hilltop", path=b"\xaa")
     text = channel_frame(bytes.fromhex(PUBLIC_KEY_HEX), "alice: hello")
