@@ -18,7 +18,7 @@ from meshlens.analytics.hours import HOUR_MS, dense_codes, hour_label, hours_of
 from meshlens.analytics.query import Query
 from meshlens.analytics.scope import observations_in_region, region_observers, within
 from meshlens.analytics.stats import histogram
-from meshlens.analytics.tally import Coded, code, group_stats
+from meshlens.analytics.tally import GroupStats, Tally, code, cross_stats, group_stats
 from meshlens.analytics.tx_hours import distinct_tx_hours
 from meshlens.records import JSONObject, JSONValue
 from meshlens.store.snapshot import Snapshot
@@ -55,6 +55,17 @@ class _Obs:
     rssi: F32
 
 
+@dataclass(frozen=True, slots=True)
+class _Signal:
+    """SNR statistics: of all samples, per payload type and per observation hour."""
+
+    total: Tally
+    types: I64  # the payload type of each per_type group
+    per_type: GroupStats
+    hours: I64  # the hour number of each per_hour group
+    per_hour: GroupStats
+
+
 def select(snap: Snapshot, query: Query) -> Scope:
     """Which observations and transmissions the query covers, per §3.2's two modes."""
     observers = region_observers(snap, query)
@@ -82,13 +93,12 @@ def compute(snap: Snapshot, query: Query) -> JSONObject:
     # reference's JSON encoder fails on the mean it would make.
     has_snr = np.isfinite(obs.snr)
     has_rssi = np.isfinite(obs.rssi)
-    snr = code(obs.snr[has_snr])
+    hours = hours_of(obs.ts_ms)
+    signal = _signal(snap, obs, hours, has_snr)
+    snr_all = signal.total
     rssi = code(obs.rssi[has_rssi]).tally()
-    snr_all = snr.tally()
     raw_len = snap.tx.raw_len
     sizes = raw_len[scope.tx_seen & (raw_len > 0)].astype(np.int64)
-    hours = hours_of(obs.ts_ms)
-    snr_types = np.take(snap.tx.payload_type, obs.tx)[has_snr]
     # Keys in Go's order for a map (sorted), so encoded bytes match the reference's.
     return {
         "avgPacketSize": int(sizes.sum()) // sizes.size if sizes.size else 0,
@@ -100,9 +110,9 @@ def compute(snap: Snapshot, query: Query) -> JSONObject:
         "rssi": rssi.summary(),
         "rssiValues": rssi.histogram(RSSI_BINS),
         "scatterData": _scatter(obs, has_snr & has_rssi),
-        "signalOverTime": _signal_over_time(hours[has_snr], snr),
+        "signalOverTime": _signal_over_time(signal.hours, signal.per_hour),
         "snr": snr_all.summary(),
-        "snrByType": _snr_by_type(snr_types, snr),
+        "snrByType": _snr_by_type(signal.types, signal.per_type),
         "snrValues": snr_all.histogram(SNR_BINS),
         "timeSpanHours": _time_span_hours(obs.ts_ms, snap.tx.first_seen_ms[scope.bare_tx]),
         "totalAllPackets": int(obs.tx.size + scope.bare_tx.size),
@@ -153,12 +163,36 @@ def _payload_types(snap: Snapshot, tx_seen: Bool) -> list[JSONValue]:
     ]
 
 
-def _snr_by_type(types: npt.NDArray[np.uint8], snr: Coded) -> list[JSONValue]:
+def _signal(snap: Snapshot, obs: _Obs, hours: I64, has_snr: Bool) -> _Signal:
+    """SNR statistics of all samples, per payload type and per observation hour."""
+    every = bool(has_snr.all())
+    snr = code(obs.snr if every else obs.snr[has_snr])
+    payload_type = snap.tx.payload_type
+    types = np.flatnonzero(np.bincount(payload_type, minlength=TYPE_CODES))
+    type_code = np.zeros(TYPE_CODES, np.uint8)
+    type_code[types] = np.arange(types.size)
+    sample_types = np.take(type_code[payload_type], obs.tx)
+    sample_hours = hours
+    if not every:
+        sample_types, sample_hours = sample_types[has_snr], hours[has_snr]
+    if sample_hours.size:
+        span = (int(sample_hours.min()), int(sample_hours.max()) + 1)
+        both = cross_stats(sample_hours, span, sample_types, types.size, snr)
+        if both is not None:
+            return _Signal(both.total, types, both.inner, np.arange(*span), both.outer)
+    # Hours over decades (a hostile clock) or too many distinct values: one grouping at a time.
+    hour_codes, hour_keys = dense_codes(sample_hours)
+    per_type = group_stats(sample_types.astype(np.int64), types.size, snr)
+    return _Signal(
+        snr.tally(), types, per_type, hour_keys, group_stats(hour_codes, hour_keys.size, snr)
+    )
+
+
+def _snr_by_type(types: I64, per_type: GroupStats) -> list[JSONValue]:
     """SNR samples per payload type name: count, mean, min, max; by count desc, name."""
-    per_type = group_stats(types.astype(np.int64), TYPE_CODES, snr)
     counts = per_type.counts
     rows = sorted(
-        (-int(counts[t]), payload_type_name(int(t)), int(t)) for t in np.flatnonzero(counts)
+        (-int(counts[t]), payload_type_name(int(types[t])), int(t)) for t in np.flatnonzero(counts)
     )
     return [
         {
@@ -172,14 +206,12 @@ def _snr_by_type(types: npt.NDArray[np.uint8], snr: Coded) -> list[JSONValue]:
     ]
 
 
-def _signal_over_time(hours: I64, snr: Coded) -> list[JSONValue]:
+def _signal_over_time(hours: I64, per_hour: GroupStats) -> list[JSONValue]:
     """SNR samples per observation hour and their mean, by hour."""
-    codes, keys = dense_codes(hours)
-    per_hour = group_stats(codes, keys.size, snr)
     counts = per_hour.counts
     return [
         {
-            "hour": hour_label(int(keys[c])),
+            "hour": hour_label(int(hours[c])),
             "count": int(counts[c]),
             "avgSnr": float(per_hour.sums[c]) / int(counts[c]),
         }

@@ -23,6 +23,7 @@ STEPS_PER_UNIT = 4  # quarter dB: the finest step MeshCore radios report
 MAX_GRID = 1 << 20  # samples beyond +-this are off the grid (int32 codes stay exact)
 MAX_SPAN = 1 << 16  # grid steps from the lowest to the highest on-grid sample
 TABLE_CELLS = 1 << 22  # largest group x value table built in one bincount
+SLICE_ROWS = 1 << 16  # rows keyed at a time by cross_stats: 512 KiB of int64 keys
 
 Bool = npt.NDArray[np.bool_]
 I32 = npt.NDArray[np.int32]
@@ -101,8 +102,11 @@ def code(samples: Floats) -> Coded:
         on_grid &= in_range
     off = samples.size - int(np.count_nonzero(on_grid))
     if off <= samples.size // 4:
-        lo_steps = int(np.min(codes, where=on_grid, initial=np.iinfo(np.int32).max))
-        hi_steps = int(np.max(codes, where=on_grid, initial=np.iinfo(np.int32).min))
+        if off == 0:  # the usual case: the extremes are the samples' own, no masked pass
+            lo_steps, hi_steps = int(lo * STEPS_PER_UNIT), int(hi * STEPS_PER_UNIT)
+        else:
+            lo_steps = int(np.min(codes, where=on_grid, initial=np.iinfo(np.int32).max))
+            hi_steps = int(np.max(codes, where=on_grid, initial=np.iinfo(np.int32).min))
         if hi_steps - lo_steps < MAX_SPAN:
             codes -= lo_steps
             grid = (lo_steps + np.arange(hi_steps - lo_steps + 1)) / STEPS_PER_UNIT
@@ -148,16 +152,8 @@ def group_stats(
         nothing = np.zeros(n_groups, np.float64)
         return GroupStats(np.zeros(n_groups, np.int64), nothing, nothing, nothing)
     if n_groups * n_values <= table_cells:
-        table = np.bincount(groups * n_values + coded.codes, minlength=n_groups * n_values).reshape(
-            n_groups, n_values
-        )
-        present = table > 0
-        first = np.argmax(present, axis=1)
-        last = n_values - 1 - np.argmax(present[:, ::-1], axis=1)
-        values = coded.values
-        return GroupStats(
-            table.sum(axis=1), table.astype(np.float64) @ values, values[first], values[last]
-        )
+        table = np.bincount(groups * n_values + coded.codes, minlength=n_groups * n_values)
+        return table_stats(table.reshape(n_groups, n_values), coded.values)
     samples = coded.values[coded.codes]
     mins = np.full(n_groups, np.inf)
     maxs = np.full(n_groups, -np.inf)
@@ -168,4 +164,64 @@ def group_stats(
         np.asarray(np.bincount(groups, weights=samples, minlength=n_groups), np.float64),
         mins,
         maxs,
+    )
+
+
+def table_stats(table: I64, values: F64) -> GroupStats:
+    """GroupStats from a group x value table of sample counts (`values` ascending)."""
+    present = table > 0
+    first = np.argmax(present, axis=1)
+    last = values.size - 1 - np.argmax(present[:, ::-1], axis=1)
+    return GroupStats(
+        table.sum(axis=1), table.astype(np.float64) @ values, values[first], values[last]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CrossStats:
+    """Samples grouped two ways at once: per outer group, per inner group, and all of them."""
+
+    outer: GroupStats
+    inner: GroupStats
+    total: Tally
+
+
+def cross_stats(
+    outer: I64,
+    outer_groups: tuple[int, int],
+    inner: npt.NDArray[np.integer],
+    n_inner: int,
+    coded: Coded,
+    *,
+    table_cells: int = TABLE_CELLS,
+    slice_rows: int = SLICE_ROWS,
+) -> CrossStats | None:
+    """Group stats by `outer` and by `inner`, and the tally of all, from one counting pass.
+
+    `outer` values lie in range(*outer_groups) and `inner` values in range(n_inner). One
+    outer x inner x value table of counts is filled a slice of rows at a time (the slices'
+    keys stay in cache, never millions of int64 keys at once) and summed along each axis.
+    None when that table would pass `table_cells` (many hours, or the np.unique coding).
+    """
+    lo, hi = outer_groups
+    n_outer, n_values = hi - lo, coded.values.size
+    cells = n_outer * n_inner * n_values
+    if n_values == 0 or cells > table_cells:
+        return None
+    table = np.zeros(cells, np.int64)
+    step = max(slice_rows, cells)  # each slice's bincount costs at least `cells`
+    for start in range(0, outer.size, step):
+        rows = slice(start, start + step)
+        key = outer[rows] - lo
+        key *= n_inner
+        key += inner[rows]
+        key *= n_values
+        key += coded.codes[rows]
+        table += np.bincount(key, minlength=cells)
+    cube = table.reshape(n_outer, n_inner, n_values)
+    by_inner = cube.sum(axis=0)
+    return CrossStats(
+        table_stats(cube.sum(axis=1), coded.values),
+        table_stats(by_inner, coded.values),
+        Tally(coded.values, by_inner.sum(axis=0)),
     )

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from meshlens.analytics.stats import histogram, population_stddev, upper_median_of
-from meshlens.analytics.tally import code, group_stats
+from meshlens.analytics.tally import code, cross_stats, group_stats
 
 quarters = st.lists(st.integers(-600, 200).map(lambda q: q / 4), min_size=1, max_size=60)
 anything = st.lists(st.floats(-1e6, 1e6, width=32), min_size=1, max_size=60)
@@ -99,3 +99,48 @@ def test_group_stats_table_and_per_sample_paths_agree(
     for g in np.flatnonzero(present):
         mine = samples[groups == g].astype(np.float64)
         assert table.mins[g] == mine.min() and table.maxs[g] == mine.max()
+
+
+def test_cross_stats_by_hour_and_by_type_by_hand() -> None:
+    # Hours 10 and 11; types 0 and 1. Hour 10: 1.0 (type 0), 2.5 (type 1); hour 11: -0.5 (type 1).
+    coded = code(np.array([1.0, 2.5, -0.5], np.float32))
+    hours = np.array([10, 10, 11], np.int64)
+    types = np.array([0, 1, 1], np.uint8)
+    got = cross_stats(hours, (10, 12), types, 2, coded)
+    assert got is not None
+    assert got.outer.counts.tolist() == [2, 1] and got.outer.sums.tolist() == [3.5, -0.5]
+    assert got.outer.mins.tolist() == [1.0, -0.5] and got.outer.maxs.tolist() == [2.5, -0.5]
+    assert got.inner.counts.tolist() == [1, 2] and got.inner.sums.tolist() == [1.0, 2.0]
+    assert got.inner.mins.tolist() == [1.0, -0.5] and got.inner.maxs.tolist() == [1.0, 2.5]
+    assert got.total.n == 3 and got.total.summary()["median"] == 1.0
+
+
+def test_cross_stats_declines_a_table_past_the_limit() -> None:
+    coded = code(np.array([1.0, 2.0], np.float32))  # 5 values: 1.0, 1.25, ... 2.0
+    hours = np.array([0, 2], np.int64)
+    types = np.zeros(2, np.uint8)
+    assert cross_stats(hours, (0, 3), types, 1, coded, table_cells=15) is not None
+    assert cross_stats(hours, (0, 3), types, 1, coded, table_cells=14) is None
+
+
+@given(samples_strategy, st.data(), st.integers(1, 7))
+def test_cross_stats_equal_group_stats_on_each_axis(
+    values: list[float], data: st.DataObject, slice_rows: int
+) -> None:
+    samples = np.array(values, np.float32)
+    n = len(values)
+    outer = np.array(data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n)), np.int64)
+    inner = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.uint8)
+    coded = code(samples)
+    got = cross_stats(outer, (-3, 4), inner, 3, coded, slice_rows=slice_rows)
+    assert got is not None
+    for stats, want in (
+        (got.outer, group_stats(outer + 3, 7, coded)),
+        (got.inner, group_stats(inner.astype(np.int64), 3, coded)),
+    ):
+        assert stats.counts.tolist() == want.counts.tolist()
+        present = want.counts > 0
+        assert np.array_equal(stats.sums, want.sums)
+        assert np.array_equal(stats.mins[present], want.mins[present])
+        assert np.array_equal(stats.maxs[present], want.maxs[present])
+    assert got.total.counts.tolist() == coded.tally().counts.tolist()

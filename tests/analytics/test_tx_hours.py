@@ -9,9 +9,14 @@ from hypothesis import strategies as st
 from meshlens.analytics.tx_hours import NEAR_HOURS, distinct_tx_hours
 
 
-def _pairs(tx: list[int], hours: list[int], first_hour: list[int]) -> list[int]:
+def _pairs(
+    tx: list[int], hours: list[int], first_hour: list[int], *, slice_rows: int = 1 << 16
+) -> list[int]:
     got = distinct_tx_hours(
-        np.array(tx, np.int64), np.array(hours, np.int64), np.array(first_hour, np.int64)
+        np.array(tx, np.int32),
+        np.array(hours, np.int64),
+        np.array(first_hour, np.int64),
+        slice_rows=slice_rows,
     )
     return sorted(got.tolist())
 
@@ -46,11 +51,14 @@ def test_no_observations() -> None:
                 max_size=40,
             ),
         )
-    )
+    ),
+    st.integers(1, 5),
 )
-def test_pairs_match_a_set_of_tuples(case: tuple[list[int], list[tuple[int, int]]]) -> None:
+def test_pairs_match_a_set_of_tuples(
+    case: tuple[list[int], list[tuple[int, int]]], slice_rows: int
+) -> None:
     first_hour, sightings = case
     tx = [t for t, _ in sightings]
     hours = [first_hour[t] + offset for t, offset in sightings]
     want = sorted(h for _, h in {(t, h) for t, h in zip(tx, hours, strict=True)})
-    assert _pairs(tx, hours, first_hour) == want
+    assert _pairs(tx, hours, first_hour, slice_rows=slice_rows) == want
