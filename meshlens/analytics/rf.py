@@ -94,7 +94,9 @@ def compute(snap: Snapshot, query: Query) -> JSONObject:
     has_snr = np.isfinite(obs.snr)
     has_rssi = np.isfinite(obs.rssi)
     hours = hours_of(obs.ts_ms)
-    signal = _signal(snap, obs, hours, has_snr)
+    # The extremes of the observation times, and so of their hours (floor is monotonic).
+    lo_ms, hi_ms = (int(obs.ts_ms.min()), int(obs.ts_ms.max())) if hours.size else (0, -1)
+    signal = _signal(snap, obs, hours, (lo_ms // HOUR_MS, hi_ms // HOUR_MS + 1), has_snr)
     snr_all = signal.total
     rssi = code(obs.rssi[has_rssi]).tally()
     raw_len = snap.tx.raw_len
@@ -114,7 +116,7 @@ def compute(snap: Snapshot, query: Query) -> JSONObject:
         "snr": snr_all.summary(),
         "snrByType": _snr_by_type(signal.types, signal.per_type),
         "snrValues": snr_all.histogram(SNR_BINS),
-        "timeSpanHours": _time_span_hours(obs.ts_ms, snap.tx.first_seen_ms[scope.bare_tx]),
+        "timeSpanHours": _time_span_hours((lo_ms, hi_ms), snap.tx.first_seen_ms[scope.bare_tx]),
         "totalAllPackets": int(obs.tx.size + scope.bare_tx.size),
         "totalPackets": snr_all.n,
         "totalTransmissions": int(np.count_nonzero(scope.tx_seen)),
@@ -163,29 +165,29 @@ def _payload_types(snap: Snapshot, tx_seen: Bool) -> list[JSONValue]:
     ]
 
 
-def _signal(snap: Snapshot, obs: _Obs, hours: I64, has_snr: Bool) -> _Signal:
-    """SNR statistics of all samples, per payload type and per observation hour."""
+def _signal(
+    snap: Snapshot, obs: _Obs, hours: I64, hour_span: tuple[int, int], has_snr: Bool
+) -> _Signal:
+    """SNR statistics of all samples, per payload type and per observation hour.
+
+    `hour_span` holds every observation's hour: range(*hour_span).
+    """
     every = bool(has_snr.all())
     snr = code(obs.snr if every else obs.snr[has_snr])
+    sample_tx, sample_hours = (obs.tx, hours) if every else (obs.tx[has_snr], hours[has_snr])
     payload_type = snap.tx.payload_type
     types = np.flatnonzero(np.bincount(payload_type, minlength=TYPE_CODES))
     type_code = np.zeros(TYPE_CODES, np.uint8)
     type_code[types] = np.arange(types.size)
-    sample_types = np.take(type_code[payload_type], obs.tx)
-    sample_hours = hours
-    if not every:
-        sample_types, sample_hours = sample_types[has_snr], hours[has_snr]
-    if sample_hours.size:
-        span = (int(sample_hours.min()), int(sample_hours.max()) + 1)
-        both = cross_stats(sample_hours, span, sample_types, types.size, snr)
-        if both is not None:
-            return _Signal(both.total, types, both.inner, np.arange(*span), both.outer)
+    tx_type = type_code[payload_type]
+    both = cross_stats(sample_hours, hour_span, (tx_type, sample_tx), snr)
+    if both is not None:
+        return _Signal(both.total, types, both.inner, np.arange(*hour_span), both.outer)
     # Hours over decades (a hostile clock) or too many distinct values: one grouping at a time.
     hour_codes, hour_keys = dense_codes(sample_hours)
-    per_type = group_stats(sample_types.astype(np.int64), types.size, snr)
-    return _Signal(
-        snr.tally(), types, per_type, hour_keys, group_stats(hour_codes, hour_keys.size, snr)
-    )
+    per_type = group_stats(tx_type[sample_tx].astype(np.int64), types.size, snr)
+    per_hour = group_stats(hour_codes, hour_keys.size, snr)
+    return _Signal(snr.tally(), types, per_type, hour_keys, per_hour)
 
 
 def _snr_by_type(types: I64, per_type: GroupStats) -> list[JSONValue]:
@@ -235,10 +237,15 @@ def _scatter(obs: _Obs, both: Bool) -> list[JSONValue]:
     return [{"snr": s, "rssi": r} for s, r in zip(snr, rssi, strict=True)]
 
 
-def _time_span_hours(obs_ms: I64, bare_ms: I64) -> float:
-    """Hours from the earliest to the latest observation time in scope (0 when one or none)."""
-    if obs_ms.size == 0 and bare_ms.size == 0:
+def _time_span_hours(obs_ms: tuple[int, int], bare_ms: I64) -> float:
+    """Hours from the earliest to the latest time in scope (0 when one or none).
+
+    `obs_ms` are the earliest and latest observation times (lo > hi when there are none).
+    """
+    bounds = [obs_ms] if obs_ms[0] <= obs_ms[1] else []
+    if bare_ms.size:
+        bounds.append((int(bare_ms.min()), int(bare_ms.max())))
+    if not bounds:
         return 0.0
-    lo = min(int(a.min()) for a in (obs_ms, bare_ms) if a.size)
-    hi = max(int(a.max()) for a in (obs_ms, bare_ms) if a.size)
+    lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
     return (hi - lo) / HOUR_MS if hi != lo else 0.0

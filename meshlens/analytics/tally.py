@@ -75,9 +75,14 @@ class Coded:
     codes: I32  # per sample
     values: F64  # the value each code stands for, ascending
 
-    def tally(self) -> Tally:
-        """Count the samples per value."""
-        return Tally(self.values, np.bincount(self.codes, minlength=self.values.size))
+    def tally(self, *, slice_rows: int = SLICE_ROWS) -> Tally:
+        """Count the samples per value, a slice at a time (bincount copies codes to int64)."""
+        n_values = self.values.size
+        counts = np.zeros(n_values, np.int64)
+        step = max(slice_rows, n_values)  # each slice's bincount costs at least n_values
+        for start in range(0, self.codes.size, step):
+            counts += np.bincount(self.codes[start : start + step], minlength=n_values)
+        return Tally(self.values, counts)
 
 
 def code(samples: Floats) -> Coded:
@@ -189,8 +194,7 @@ class CrossStats:
 def cross_stats(
     outer: I64,
     outer_groups: tuple[int, int],
-    inner: npt.NDArray[np.integer],
-    n_inner: int,
+    inner: tuple[npt.NDArray[np.integer], I32],
     coded: Coded,
     *,
     table_cells: int = TABLE_CELLS,
@@ -198,13 +202,16 @@ def cross_stats(
 ) -> CrossStats | None:
     """Group stats by `outer` and by `inner`, and the tally of all, from one counting pass.
 
-    `outer` values lie in range(*outer_groups) and `inner` values in range(n_inner). One
-    outer x inner x value table of counts is filled a slice of rows at a time (the slices'
-    keys stay in cache, never millions of int64 keys at once) and summed along each axis.
+    Sample i is in outer group outer[i], one of range(*outer_groups), and in inner group
+    inner_of_row[row[i]] for `inner` = (inner_of_row, row): a property of the row the
+    sample belongs to (a transmission's payload type), looked up a slice at a time. One
+    outer x inner x value table of counts is filled a slice of rows at a time (the keys
+    stay in cache, never millions of int64 keys at once) and summed along each axis.
     None when that table would pass `table_cells` (many hours, or the np.unique coding).
     """
     lo, hi = outer_groups
-    n_outer, n_values = hi - lo, coded.values.size
+    inner_of_row, row = inner
+    n_outer, n_inner, n_values = hi - lo, int(inner_of_row.max(initial=0)) + 1, coded.values.size
     cells = n_outer * n_inner * n_values
     if n_values == 0 or cells > table_cells:
         return None
@@ -214,7 +221,7 @@ def cross_stats(
         rows = slice(start, start + step)
         key = outer[rows] - lo
         key *= n_inner
-        key += inner[rows]
+        key += inner_of_row[row[rows]]
         key *= n_values
         key += coded.codes[rows]
         table += np.bincount(key, minlength=cells)

@@ -105,8 +105,9 @@ def test_cross_stats_by_hour_and_by_type_by_hand() -> None:
     # Hours 10 and 11; types 0 and 1. Hour 10: 1.0 (type 0), 2.5 (type 1); hour 11: -0.5 (type 1).
     coded = code(np.array([1.0, 2.5, -0.5], np.float32))
     hours = np.array([10, 10, 11], np.int64)
-    types = np.array([0, 1, 1], np.uint8)
-    got = cross_stats(hours, (10, 12), types, 2, coded)
+    # The samples belong to transmission rows 1, 0, 0; row 0 has type 1 and row 1 type 0.
+    types = (np.array([1, 0], np.uint8), np.array([1, 0, 0], np.int32))
+    got = cross_stats(hours, (10, 12), types, coded)
     assert got is not None
     assert got.outer.counts.tolist() == [2, 1] and got.outer.sums.tolist() == [3.5, -0.5]
     assert got.outer.mins.tolist() == [1.0, -0.5] and got.outer.maxs.tolist() == [2.5, -0.5]
@@ -118,9 +119,9 @@ def test_cross_stats_by_hour_and_by_type_by_hand() -> None:
 def test_cross_stats_declines_a_table_past_the_limit() -> None:
     coded = code(np.array([1.0, 2.0], np.float32))  # 5 values: 1.0, 1.25, ... 2.0
     hours = np.array([0, 2], np.int64)
-    types = np.zeros(2, np.uint8)
-    assert cross_stats(hours, (0, 3), types, 1, coded, table_cells=15) is not None
-    assert cross_stats(hours, (0, 3), types, 1, coded, table_cells=14) is None
+    types = (np.zeros(1, np.uint8), np.zeros(2, np.int32))
+    assert cross_stats(hours, (0, 3), types, coded, table_cells=15) is not None
+    assert cross_stats(hours, (0, 3), types, coded, table_cells=14) is None
 
 
 @given(samples_strategy, st.data(), st.integers(1, 7))
@@ -130,9 +131,11 @@ def test_cross_stats_equal_group_stats_on_each_axis(
     samples = np.array(values, np.float32)
     n = len(values)
     outer = np.array(data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n)), np.int64)
-    inner = np.array(data.draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), np.uint8)
+    row = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), np.int32)
+    inner_of_row = np.array([0, 2, 1, 2], np.uint8)
+    inner = inner_of_row[row]
     coded = code(samples)
-    got = cross_stats(outer, (-3, 4), inner, 3, coded, slice_rows=slice_rows)
+    got = cross_stats(outer, (-3, 4), (inner_of_row, row), coded, slice_rows=slice_rows)
     assert got is not None
     for stats, want in (
         (got.outer, group_stats(outer + 3, 7, coded)),
@@ -144,3 +147,10 @@ def test_cross_stats_equal_group_stats_on_each_axis(
         assert np.array_equal(stats.mins[present], want.mins[present])
         assert np.array_equal(stats.maxs[present], want.maxs[present])
     assert got.total.counts.tolist() == coded.tally().counts.tolist()
+
+
+@given(samples_strategy, st.integers(1, 7))
+def test_tally_by_slices_counts_every_sample(values: list[float], slice_rows: int) -> None:
+    coded = code(np.array(values, np.float32))
+    want = np.bincount(coded.codes, minlength=coded.values.size)
+    assert coded.tally(slice_rows=slice_rows).counts.tolist() == want.tolist()
