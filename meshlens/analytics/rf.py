@@ -98,7 +98,7 @@ def compute(snap: Snapshot, query: Query) -> JSONObject:
     lo_ms, hi_ms = (int(obs.ts_ms.min()), int(obs.ts_ms.max())) if hours.size else (0, -1)
     signal = _signal(snap, obs, hours, (lo_ms // HOUR_MS, hi_ms // HOUR_MS + 1), has_snr)
     snr_all = signal.total
-    rssi = code(obs.rssi[has_rssi]).tally()
+    rssi = code(obs.rssi if has_rssi.all() else obs.rssi[has_rssi]).tally()
     raw_len = snap.tx.raw_len
     sizes = raw_len[scope.tx_seen & (raw_len > 0)].astype(np.int64)
     # Keys in Go's order for a map (sorted), so encoded bytes match the reference's.
