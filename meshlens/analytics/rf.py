@@ -145,7 +145,7 @@ def _packets_per_hour(snap: Snapshot, obs: _Obs, hours: I64, bare_tx: I64) -> li
     counts once in the hour of its first_seen.
     """
     first_hour = hours_of(snap.tx.first_seen_ms)
-    pair_hours = distinct_tx_hours(obs.tx.astype(np.int64), hours, first_hour)
+    pair_hours = distinct_tx_hours(obs.tx, hours, first_hour)
     all_hours = np.concatenate([pair_hours, first_hour[bare_tx]])
     codes, keys = dense_codes(all_hours)
     counts = np.bincount(codes, minlength=keys.size)
