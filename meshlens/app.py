@@ -45,6 +45,7 @@ from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
 from meshlens.recomputer import (
     ForkRunner,
+    Pace,
     RecomputerSet,
     ReplicaRunner,
     Runner,
@@ -189,11 +190,11 @@ class _LoadCancelledError(Exception):
     """Raised from the load's progress callback when the server stops mid-load."""
 
 
-def make_runner(settings: Settings) -> Runner:
-    """Where computes run (`analytics.computeIn`): forked children, or threads."""
+def make_runner(settings: Settings, pace: Pace | None = None, name: str = "compute") -> Runner:
+    """Where computes run (`analytics.computeIn`): forked children, or threads; `pace`d or not."""
     if settings.analytics.compute_in in ("fork", "replica"):
-        return ForkRunner(niceness=COMPUTE_NICENESS)
-    return ThreadRunner(niceness=COMPUTE_NICENESS)
+        return ForkRunner(niceness=COMPUTE_NICENESS, pace=pace, name=name)
+    return ThreadRunner(niceness=COMPUTE_NICENESS, pace=pace, name=name)
 
 
 class Server:
@@ -260,17 +261,21 @@ class Server:
             self.db, self.store, policy=retention_policy(settings), clock=self.clock,
             exclusive=lambda fn: worker.call(fn).result(),
         )  # fmt: skip
+        # Recomputes are paced (analytics.computeCpuShare) once the first pass is done;
+        # filtered shapes, which a client waits for, run on a runner of their own unpaced.
+        self.pace = Pace()
         # With computeIn=replica the recomputers run on the replica child (no fork per
         # round, docs/architecture.md); the runner takes filtered shapes, or everything
         # when a caller supplies one.
         self.replica: ReplicaRunner | None = None
         if runner is None and settings.analytics.compute_in == "replica":
-            self.replica = StoreReplica(self.store, analytics, COMPUTE_NICENESS).runner
+            self.replica = StoreReplica(self.store, analytics, COMPUTE_NICENESS, self.pace).runner
         self.runner = runner or make_runner(settings)
+        self.background = runner or make_runner(settings, self.pace, "recompute")
         self.board = SnapshotBoard()
         self.recomputers = RecomputerSet(clock=self.clock, publish=self.board.publish)
         add_recomputers(
-            self.recomputers, analytics, store=self.store, runner=self.runner,
+            self.recomputers, analytics, store=self.store, runner=self.background,
             clock=self.clock, settings=settings, interval_override_s=interval_override_s,
             replica=self.replica,
         )  # fmt: skip
@@ -281,7 +286,8 @@ class Server:
         mqtt = tuple(feed for feed in self.feeds if isinstance(feed, MqttFeed))
         registry = build_registry(
             recomputers=self.recomputers, worker=self.worker, store=self.store,
-            runner=self.runner, service=self.service, feeds=mqtt, replica=self.replica,
+            runners=(self.runner, self.background), service=self.service, feeds=mqtt,
+            replica=self.replica,
         )  # fmt: skip
         registry.register(RetentionCollector(self.retention))
         self.status = ServerStatus(self.clock.now_ms(), self.clock.monotonic_s(), demo=demo)
@@ -358,6 +364,7 @@ class Server:
         # A compute in flight gets a moment to finish before its child is killed.
         self.recomputers.stop(timeout_s=1.0)
         self.runner.stop()
+        self.background.stop()
         if self.replica is not None:
             self.replica.stop()
         self.recomputers.stop()
@@ -425,6 +432,8 @@ class Server:
     def _log_ready(self, started: float) -> None:
         firsts = [member.start(wait=False) for member in self.recomputers]
         wait_futures(firsts)
+        # From here on recomputes keep to their share of the CPU (the first pass did not).
+        self.pace.share = self.settings.analytics.compute_cpu_share
         if firsts and not self._stopping:
             log.info(
                 "analytics ready: %d recomputers, first pass %.1f s after start",

@@ -9,9 +9,9 @@ Everything else (recomputers, ingest, store, runner, filtered caches) is read wh
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
@@ -40,7 +40,7 @@ SLOW_MS = 100.0  # api-resources §3: a request slower than this joins the slow 
 SLOW_RING = 50
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class SlowRequest:
     """One entry of the slow-request ring."""
 
@@ -236,15 +236,17 @@ class StoreCollector:
 
 
 class RunnerCollector:
-    """meshlens_compute_*: the compute children's counters (fork runner and replica summed)."""
+    """meshlens_compute_*: the compute children's counters (fork runners and replica summed)."""
 
-    def __init__(self, runner: Runner, replica: ReplicaRunner | None = None) -> None:
-        self._runner = runner
+    def __init__(self, runners: Sequence[Runner], replica: ReplicaRunner | None = None) -> None:
+        # One runner may serve both filtered shapes and recomputes: count it once.
+        self._runners = list({id(runner): runner for runner in runners}.values())
         self._replica = replica
 
     def collect(self) -> Iterable[Metric]:
         """Read the runners' counters."""
-        forked = self._runner.stats() if isinstance(self._runner, ForkRunner) else None
+        stats = [r.stats() for r in self._runners if isinstance(r, ForkRunner)]
+        forked = _sum_fork_stats(stats) if stats else None
         replica = self._replica.stats() if self._replica is not None else None
         if forked is None and replica is None:
             return []
@@ -265,6 +267,12 @@ class RunnerCollector:
             unlabelled(kind, f"meshlens_compute_{name}", doc, value)
             for name, value, doc, kind in kinds
         ]
+
+
+def _sum_fork_stats(stats: Sequence[ForkRunnerStats]) -> ForkRunnerStats:
+    return ForkRunnerStats(
+        *(sum(getattr(s, f.name) for s in stats) for f in dataclasses.fields(ForkRunnerStats))
+    )
 
 
 class FilteredCacheCollector:
@@ -295,7 +303,7 @@ def build_registry(
     recomputers: RecomputerSet,
     worker: IngestWorker,
     store: PacketStore,
-    runner: Runner,
+    runners: Sequence[Runner],
     service: AnalyticsService,
     feeds: Sequence[MqttFeed] = (),
     replica: ReplicaRunner | None = None,
@@ -307,7 +315,7 @@ def build_registry(
         lambda: RecomputerCollector(recomputers),
         lambda: IngestCollector(worker),
         lambda: StoreCollector(store),
-        lambda: RunnerCollector(runner, replica),
+        lambda: RunnerCollector(runners, replica),
         lambda: FilteredCacheCollector(service),
         lambda: MqttCollector(feeds),
     ]

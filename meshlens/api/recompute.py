@@ -20,6 +20,7 @@ from meshlens.analytics.query import Query
 from meshlens.analytics.registry import Analytic
 from meshlens.config import Settings
 from meshlens.recomputer import (
+    Pace,
     RecomputerSet,
     Rendered,
     ReplicaRunner,
@@ -92,14 +93,20 @@ def _replica_job(analytic: Analytic, store: PacketStore, query: Query) -> Render
 class StoreReplica:
     """A store listener that keeps a ReplicaRunner's copy of the store current."""
 
-    def __init__(self, store: PacketStore, analytics: Iterable[Analytic], niceness: int) -> None:
+    def __init__(
+        self,
+        store: PacketStore,
+        analytics: Iterable[Analytic],
+        niceness: int,
+        pace: Pace | None = None,
+    ) -> None:
         handlers = {
             a.name: functools.partial(_replica_job, a, store)
             for a in analytics
             if a.compute is not None
         }
         self.runner = ReplicaRunner(
-            handlers, apply=store.append, lock=store.write_lock, niceness=niceness
+            handlers, apply=store.append, lock=store.write_lock, niceness=niceness, pace=pace
         )
         store.listen(self)
 

@@ -12,6 +12,7 @@ from meshlens.config.registry import section, setting
 from meshlens.config.values import (
     BOOLEAN,
     choice,
+    fraction,
     integer,
     optional_positive_int,
     positive_int,
@@ -19,6 +20,9 @@ from meshlens.config.values import (
 )
 
 DEFAULT_INTERVAL_S = 300
+# A round of the nine analytics at the staging profile takes ~1.5 s of CPU: paced at a
+# tenth of a CPU it finishes within ~15 s, far inside the 300 s cadence.
+DEFAULT_COMPUTE_CPU_SHARE = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +204,17 @@ class AnalyticsSettings:
         " copy of the store grows apart from the server's, up to ~200 MB more at staging"
         " size; filtered shapes still fork) or `thread` (worker threads in the server"
         " process; for platforms without fork).",
+        origin="meshlens",
+    )
+    compute_cpu_share: float = setting(
+        "computeCpuShare",
+        DEFAULT_COMPUTE_CPU_SHARE,
+        fraction(),
+        "The share of one CPU the background recomputes may average once every analytic has"
+        " its first snapshot: each compute is followed by a rest in proportion to its CPU time"
+        " (1 means no rest). Reads on a busy machine slow down with the time computes run,"
+        ' whatever their priority (docs/benchmarks.md, "Serving"). The first pass and the'
+        " filtered shapes a client waits for are never paced.",
         origin="meshlens",
     )
 

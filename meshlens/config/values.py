@@ -192,6 +192,19 @@ def number(low: float = 0.0) -> Parser[float]:
     return Parser("number", expected, convert)
 
 
+def fraction() -> Parser[float]:
+    """A number greater than 0 and at most 1 (a share of something)."""
+    expected = "a number greater than 0 and at most 1"
+
+    def convert(value: object, key: str) -> float:
+        result = as_float(value)
+        if result is None or not 0.0 < result <= 1.0:
+            raise ConfigError(key, expected, value)
+        return result
+
+    return Parser("number", expected, convert)
+
+
 def positive_number(default: float) -> Parser[float]:
     """A finite number > 0; 0 means the default, as in CoreScope, and negatives are errors."""
     expected = "a number > 0 (0 means the default)"

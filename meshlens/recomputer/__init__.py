@@ -6,6 +6,7 @@
 - `OnDemandCache` (on_demand.py): single-flight bounded cache for filtered shapes.
 - Runners (runners.py, fork_runner.py): where a job runs; `produce_on` composes them.
 - `ReplicaRunner` (replica_runner.py): one long-lived child that follows the state by deltas.
+- `Pace` (pacing.py): keeps a runner's jobs to a share of one CPU, resting after each.
 """
 
 from meshlens.recomputer.fork_runner import (
@@ -15,6 +16,7 @@ from meshlens.recomputer.fork_runner import (
     ForkRunnerStats,
 )
 from meshlens.recomputer.on_demand import OnDemandCache, OnDemandStats, published_size, submitted
+from meshlens.recomputer.pacing import Pace
 from meshlens.recomputer.published import Published, Rendered, etag_of, gzip_variant, render
 from meshlens.recomputer.recomputer import Outcome, Recomputer
 from meshlens.recomputer.recomputer_set import (
@@ -43,6 +45,7 @@ __all__ = [
     "OnDemandCache",
     "OnDemandStats",
     "Outcome",
+    "Pace",
     "PublishSink",
     "Published",
     "Recomputer",

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 from meshlens.errors import MeshlensError
+from meshlens.recomputer.pacing import Pace
 from meshlens.recomputer.runners import RunnerStoppedError
 
 logger = logging.getLogger("meshlens.recomputer")
@@ -189,9 +190,17 @@ def _keep_freed_memory() -> None:
 
 
 def _child_main(
-    fd: int, close_fds: Sequence[int], jobs: Sequence[Callable[[], object]], niceness: int
+    fd: int,
+    close_fds: Sequence[int],
+    jobs: Sequence[Callable[[], object]],
+    niceness: int,
+    rest_after: Callable[[float], float],
 ) -> NoReturn:
-    """Run the round's jobs in order, stream each result back, then leave without cleanup."""
+    """Run the round's jobs in order, stream each result back, then leave without cleanup.
+
+    After each result the child rests as its runner's pace asks (pacing.py); the runner
+    starts no round while one is alive, so the rest after the last job spaces the rounds.
+    """
     status = 0
     try:
         gc.disable()
@@ -207,12 +216,14 @@ def _child_main(
             os.nice(niceness)
             _schedule_idle()
         for job in jobs:
+            started = time.process_time()
             try:
                 kind, payload = _RETURNED, pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
             except Exception as exc:  # sent back to the parent, which raises ChildComputeError
                 text = (type(exc).__qualname__, str(exc), traceback.format_exc())
                 kind, payload = _RAISED, pickle.dumps(text)
             _write_all(fd, _HEADER.pack(kind, len(payload)) + payload)
+            time.sleep(rest_after(time.process_time() - started))
     except BaseException:  # the parent went away (EPIPE) or the process is being torn down
         status = 1
     finally:
@@ -240,7 +251,11 @@ def _describe(status: int) -> str:
 
 
 class ForkRunner:
-    """Runs jobs in forked, niced children, one child per round of pending jobs."""
+    """Runs jobs in forked, niced children, one child per round of pending jobs.
+
+    With a `pace` (pacing.py) each child rests after each job, and no new round starts
+    while a child is alive (`max_children` is then 1): the recomputers' runner.
+    """
 
     def __init__(
         self,
@@ -249,13 +264,16 @@ class ForkRunner:
         niceness: int = 10,
         gather_s: float = 0.002,
         name: str = "compute",
+        pace: Pace | None = None,
     ) -> None:
         if not hasattr(os, "fork"):
             raise MeshlensError("ForkRunner needs os.fork(); use ThreadRunner on this platform")
         if max_children < 1:
             raise ValueError("max_children must be at least 1")
         self.name = name
-        self._max_children = max_children
+        self._pace = pace or Pace()
+        # A paced child's rest must keep the next round out, or rounds would overlap.
+        self._max_children = 1 if pace is not None else max_children
         self._niceness = niceness
         # Jobs submitted within this window of each other share a fork (one round).
         self._gather_s = gather_s
@@ -360,7 +378,8 @@ class ForkRunner:
             os.close(write_fd)
             raise
         if pid == 0:  # the child: never returns
-            _child_main(write_fd, [read_fd, *others], [job for _, job in batch], self._niceness)
+            jobs = [job for _, job in batch]
+            _child_main(write_fd, [read_fd, *others], jobs, self._niceness, self._pace.rest_after)
         os.close(write_fd)
         rnd = _Round(pid=pid, fd=read_fd, futures=[f for f, _ in batch])
         collector = threading.Thread(

@@ -21,8 +21,9 @@ time, so it keeps collecting its own garbage, but never touches, and so copies, 
 parent's pages for that), restores default SIGINT/SIGTERM, detaches the event loop's
 wakeup fd, closes every descriptor it inherited but its two pipes (the database's lock
 among them), lowers its priority (nice, SCHED_IDLE) and serves messages until its inbox
-closes. Handlers follow ForkRunner's fork-safety rules: no logging, sockets, SQLite,
-asyncio or threads. If the child dies, its jobs fail with `ChildLostError` and the next
+closes, resting after each job as long as the pace sent with it asks (pacing.py).
+Handlers follow ForkRunner's fork-safety rules: no logging, sockets, SQLite, asyncio or
+threads. If the child dies, its jobs fail with `ChildLostError` and the next
 job forks a new one.
 """
 
@@ -39,6 +40,7 @@ import select
 import signal
 import struct
 import threading
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -57,6 +59,7 @@ from meshlens.recomputer.fork_runner import (
     _write_all,
     settle,
 )
+from meshlens.recomputer.pacing import Pace, rest_for
 from meshlens.recomputer.runners import RunnerStoppedError
 
 logger = logging.getLogger("meshlens.recomputer")
@@ -134,6 +137,7 @@ class ReplicaRunner:
         lock: threading.Lock | None = None,
         niceness: int = 10,
         name: str = "replica",
+        pace: Pace | None = None,
     ) -> None:
         if not hasattr(os, "fork"):
             raise RuntimeError("ReplicaRunner needs os.fork(); use ThreadRunner on this platform")
@@ -143,6 +147,7 @@ class ReplicaRunner:
         # Held by the state's writer around each change and its send(); forks take it too.
         self._state_lock = lock if lock is not None else threading.Lock()
         self._niceness = niceness
+        self._pace = pace or Pace()
         self._lock = threading.Lock()
         self._child: _Child | None = None
         self._children: dict[int, _Child] = {}
@@ -172,7 +177,8 @@ class ReplicaRunner:
         """Run `handlers[name](arg)` in the child, after every delta sent so far."""
         if name not in self._handlers:
             raise KeyError(name)
-        message = _message(_JOB, (name, arg))
+        # The share travels with the job: the long-lived child cannot see later changes.
+        message = _message(_JOB, (name, arg, self._pace.share))
         future: Future[Any] = Future()
         future.set_running_or_notify_cancel()
         while True:
@@ -336,17 +342,22 @@ class ReplicaRunner:
                         self._apply(pickle.loads(payload))
                 for kind, payload in messages:
                     if kind == _JOB:
-                        _write_all(write_fd, self._run_job(payload))
+                        started = time.process_time()
+                        answer, share = self._run_job(payload)
+                        _write_all(write_fd, answer)
+                        # Deltas sent meanwhile wait in the parent's inbox queue (pacing.py).
+                        time.sleep(rest_for(time.process_time() - started, share))
         except BaseException:  # the parent went away (EPIPE), or a delta could not apply
             status = 1
         finally:
             os._exit(status)
 
-    def _run_job(self, payload: bytearray) -> bytes:
+    def _run_job(self, payload: bytearray) -> tuple[bytes, float]:
+        """The framed answer to a job message, and the CPU share it may take."""
+        name, arg, share = pickle.loads(payload)
         try:
-            name, arg = pickle.loads(payload)
             result = pickle.dumps(self._handlers[name](arg), protocol=pickle.HIGHEST_PROTOCOL)
-            return _HEADER.pack(_RETURNED, len(result)) + result
+            return _HEADER.pack(_RETURNED, len(result)) + result, share
         except Exception as exc:  # sent back to the parent, which raises ChildComputeError
             text = pickle.dumps((type(exc).__qualname__, str(exc), traceback.format_exc()))
-            return _HEADER.pack(_RAISED, len(text)) + text
+            return _HEADER.pack(_RAISED, len(text)) + text, share

@@ -23,6 +23,7 @@ from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
 
 from meshlens.errors import MeshlensError
+from meshlens.recomputer.pacing import Pace
 from meshlens.recomputer.published import Rendered, render
 
 logger = logging.getLogger("meshlens.recomputer")
@@ -79,11 +80,23 @@ def _lower_thread_priority(niceness: int) -> None:
 
 
 class ThreadRunner:
-    """Runs jobs one at a time on worker threads of this process (they share its GIL)."""
+    """Runs jobs one at a time on worker threads of this process (they share its GIL).
 
-    def __init__(self, *, workers: int = 1, niceness: int = 0, name: str = "compute") -> None:
+    With a `pace` (pacing.py) each worker rests after each job before taking the next.
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int = 1,
+        niceness: int = 0,
+        name: str = "compute",
+        pace: Pace | None = None,
+    ) -> None:
         self.name = name
         self._niceness = niceness
+        self._pace = pace or Pace()
+        self._stopped = threading.Event()  # cuts a rest short
         self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None]
         self._queue = queue.SimpleQueue()
         self._stopping = False
@@ -112,10 +125,12 @@ class ThreadRunner:
             future, job = item
             if not future.set_running_or_notify_cancel():
                 continue
+            started = time.thread_time()
             try:
                 future.set_result(job())
             except Exception as exc:  # handed to whoever reads the future
                 future.set_exception(exc)
+            self._stopped.wait(self._pace.rest_after(time.thread_time() - started))
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Cancel queued jobs and wait (bounded) for the running ones to end."""
@@ -123,6 +138,7 @@ class ThreadRunner:
             if self._stopping:
                 return
             self._stopping = True
+            self._stopped.set()
             while True:
                 try:
                     item = self._queue.get_nowait()

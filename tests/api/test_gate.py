@@ -83,3 +83,19 @@ def test_sightings_offered_while_loading_are_written_after_the_load(
     load.release.set()
     server.wait_ready()
     server.wait_until(lambda: len(server.server.store.snapshot().tx) == 13)
+
+
+def test_recomputes_are_paced_only_once_the_first_pass_is_done(
+    serve: Serve, settings: Settings
+) -> None:
+    seed(settings, chatter(5))
+    load = HeldLoad()
+    running = serve(load=load)
+    assert load.entered.wait(10)
+    # The pass that lifts the gate runs at full speed...
+    assert running.server.pace.share == 1.0
+    load.release.set()
+    running.wait_ready()
+    # ...and every recompute after it keeps to analytics.computeCpuShare.
+    running.wait_until(lambda: running.server.pace.share == 0.1)
+    assert settings.analytics.compute_cpu_share == 0.1

@@ -99,6 +99,7 @@ _SAMPLES: dict[str, str] = {
     "channelKeys": json.dumps({"#x": KEY}),
     "areas": '{"sea": {"polygon": [[1, 2], [3, 4], [5, 6]]}}',
     "analytics.computeIn": "thread",
+    "analytics.computeCpuShare": "0.25",
     "meshlens.dataDir": "/srv/meshlens",
     "meshlens.host": "127.0.0.1",
     "meshlens.logLevel": "debug",

@@ -1,0 +1,136 @@
+"""Pacing: a paced runner rests after each job so its jobs average a share of one CPU.
+
+The arithmetic is checked exactly. The runners are checked with real jobs that burn a few
+milliseconds of CPU: the next job of a paced runner must not start before the previous
+one's rest is over (a lower bound, which holds however busy the machine is), and results
+are handed back before the rest, not after it. Times come from CLOCK_MONOTONIC, which is
+one clock for every process on Linux, so a forked child's times compare with the parent's.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from meshlens.recomputer import ForkRunner, Pace, ReplicaRunner, ThreadRunner
+from meshlens.recomputer.pacing import rest_for
+
+WAIT_S = 10.0
+BURN_S = 0.02  # CPU time each job burns
+
+
+@dataclass(frozen=True)
+class Span:
+    """When a job ran (monotonic seconds) and the CPU time it used."""
+
+    started: float
+    ended: float
+    cpu: float
+
+
+def burn(_: object = None) -> Span:
+    """Use BURN_S of this thread's CPU time; report when and how much."""
+    started, cpu0 = time.monotonic(), time.thread_time()
+    while time.thread_time() - cpu0 < BURN_S:
+        sum(range(1000))
+    return Span(started, time.monotonic(), time.thread_time() - cpu0)
+
+
+def test_the_rest_makes_the_cpu_time_come_to_the_share() -> None:
+    assert rest_for(0.2, 0.1) == pytest.approx(1.8)
+    assert rest_for(0.3, 0.25) == pytest.approx(0.9)
+    assert rest_for(0.2, 0.5) == pytest.approx(0.2)
+    assert rest_for(0.2, 1.0) == 0.0
+    assert rest_for(0.0, 0.1) == 0.0
+    assert rest_for(-1.0, 0.1) == 0.0  # a clock that went backwards: no rest, no error
+
+
+def test_a_pace_starts_unpaced_and_can_be_changed_while_in_use() -> None:
+    pace = Pace()
+    assert pace.share == 1.0
+    assert pace.rest_after(0.5) == 0.0
+    pace.share = 0.2
+    assert pace.rest_after(0.5) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("share", [0.0, -0.5, 1.5, float("nan")])
+def test_a_share_outside_zero_to_one_is_refused(share: float) -> None:
+    with pytest.raises(ValueError, match="share must be in"):
+        Pace(share)
+    pace = Pace(0.5)
+    with pytest.raises(ValueError, match="share must be in"):
+        pace.share = share
+    assert pace.share == 0.5
+
+
+def _assert_paced(first: Span, second: Span, share: float) -> None:
+    rest = rest_for(first.cpu, share)
+    assert first.cpu >= BURN_S
+    assert second.started >= first.ended + rest
+
+
+@pytest.fixture
+def fork_runner() -> Iterator[ForkRunner]:
+    runner = ForkRunner(gather_s=0, niceness=0, pace=Pace(0.5))
+    yield runner
+    runner.stop()
+
+
+def test_a_paced_fork_runner_rests_between_the_jobs_of_a_round(fork_runner: ForkRunner) -> None:
+    first, second = (f.result(WAIT_S) for f in fork_runner.submit_many([burn, burn]))
+    _assert_paced(first, second, 0.5)
+
+
+def test_a_paced_fork_runner_starts_no_round_before_the_last_ones_rest_is_over(
+    fork_runner: ForkRunner,
+) -> None:
+    first = fork_runner.submit(burn).result(WAIT_S)
+    handed_back = time.monotonic()
+    second = fork_runner.submit(burn).result(WAIT_S)
+    _assert_paced(first, second, 0.5)
+    # The result came back before the rest, not after it.
+    assert handed_back < first.ended + rest_for(first.cpu, 0.5)
+    assert fork_runner.stats().forks == 2
+
+
+def test_an_unpaced_fork_runner_does_not_rest() -> None:
+    free = ForkRunner(gather_s=0, niceness=0)
+    try:
+        first, second = (f.result(WAIT_S) for f in free.submit_many([burn, burn]))
+        # 20 ms of CPU at share 0.001 would rest 20 s: the unpaced child went straight on.
+        assert second.started - first.ended < rest_for(first.cpu, 0.001)
+    finally:
+        free.stop()
+
+
+def test_a_paced_thread_runner_rests_between_jobs_and_stop_cuts_the_rest_short() -> None:
+    pace = Pace(0.5)
+    runner = ThreadRunner(pace=pace)
+    try:
+        first, second = runner.submit(burn).result(WAIT_S), runner.submit(burn).result(WAIT_S)
+        _assert_paced(first, second, 0.5)
+        pace.share = 0.0001  # the next rest would be ~200 s
+        runner.submit(burn).result(WAIT_S)
+    finally:
+        stopping = time.monotonic()
+        runner.stop(timeout_s=WAIT_S)
+    assert time.monotonic() - stopping < WAIT_S
+    assert not any(t.is_alive() for t in threading.enumerate() if t.name.startswith("compute-"))
+
+
+def test_a_replica_child_rests_after_each_job_at_the_share_sent_with_it() -> None:
+    pace = Pace()
+    runner = ReplicaRunner({"burn": burn}, apply=lambda _: None, niceness=0, pace=pace)
+    try:
+        unpaced = runner.submit("burn", None).result(WAIT_S)
+        pace.share = 0.5  # the long-lived child learns it from the next job
+        first = runner.submit("burn", None).result(WAIT_S)
+        second = runner.submit("burn", None).result(WAIT_S)
+        assert unpaced.cpu >= BURN_S
+        _assert_paced(first, second, 0.5)
+    finally:
+        runner.stop()
