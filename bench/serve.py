@@ -177,16 +177,21 @@ def start_server(
     niceness: int | None = None,
     clock: Clock | None = None,
     replica: bool = False,
+    cpu_share: float | None = None,
 ) -> tuple[Server, int, Callable[[], None]]:
     """The real Server on a thread's event loop; returns it, its port and a stop function.
 
     Recomputers run in a child forked per compute, as shipped, unless `replica` puts them
-    on the long-lived replica child (`analytics.computeIn: replica`).
+    on the long-lived replica child (`analytics.computeIn: replica`); `cpu_share` replaces
+    `analytics.computeCpuShare` (1: no pacing).
     """
     if niceness is not None:  # read when the Server builds its compute children
         app.COMPUTE_NICENESS = niceness
     if replica:
         analytics_settings = dataclasses.replace(settings.analytics, compute_in="replica")
+        settings = dataclasses.replace(settings, analytics=analytics_settings)
+    if cpu_share is not None:  # analytics.computeCpuShare; 1 turns pacing off
+        analytics_settings = dataclasses.replace(settings.analytics, compute_cpu_share=cpu_share)
         settings = dataclasses.replace(settings, analytics=analytics_settings)
     server = Server(settings, analytics=analytics, clock=clock)
     sock = bind("127.0.0.1", 0)
@@ -228,6 +233,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--switch-interval-ms", type=float, help="replace the server's sys.setswitchinterval"
+    )
+    parser.add_argument(
+        "--cpu-share", type=float, help="replace analytics.computeCpuShare (1: no pacing)"
     )
     return parser
 
@@ -320,6 +328,7 @@ def main() -> None:
             bench_registry(),
             args.niceness,
             replica=args.replica,
+            cpu_share=args.cpu_share,
         )
         try:
             while not (server.status.loaded and server.recomputers.ready()):
