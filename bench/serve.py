@@ -175,6 +175,7 @@ def start_server(
     settings: Settings,
     analytics: Sequence[Analytic],
     niceness: int | None = None,
+    *,
     clock: Clock | None = None,
     replica: bool = False,
     cpu_share: float | None = None,

@@ -21,6 +21,7 @@ from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.analytics import AnalyticsService
 from meshlens.api.asgi import build_asgi
 from meshlens.api.context import ApiContext, ServerStatus
+from meshlens.api.loop_busy import LoopBusy
 from meshlens.api.loop_lag import LoopLag
 from meshlens.api.metrics import RequestStats, build_registry, store_bytes
 from meshlens.api.ops import EMPTY_HINT, rss_bytes
@@ -257,6 +258,12 @@ class Server:
             batch_latency_s=settings.meshlens.ingest.batch_latency_ms / 1000.0,
         )
         worker = self.worker
+        latency_s = settings.meshlens.ingest.batch_latency_ms / 1000.0
+        busy_latency_s = settings.meshlens.ingest.busy_batch_latency_ms / 1000.0
+        # While reads keep the event loop busy, ingest batches for longer (loop_busy.py).
+        self.loop_busy = LoopBusy(
+            lambda busy: worker.set_batch_latency(busy_latency_s if busy else latency_s)
+        )
         self.retention = retention.Retention(
             self.db, self.store, policy=retention_policy(settings), clock=self.clock,
             exclusive=lambda fn: worker.call(fn).result(),
@@ -333,6 +340,7 @@ class Server:
         handled = _handle_signals(self._loop, stop)
         server = HttpServer(self.app, sock)
         lag = asyncio.create_task(self.context.loop_lag.run(), name="loop-lag")
+        busy = asyncio.create_task(self.loop_busy.run(), name="loop-busy")
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
         try:
@@ -346,6 +354,7 @@ class Server:
         finally:
             sys.setswitchinterval(switch_interval)
             lag.cancel()
+            busy.cancel()
             for sig in handled:
                 self._loop.remove_signal_handler(sig)
             await asyncio.to_thread(self.shutdown)

@@ -365,6 +365,15 @@ class IngestSettings:
         "Longest a frame waits for its batch to fill before it is written anyway.",
         origin="meshlens",
     )
+    busy_batch_latency_ms: int = setting(
+        "busyBatchLatencyMs",
+        1000,
+        integer(0),
+        "`batchLatencyMs` while the API is busy (its event loop's thread on the CPU at least"
+        " half the time): fewer, larger batches take a quarter of the CPU time from the"
+        ' serving process that small ones do (docs/benchmarks.md, "Serving").',
+        origin="meshlens",
+    )
     mqtt_child_process: bool = setting(
         "mqttChildProcess",
         False,

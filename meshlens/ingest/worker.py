@@ -103,6 +103,16 @@ class IngestWorker:
         return self._capacity
 
     @property
+    def batch_latency_s(self) -> float:
+        """Longest the first sighting of a batch waits for the batch to fill."""
+        return self._latency_s
+
+    def set_batch_latency(self, seconds: float) -> None:
+        """Change the batch latency; the batch being gathered keeps the deadline it has."""
+        with self._lock:
+            self._latency_s = seconds
+
+    @property
     def depth(self) -> int:
         """Sightings (and statuses) waiting to be written."""
         return self._waiting

@@ -1,0 +1,159 @@
+"""Serving beside background work: what its priority buys, and what its duty cycle costs.
+
+One server (the real `meshlens.app.Server` on a copy of the staging database, with no
+churn of its own) is read by wrk at 32 keep-alive connections in pairs of phases: idle,
+then loaded. The load of a pair is one of:
+  - `spin/POLICY/RUN/REST`: a separate process running a pure-Python loop, RUN ms of its
+    CPU time then REST ms asleep (REST 0: flat out); POLICY `nice` is niceness 10,
+    `idle` adds Linux's SCHED_IDLE;
+  - `ingest-elsewhere/NICE`: the real ingest pipeline in a separate process at niceness
+    NICE, on a database of its own, at 500 observations/s;
+  - `ingest`: the server's own IngestWorker at 500 observations/s (as bench.serve does);
+  - `recompute`: every recomputer back to back (as bench.serve does; paced unless
+    `--cpu-share 1`).
+Each loaded phase is judged against the idle phase just before it; the figure is the
+median ratio over the rounds. This is the evidence behind `analytics.computeCpuShare`
+(docs/architecture.md, "Pacing"). Run:
+
+    flock /work/bench.lock env PYTHONPATH=. python -m bench.serve_duty \
+        spin/idle/0/0 spin/idle/10/90 spin/idle/25/75 ingest ingest-elsewhere/10
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from bench.encoder_data import sightings
+from bench.serve import SIM_CACHE, Churn, WrkResult, run_wrk, start_server
+from meshlens.analytics.registry import ANALYTICS
+from meshlens.app import Server, open_storage
+from meshlens.config import Settings
+from meshlens.ingest.worker import IngestWorker
+from meshlens.records import Sighting
+
+INGEST_RATE = 500.0
+
+
+def _spin(policy: str, run_ms: float, rest_ms: float) -> None:
+    """The `spin` load: a pure-Python loop, `run_ms` of CPU then `rest_ms` asleep."""
+    os.nice(10)
+    if policy == "idle":
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    print("ready", flush=True)
+    while True:
+        end = time.thread_time() + (run_ms / 1000 if rest_ms else 3600.0)
+        while time.thread_time() < end:
+            counts: dict[int, int] = {}
+            for i in range(2000):
+                counts[i % 100] = counts.get(i % 100, 0) + 1
+        time.sleep(rest_ms / 1000)
+
+
+def _offer_at_rate(worker: IngestWorker, feed: Iterator[Sighting], rate: float) -> None:
+    """Offer sightings at `rate` per second until killed."""
+    started, offered = time.perf_counter(), 0
+    while True:
+        due = int((time.perf_counter() - started) * rate)
+        for item in itertools.islice(feed, max(0, due - offered)):
+            worker.offer(item)
+            offered += 1
+        time.sleep(0.01)
+
+
+def _ingest_elsewhere(niceness: int, db: Path) -> None:
+    """The `ingest-elsewhere` load: the real pipeline on its own database."""
+    os.nice(niceness)
+    storage = open_storage(Settings(db_path=db))
+    worker = IngestWorker(storage.pipeline)
+    worker.start()
+    feed = iter(list(sightings(int(INGEST_RATE * 600) // 30, seed=11)))
+    print("ready", flush=True)
+    _offer_at_rate(worker, feed, INGEST_RATE)
+
+
+def _child(kind: str, *args: str) -> subprocess.Popen[str]:
+    """Start a load process and wait until it is running."""
+    command = [sys.executable, "-m", "bench.serve_duty", "--child", kind, *args]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None and child.stdout.readline().startswith("ready")
+    return child
+
+
+def main() -> None:
+    """Run the rounds of idle/loaded pairs and print the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("loads", nargs="*", default=["spin/idle/0/0", "spin/idle/10/90"])
+    parser.add_argument("--db", type=Path, default=SIM_CACHE)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--cpu-share", type=float, help="analytics.computeCpuShare")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        if kind == "spin":
+            _spin(rest[0], float(rest[1]), float(rest[2]))
+        else:
+            _ingest_elsewhere(int(rest[0]), Path(rest[1]))
+        return
+    with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
+        db, other = Path(tmp) / "serve.db", Path(tmp) / "elsewhere.db"
+        shutil.copy(args.db, db)
+        shutil.copy(args.db, other)
+        server, port, stop = start_server(Settings(db_path=db), ANALYTICS, cpu_share=args.cpu_share)
+        try:
+            while not (server.status.loaded and server.recomputers.ready()):
+                time.sleep(0.05)
+            feed = iter(list(sightings(int(INGEST_RATE * 900) // 30, seed=7)))
+            url = f"http://127.0.0.1:{port}/api/analytics/rf"
+            ratios: dict[str, list[float]] = {}
+            for rnd in range(args.rounds):
+                for load in args.loads:
+                    idle = run_wrk(url, seconds=args.seconds, connections=32, threads=2)
+                    loaded = _measure(
+                        load, url, args.seconds, server=server, feed=feed, other=other
+                    )
+                    ratio = loaded.p99_ms / idle.p99_ms
+                    ratios.setdefault(load, []).append(ratio)
+                    print(f"round {rnd + 1} {load:24s} idle p99 {idle.p99_ms:5.2f} ms"
+                          f" {idle.requests_s:7,.0f}/s | loaded p99 {loaded.p99_ms:5.2f} ms"
+                          f" {loaded.requests_s:7,.0f}/s | x{ratio:.2f}", flush=True)  # fmt: skip
+        finally:
+            stop()
+    print("\n| load | p99 loaded / idle (each round) | median |\n|---|---|---|")
+    for load, values in ratios.items():
+        each = ", ".join(f"x{v:.2f}" for v in values)
+        print(f"| `{load}` | {each} | x{statistics.median(values):.2f} |")
+    print(f"load average at the end: {os.getloadavg()}")
+
+
+def _measure(
+    load: str, url: str, seconds: int, *, server: Server, feed: Iterator[Sighting], other: Path
+) -> WrkResult:
+    """One loaded phase."""
+    kind, *rest = load.split("/")
+    if kind in ("ingest", "recompute"):
+        churn = Churn(server, feed, INGEST_RATE, recompute=kind == "recompute",
+                      ingest=kind == "ingest")  # fmt: skip
+        with churn:
+            return run_wrk(url, seconds=seconds, connections=32, threads=2)
+    child = _child("spin", *rest) if kind == "spin" else _child("ingest", rest[0], str(other))
+    try:
+        return run_wrk(url, seconds=seconds, connections=32, threads=2)
+    finally:
+        child.kill()
+        child.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""LoopBusy: the event loop's CPU share, and ingest batching for longer while it is busy."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from meshlens.api.loop_busy import LoopBusy
+from meshlens.config import Settings
+from tests.api.conftest import Serve
+
+
+def test_each_change_between_busy_and_calm_is_reported_once() -> None:
+    changes: list[bool] = []
+    busy = LoopBusy(changes.append)
+    busy.sample(0.1, 0.5)  # 20 %: calm, as it started
+    busy.sample(0.25, 0.5)  # exactly half: busy
+    busy.sample(0.4, 0.5)
+    busy.sample(0.2, 0.5)  # 40 %: calm again
+    busy.sample(0.0, 0.0)  # no time passed: calm
+    assert changes == [True, False]
+    assert busy.share == 0.0
+    assert busy.busy is False
+
+
+def test_the_share_is_sampled_on_the_running_loop_with_its_clocks() -> None:
+    cpu = iter([0.0, 0.3, 0.3, 0.35])
+    wall = iter([10.0, 10.5, 10.5, 11.0])
+    changes: list[bool] = []
+    busy = LoopBusy(
+        changes.append, period_s=0.0, cpu_clock=lambda: next(cpu), wall_clock=lambda: next(wall)
+    )
+
+    async def two_periods() -> None:
+        task = asyncio.create_task(busy.run())
+        while len(changes) < 2:
+            await asyncio.sleep(0)
+        task.cancel()
+
+    asyncio.run(asyncio.wait_for(two_periods(), 5))
+    assert changes == [True, False]  # 60 %, then 10 %
+    assert busy.share == pytest.approx(0.1)
+
+
+def test_a_busy_loop_makes_ingest_batch_for_longer_until_it_calms(
+    serve: Serve, settings: Settings
+) -> None:
+    running = serve()
+    worker, loop_busy = running.server.worker, running.server.loop_busy
+    assert worker.batch_latency_s == settings.meshlens.ingest.batch_latency_ms / 1000
+    loop_busy.sample(0.45, 0.5)
+    assert worker.batch_latency_s == settings.meshlens.ingest.busy_batch_latency_ms / 1000 == 1.0
+    loop_busy.sample(0.05, 0.5)
+    assert worker.batch_latency_s == 0.05
