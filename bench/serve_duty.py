@@ -42,6 +42,7 @@ from meshlens.ingest.worker import IngestWorker
 from meshlens.records import Sighting
 
 INGEST_RATE = 500.0
+_SEEDS = itertools.count(100)
 
 
 def _spin(policy: str, run_ms: float, rest_ms: float) -> None:
@@ -70,13 +71,13 @@ def _offer_at_rate(worker: IngestWorker, feed: Iterator[Sighting], rate: float) 
         time.sleep(0.01)
 
 
-def _ingest_elsewhere(niceness: int, db: Path) -> None:
-    """The `ingest-elsewhere` load: the real pipeline on its own database."""
+def _ingest_elsewhere(niceness: int, db: Path, seed: int) -> None:
+    """The `ingest-elsewhere` load: the real pipeline on its own database, new sightings."""
     os.nice(niceness)
     storage = open_storage(Settings(db_path=db))
     worker = IngestWorker(storage.pipeline)
     worker.start()
-    feed = iter(list(sightings(int(INGEST_RATE * 600) // 30, seed=11)))
+    feed = iter(list(sightings(int(INGEST_RATE * 600) // 30, seed=seed)))
     print("ready", flush=True)
     _offer_at_rate(worker, feed, INGEST_RATE)
 
@@ -104,7 +105,7 @@ def main() -> None:
         if kind == "spin":
             _spin(rest[0], float(rest[1]), float(rest[2]))
         else:
-            _ingest_elsewhere(int(rest[0]), Path(rest[1]))
+            _ingest_elsewhere(int(rest[0]), Path(rest[1]), int(rest[2]))
         return
     with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
         db, other = Path(tmp) / "serve.db", Path(tmp) / "elsewhere.db"
@@ -147,7 +148,10 @@ def _measure(
                       ingest=kind == "ingest")  # fmt: skip
         with churn:
             return run_wrk(url, seconds=seconds, connections=32, threads=2)
-    child = _child("spin", *rest) if kind == "spin" else _child("ingest", rest[0], str(other))
+    if kind == "spin":
+        child = _child("spin", *rest)
+    else:  # a seed of its own each time, so every phase writes new transmissions
+        child = _child("ingest", rest[0], str(other), str(next(_SEEDS)))
     try:
         return run_wrk(url, seconds=seconds, connections=32, threads=2)
     finally:
