@@ -139,7 +139,9 @@ class Churn:
         self._rate = rate_per_s
         self._stop = threading.Event()
         self.rounds = 0
+        self.computes = 0
         self.offered = 0
+        self._lock = threading.Lock()
         self._threads = [
             *([threading.Thread(target=self._recompute, name="churn-recompute")] * recompute),
             *([threading.Thread(target=self._ingest, name="churn-ingest")] * ingest),
@@ -158,8 +160,15 @@ class Churn:
     def _recompute(self) -> None:
         members = list(self._server.recomputers)
         while not self._stop.is_set():
-            wait_futures([m.refresh(join_in_flight=False) for m in members])
+            futures = [m.refresh(join_in_flight=False) for m in members]
+            for future in futures:  # paced rounds outlast a phase: count computes too
+                future.add_done_callback(self._computed)
+            wait_futures(futures)
             self.rounds += 1
+
+    def _computed(self, _: object) -> None:
+        with self._lock:
+            self.computes += 1
 
     def _ingest(self) -> None:
         started = time.perf_counter()
@@ -259,7 +268,8 @@ def measure(server: Server, port: int, args: argparse.Namespace) -> list[tuple[s
         )  # fmt: skip
         with churning as churn:
             result = run_wrk(url, **run)
-        rows.append((f"churn {pair + 1}: {churn.rounds} rounds, {churn.offered} obs", result))
+        label = f"churn {pair + 1}: {churn.computes} computes, {churn.offered} obs"
+        rows.append((label, result))
     return rows
 
 
@@ -280,9 +290,9 @@ def report(rows: list[tuple[str, WrkResult]]) -> None:
 
 
 def rows(ctx: Context) -> list[Row]:
-    """Idle and churn p99 of the default-shape read (a short run: 1 pair of 3-5 s phases)."""
-    seconds = "3" if ctx.quick else "5"
-    args = _parser().parse_args(["--db", str(ctx.db_path), "--seconds", seconds, "--pairs", "1"])
+    """Idle and churn p99 of the default-shape read: medians of 3 pairs of 4 s phases."""
+    seconds, pairs = ("3", "1") if ctx.quick else ("4", "3")
+    args = _parser().parse_args(["--db", str(ctx.db_path), "--seconds", seconds, "--pairs", pairs])
     with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
         db = Path(tmp) / "serve.db"
         shutil.copy(args.db, db)
@@ -293,25 +303,30 @@ def rows(ctx: Context) -> list[Row]:
             results = measure(server, port, args)
         finally:
             stop()
-    idle = next(r for name, r in results if name.startswith("idle 1"))
-    churn = next(r for name, r in results if name.startswith("churn 1"))
-    note = (f"wrk -c{args.connections} -t{args.threads}, {seconds} s phases, one idle/churn pair "
-            f"(`python -m bench.serve` runs four); churn: every recomputer back to back and "
+    idle = [r for name, r in results if name.startswith("idle ") and name[5:].isdigit()]
+    churn = [(name, r) for name, r in results if name.startswith("churn ")]
+    idle_p99 = statistics.median(r.p99_ms for r in idle)
+    churn_p99 = statistics.median(r.p99_ms for _, r in churn)
+    computes = ", ".join(name.split(": ", 1)[1].split(",")[0] for name, _ in churn)
+    note = (f"wrk -c{args.connections} -t{args.threads}, medians of {pairs} idle/churn pairs of "
+            f"{seconds} s phases; churn: every recomputer back to back (paced by "
+            f"analytics.computeCpuShare; per phase {computes}) and "
             f"{args.ingest_rate:g} obs/s ingest")  # fmt: skip
     return [
         Row(
             "serving",
             f"`{args.route}` idle",
-            f"{idle.requests_s:,.0f} req/s, p99 {idle.p99_ms:.2f} ms",
+            f"{statistics.median(r.requests_s for r in idle):,.0f} req/s, p99 {idle_p99:.2f} ms",
             note=note,
         ),
         Row(
             "serving",
             f"`{args.route}` under churn",
-            f"{churn.requests_s:,.0f} req/s, p99 {churn.p99_ms:.2f} ms",
+            f"{statistics.median(r.requests_s for _, r in churn):,.0f} req/s,"
+            f" p99 {churn_p99:.2f} ms",
             note=note,
         ),
-        Row("serving", "p99 churn / idle", f"x{churn.p99_ms / idle.p99_ms:.2f}"),
+        Row("serving", "p99 churn / idle", f"x{churn_p99 / idle_p99:.2f}"),
     ]
 
 
