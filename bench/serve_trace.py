@@ -251,7 +251,7 @@ def run_phase(
             return run_wrk(url, **run), ""
         with Churn(server, feed, args.ingest_rate, recompute=recompute_on, ingest=ingest_on) as c:
             result = run_wrk(url, **run)
-        return result, f" ({c.rounds} rounds, {c.offered} obs)"
+        return result, f" ({c.computes} computes, {c.offered} obs)"
     finally:
         TIMELINE.recording = False
         after = thread_cpu()

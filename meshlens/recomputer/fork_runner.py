@@ -22,7 +22,9 @@ mallopt: fewer page faults), restores default SIGINT/SIGTERM handling, detaches 
 parent's signal wakeup fd (the event loop's), closes the pipes of other rounds and lowers
 its priority with `os.nice` and, on Linux, the SCHED_IDLE policy, so the serving
 process keeps the CPU when both want it.
-If the parent dies, the child's next write fails with EPIPE and the child exits.
+If the parent dies, the child is killed with it (Linux's parent-death signal; elsewhere,
+its next write fails with EPIPE and it exits), so a child resting between jobs (pacing)
+never holds the parent's socket or database lock after the parent is gone.
 """
 
 from __future__ import annotations
@@ -174,6 +176,33 @@ _MALLOPT = _glibc_mallopt()
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 
 
+def _libc_prctl() -> Callable[[int, int], int] | None:
+    """Linux's prctl, looked up here in the parent (a child must not dlopen)."""
+    try:
+        prctl: Callable[[int, int], int] = ctypes.CDLL(None).prctl
+    except (OSError, AttributeError):  # not Linux: a child outlives a killed parent
+        return None
+    return prctl
+
+
+_PRCTL = _libc_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Be killed when the parent dies, even by SIGKILL (Linux; elsewhere nothing).
+
+    A child that rests between jobs (pacing) may outlive a killed parent by seconds, and
+    holds what it inherited meanwhile: the listening socket and the database's lock, so
+    a restarted server would be refused. The signal comes when the forking thread ends.
+    """
+    if _PRCTL is None:
+        return
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the call above
+        os._exit(1)
+
+
 def _keep_freed_memory() -> None:
     """Let the child reuse the memory its jobs free instead of faulting in fresh pages.
 
@@ -193,8 +222,10 @@ def _child_main(
     fd: int,
     close_fds: Sequence[int],
     jobs: Sequence[Callable[[], object]],
+    *,
     niceness: int,
     rest_after: Callable[[float], float],
+    parent_pid: int,
 ) -> NoReturn:
     """Run the round's jobs in order, stream each result back, then leave without cleanup.
 
@@ -203,6 +234,7 @@ def _child_main(
     """
     status = 0
     try:
+        die_with_parent(parent_pid)
         gc.disable()
         _keep_freed_memory()
         signal.set_wakeup_fd(-1)
@@ -366,6 +398,7 @@ class ForkRunner:
 
     def _launch(self, batch: list[tuple[Future[Any], Callable[[], Any]]]) -> None:
         read_fd, write_fd = os.pipe()
+        parent_pid = os.getpid()
         with self._cond:
             # A round whose collector has closed its fd but not yet left _active may list
             # a number os.pipe() just reused for this round: the child must not close its
@@ -379,7 +412,10 @@ class ForkRunner:
             raise
         if pid == 0:  # the child: never returns
             jobs = [job for _, job in batch]
-            _child_main(write_fd, [read_fd, *others], jobs, self._niceness, self._pace.rest_after)
+            _child_main(
+                write_fd, [read_fd, *others], jobs, niceness=self._niceness,
+                rest_after=self._pace.rest_after, parent_pid=parent_pid,
+            )  # fmt: skip
         os.close(write_fd)
         rnd = _Round(pid=pid, fd=read_fd, futures=[f for f, _ in batch])
         collector = threading.Thread(

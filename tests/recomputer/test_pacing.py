@@ -9,6 +9,8 @@ one clock for every process on Linux, so a forked child's times compare with the
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -134,3 +136,45 @@ def test_a_replica_child_rests_after_each_job_at_the_share_sent_with_it() -> Non
         _assert_paced(first, second, 0.5)
     finally:
         runner.stop()
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+from meshlens.recomputer import ForkRunner, Pace
+
+def job():
+    started = time.process_time()
+    while time.process_time() - started < 0.005:
+        pass
+    return os.getpid()
+
+runner = ForkRunner(gather_s=0, niceness=0, pace=Pace(0.0001))  # then rests for ~50 s
+print(runner.submit(job).result(10), flush=True)
+sys.stdin.read()  # until the test kills us
+"""
+
+
+def test_a_resting_child_dies_with_its_parent_even_when_the_parent_is_killed() -> None:
+    # The child would rest for minutes holding the parent's socket and database lock.
+    with subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN_SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    ) as parent:  # fmt: skip
+        assert parent.stdout is not None
+        child = int(parent.stdout.readline())
+        assert _alive(child)
+        parent.kill()
+        parent.wait(WAIT_S)
+    deadline = time.monotonic() + WAIT_S
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, reaped by init soon, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
