@@ -188,12 +188,14 @@ def start_server(
     clock: Clock | None = None,
     replica: bool = False,
     cpu_share: float | None = None,
+    busy_batch_latency_ms: int | None = None,
 ) -> tuple[Server, int, Callable[[], None]]:
     """The real Server on a thread's event loop; returns it, its port and a stop function.
 
     Recomputers run in a child forked per compute, as shipped, unless `replica` puts them
     on the long-lived replica child (`analytics.computeIn: replica`); `cpu_share` replaces
-    `analytics.computeCpuShare` (1: no pacing).
+    `analytics.computeCpuShare` (1: no pacing) and `busy_batch_latency_ms`
+    `meshlens.ingest.busyBatchLatencyMs`.
     """
     if niceness is not None:  # read when the Server builds its compute children
         app.COMPUTE_NICENESS = niceness
@@ -203,6 +205,12 @@ def start_server(
     if cpu_share is not None:  # analytics.computeCpuShare; 1 turns pacing off
         analytics_settings = dataclasses.replace(settings.analytics, compute_cpu_share=cpu_share)
         settings = dataclasses.replace(settings, analytics=analytics_settings)
+    if busy_batch_latency_ms is not None:  # meshlens.ingest.busyBatchLatencyMs; 50: off
+        ingest = dataclasses.replace(
+            settings.meshlens.ingest, busy_batch_latency_ms=busy_batch_latency_ms
+        )
+        meshlens = dataclasses.replace(settings.meshlens, ingest=ingest)
+        settings = dataclasses.replace(settings, meshlens=meshlens)
     server = Server(settings, analytics=analytics, clock=clock)
     sock = bind("127.0.0.1", 0)
     port = int(sock.getsockname()[1])
@@ -246,6 +254,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--cpu-share", type=float, help="replace analytics.computeCpuShare (1: no pacing)"
+    )
+    parser.add_argument(
+        "--busy-batch-latency-ms",
+        type=int,
+        help="replace meshlens.ingest.busyBatchLatencyMs (50, the batchLatencyMs: no change)",
     )
     return parser
 
@@ -345,6 +358,7 @@ def main() -> None:
             args.niceness,
             replica=args.replica,
             cpu_share=args.cpu_share,
+            busy_batch_latency_ms=args.busy_batch_latency_ms,
         )
         try:
             while not (server.status.loaded and server.recomputers.ready()):

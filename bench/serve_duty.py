@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cpu-share", type=float, help="analytics.computeCpuShare")
+    parser.add_argument("--busy-batch-latency-ms", type=int, help="busyBatchLatencyMs")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -111,7 +112,10 @@ def main() -> None:
         db, other = Path(tmp) / "serve.db", Path(tmp) / "elsewhere.db"
         shutil.copy(args.db, db)
         shutil.copy(args.db, other)
-        server, port, stop = start_server(Settings(db_path=db), ANALYTICS, cpu_share=args.cpu_share)
+        server, port, stop = start_server(
+            Settings(db_path=db), ANALYTICS, cpu_share=args.cpu_share,
+            busy_batch_latency_ms=args.busy_batch_latency_ms,
+        )  # fmt: skip
         try:
             while not (server.status.loaded and server.recomputers.ready()):
                 time.sleep(0.05)
