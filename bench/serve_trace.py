@@ -45,7 +45,7 @@ from bench.serve import SIM_CACHE, Churn, WrkResult, bench_registry, run_wrk, st
 from meshlens.api import recompute
 from meshlens.app import Server
 from meshlens.config import Settings
-from meshlens.recomputer import Rendered, fork_runner, replica_runner
+from meshlens.recomputer import Rendered, child, fork_runner, replica_runner
 
 KINDS = ("fork", "gc", "ingest", "result", "publish", "child")
 
@@ -87,12 +87,12 @@ def _timed(kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def install_probes() -> None:
     """Wrap fork, the result reader and the analytic job; watch the collector (before Server())."""
-    fork_runner._fork = _timed("fork", fork_runner._fork)
+    child.fork = _timed("fork", child.fork)
     resolve = fork_runner.ForkRunner._resolve
     fork_runner.ForkRunner._resolve = _timed("result", resolve)  # type: ignore[method-assign]
     collect = fork_runner.ForkRunner._collect
     fork_runner.ForkRunner._collect = _timed("child", collect)  # type: ignore[method-assign]
-    replica_runner._fork = fork_runner._fork  # type: ignore[attr-defined]
+    replica_runner.fork = child.fork  # type: ignore[attr-defined]
     replica_resolve = replica_runner.ReplicaRunner._resolve
     replica_runner.ReplicaRunner._resolve = _timed("result", replica_resolve)  # type: ignore[method-assign]
 

@@ -5,16 +5,13 @@
 - `Published`, `Rendered`, `render` (published.py): the immutable encoded snapshot.
 - `OnDemandCache` (on_demand.py): single-flight bounded cache for filtered shapes.
 - Runners (runners.py, fork_runner.py): where a job runs; `produce_on` composes them.
+- child.py: what a compute child is and does to itself (frames, fork, priority, memory).
 - `ReplicaRunner` (replica_runner.py): one long-lived child that follows the state by deltas.
 - `Pace` (pacing.py): keeps a runner's jobs to a share of one CPU, resting after each.
 """
 
-from meshlens.recomputer.fork_runner import (
-    ChildComputeError,
-    ChildLostError,
-    ForkRunner,
-    ForkRunnerStats,
-)
+from meshlens.recomputer.child import ChildComputeError, ChildLostError
+from meshlens.recomputer.fork_runner import ForkRunner, ForkRunnerStats
 from meshlens.recomputer.on_demand import OnDemandCache, OnDemandStats, published_size, submitted
 from meshlens.recomputer.pacing import Pace
 from meshlens.recomputer.published import Published, Rendered, etag_of, gzip_variant, render

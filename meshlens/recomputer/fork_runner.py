@@ -30,82 +30,27 @@ never holds the parent's socket or database lock after the parent is gone.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import gc
 import logging
 import os
 import pickle
 import signal
-import struct
 import threading
 import time
 import traceback
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 from meshlens.errors import MeshlensError
+from meshlens.recomputer import child
 from meshlens.recomputer.pacing import Pace
 from meshlens.recomputer.runners import RunnerStoppedError
 
 logger = logging.getLogger("meshlens.recomputer")
 
 R = TypeVar("R")
-_HEADER = struct.Struct("!BQ")  # frame kind, payload length
-_RETURNED, _RAISED = 0, 1
-
-
-class ChildComputeError(MeshlensError):
-    """A job raised in the compute child; carries the child's type name and traceback."""
-
-    def __init__(self, exc_type: str, detail: str, child_traceback: str, pid: int) -> None:
-        super().__init__(f"{exc_type}: {detail} (in compute child {pid})")
-        self.exc_type = exc_type
-        self.detail = detail
-        self.child_traceback = child_traceback
-        self.pid = pid
-
-
-class ChildLostError(MeshlensError):
-    """The compute child died before finishing this job (killed, crashed, out of memory)."""
-
-    def __init__(self, pid: int, how: str, job: int, jobs: int) -> None:
-        super().__init__(f"compute child {pid} {how} before finishing job {job + 1} of {jobs}")
-        self.pid = pid
-        self.how = how
-
-
-class _ChildTracebackError(Exception):
-    """The child's formatted traceback, chained as __cause__ so logs show where it failed."""
-
-    def __str__(self) -> str:
-        return "\n" + str(self.args[0])
-
-
-def settle(
-    future: Future[Any], kind: int, payload: bytearray, pid: int, count: Callable[[int], None]
-) -> None:
-    """Settle `future` from a child's answer: its value, or the error it raised.
-
-    `count(kind)` runs first (so a waiter woken by the future sees it counted), except
-    when the value cannot be unpickled here; the future then holds that error.
-    """
-    if kind == _RETURNED:
-        try:
-            value = pickle.loads(payload)
-        except Exception as exc:  # e.g. the result's class cannot be imported here
-            future.set_exception(exc)
-            return
-        count(_RETURNED)
-        future.set_result(value)
-        return
-    exc_type, detail, child_traceback = pickle.loads(payload)
-    error = ChildComputeError(exc_type, detail, child_traceback, pid)
-    error.__cause__ = _ChildTracebackError(child_traceback)
-    count(_RAISED)
-    future.set_exception(error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,97 +72,6 @@ class _Round:
     futures: list[Future[Any]]
 
 
-def _fork() -> int:
-    with warnings.catch_warnings():
-        # Python >= 3.12 warns that fork() in a multi-threaded process may deadlock the
-        # child, because another thread may hold a lock the child inherits locked. Our
-        # child takes no lock a parent thread could hold: it runs the round's jobs on data
-        # nobody mutates, writes to its own pipe and leaves with os._exit (module docstring).
-        # catch_warnings is process-global: for this instant another thread's warning
-        # filters are the ones saved here, which is harmless.
-        warnings.filterwarnings(
-            "ignore",
-            message=r".*multi-threaded, use of fork\(\) may lead to deadlocks",
-            category=DeprecationWarning,
-        )
-        return os.fork()
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _schedule_idle() -> None:
-    """Run only on CPU time nothing else wants (Linux SCHED_IDLE), where the OS offers it.
-
-    Niceness alone still gives a CPU-bound child a share of a busy core; SCHED_IDLE gives
-    it only what the serving process and the machine leave over.
-    """
-    policy = getattr(os, "SCHED_IDLE", None)
-    if policy is None:
-        return
-    with contextlib.suppress(OSError):
-        os.sched_setscheduler(0, policy, os.sched_param(0))
-
-
-def _glibc_mallopt() -> Callable[[int, int], int] | None:
-    """glibc's mallopt, looked up here in the parent (a child must not dlopen: loader lock)."""
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt: Callable[[int, int], int] = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (musl, macOS): children keep the defaults
-        return None
-    return mallopt
-
-
-_MALLOPT = _glibc_mallopt()
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
-
-
-def _libc_prctl() -> Callable[[int, int], int] | None:
-    """Linux's prctl, looked up here in the parent (a child must not dlopen)."""
-    try:
-        prctl: Callable[[int, int], int] = ctypes.CDLL(None).prctl
-    except (OSError, AttributeError):  # not Linux: a child outlives a killed parent
-        return None
-    return prctl
-
-
-_PRCTL = _libc_prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Be killed when the parent dies, even by SIGKILL (Linux; elsewhere nothing).
-
-    A child that rests between jobs (pacing) may outlive a killed parent by seconds, and
-    holds what it inherited meanwhile: the listening socket and the database's lock, so
-    a restarted server would be refused. The signal comes when the forking thread ends.
-    """
-    if _PRCTL is None:
-        return
-    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before the call above
-        os._exit(1)
-
-
-def _keep_freed_memory() -> None:
-    """Let the child reuse the memory its jobs free instead of faulting in fresh pages.
-
-    A compute allocates ~100 MB of temporaries at the staging profile; with glibc's
-    defaults large ones are mmapped and unmapped each time, and the heap top is trimmed,
-    so every allocation first-touches new pages (~25k page faults, a third of a
-    distance compute in a child). The child is short-lived: it may keep what it frees.
-    """
-    if _MALLOPT is None:
-        return
-    _MALLOPT(_M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest; bigger arrays still mmap
-    _MALLOPT(_M_TRIM_THRESHOLD, 1 << 30)
-    _MALLOPT(_M_TOP_PAD, 64 << 20)
-
-
 def _child_main(
     fd: int,
     close_fds: Sequence[int],
@@ -234,9 +88,9 @@ def _child_main(
     """
     status = 0
     try:
-        die_with_parent(parent_pid)
+        child.die_with_parent(parent_pid)
         gc.disable()
-        _keep_freed_memory()
+        child.keep_freed_memory()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -246,40 +100,23 @@ def _child_main(
                 os.close(other)
         if niceness:
             os.nice(niceness)
-            _schedule_idle()
+            child.schedule_idle()
         for job in jobs:
             started = time.process_time()
             try:
-                kind, payload = _RETURNED, pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
+                kind, payload = (
+                    child.RETURNED,
+                    pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL),
+                )
             except Exception as exc:  # sent back to the parent, which raises ChildComputeError
                 text = (type(exc).__qualname__, str(exc), traceback.format_exc())
-                kind, payload = _RAISED, pickle.dumps(text)
-            _write_all(fd, _HEADER.pack(kind, len(payload)) + payload)
+                kind, payload = child.RAISED, pickle.dumps(text)
+            child.write_all(fd, child.HEADER.pack(kind, len(payload)) + payload)
             time.sleep(rest_after(time.process_time() - started))
     except BaseException:  # the parent went away (EPIPE) or the process is being torn down
         status = 1
     finally:
         os._exit(status)
-
-
-def _read_exact(fd: int, size: int) -> bytearray | None:
-    """Read exactly `size` bytes, or None at end of file."""
-    buffer = bytearray(size)
-    view = memoryview(buffer)
-    got = 0
-    while got < size:
-        n = os.readv(fd, [view[got:]])
-        if n == 0:
-            return None
-        got += n
-    return buffer
-
-
-def _describe(status: int) -> str:
-    code = os.waitstatus_to_exitcode(status)
-    if code < 0:
-        return f"was killed by {signal.Signals(-code).name}"
-    return f"exited with status {code}"
 
 
 class ForkRunner:
@@ -405,7 +242,7 @@ class ForkRunner:
             # own write end (it would die with EBADF before sending anything).
             others = [rnd.fd for rnd in self._active.values() if rnd.fd != write_fd]
         try:
-            pid = _fork()
+            pid = child.fork()
         except BaseException:
             os.close(read_fd)
             os.close(write_fd)
@@ -435,11 +272,15 @@ class ForkRunner:
         done = 0
         try:
             while done < len(rnd.futures):
-                header = _read_exact(rnd.fd, _HEADER.size)
-                payload = None if header is None else _read_exact(rnd.fd, _HEADER.unpack(header)[1])
+                header = child.read_exact(rnd.fd, child.HEADER.size)
+                payload = (
+                    None
+                    if header is None
+                    else child.read_exact(rnd.fd, child.HEADER.unpack(header)[1])
+                )
                 if header is None or payload is None:
                     break
-                self._resolve(rnd.futures[done], _HEADER.unpack(header)[0], payload, rnd.pid)
+                self._resolve(rnd.futures[done], child.HEADER.unpack(header)[0], payload, rnd.pid)
                 done += 1
         except Exception:  # a bug here must not leave futures hanging: kill, then fail them
             logger.exception("compute runner %s: reading child %d failed", self.name, rnd.pid)
@@ -450,12 +291,12 @@ class ForkRunner:
             self._finish(rnd, done, status)
 
     def _resolve(self, future: Future[Any], kind: int, payload: bytearray, pid: int) -> None:
-        settle(future, kind, payload, pid, self._count)
+        child.settle(future, kind, payload, pid, self._count)
 
     def _count(self, kind: int) -> None:
         with self._cond:
-            self._returned += kind == _RETURNED
-            self._raised += kind == _RAISED
+            self._returned += kind == child.RETURNED
+            self._raised += kind == child.RAISED
 
     def _finish(self, rnd: _Round, done: int, status: int) -> None:
         with self._cond:
@@ -466,10 +307,12 @@ class ForkRunner:
             self._lost += lost
             self._cond.notify_all()
         if lost:
-            logger.error("compute child %d %s", rnd.pid, _describe(status))
+            logger.error("compute child %d %s", rnd.pid, child.describe(status))
         for index in range(done, len(rnd.futures)):
             if stopping:
                 rnd.futures[index].set_exception(RunnerStoppedError(self.name))
             else:
-                error = ChildLostError(rnd.pid, _describe(status), index, len(rnd.futures))
+                error = child.ChildLostError(
+                    rnd.pid, child.describe(status), index, len(rnd.futures)
+                )
                 rnd.futures[index].set_exception(error)

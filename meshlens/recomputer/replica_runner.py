@@ -47,17 +47,17 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from meshlens.recomputer.fork_runner import (
-    _RAISED,
-    _RETURNED,
+from meshlens.recomputer.child import (
+    RAISED,
+    RETURNED,
     ChildLostError,
-    _describe,
-    _fork,
-    _keep_freed_memory,
-    _read_exact,
-    _schedule_idle,
-    _write_all,
+    describe,
+    fork,
+    keep_freed_memory,
+    read_exact,
+    schedule_idle,
     settle,
+    write_all,
 )
 from meshlens.recomputer.pacing import Pace, rest_for
 from meshlens.recomputer.runners import RunnerStoppedError
@@ -110,11 +110,11 @@ def _read_waiting(fd: int) -> list[tuple[int, bytearray]] | None:
     """Block for one message, then take every message already waiting; None at the end."""
     messages: list[tuple[int, bytearray]] = []
     while not messages or select.select([fd], [], [], 0)[0]:
-        header = _read_exact(fd, _HEADER.size)
+        header = read_exact(fd, _HEADER.size)
         if header is None:
             return messages or None
         kind, size = _HEADER.unpack(header)
-        payload = _read_exact(fd, size)
+        payload = read_exact(fd, size)
         if payload is None:
             return messages or None
         messages.append((kind, payload))
@@ -227,7 +227,7 @@ class ReplicaRunner:
             down_r, down_w = os.pipe()
             up_r, up_w = os.pipe()
             try:
-                pid = _fork()
+                pid = fork()
             except BaseException:
                 for fd in (down_r, down_w, up_r, up_w):
                     os.close(fd)
@@ -252,7 +252,7 @@ class ReplicaRunner:
         """Write the child's inbox to its pipe, in order; closing the pipe lets it leave."""
         try:
             while (message := child.inbox.get()) is not None:
-                _write_all(child.to_fd, message)
+                write_all(child.to_fd, message)
         except OSError:  # the child died (EPIPE): its collector reports it
             pass
         finally:
@@ -264,11 +264,11 @@ class ReplicaRunner:
         """Resolve the child's futures in order as results arrive; reap it at the end."""
         try:
             while True:
-                header = _read_exact(child.from_fd, _HEADER.size)
+                header = read_exact(child.from_fd, _HEADER.size)
                 if header is None:
                     break
                 kind, size = _HEADER.unpack(header)
-                payload = _read_exact(child.from_fd, size)
+                payload = read_exact(child.from_fd, size)
                 if payload is None:
                     break
                 with self._lock:
@@ -288,8 +288,8 @@ class ReplicaRunner:
 
     def _count(self, kind: int) -> None:
         with self._lock:
-            self._returned += kind == _RETURNED
-            self._raised += kind == _RAISED
+            self._returned += kind == RETURNED
+            self._raised += kind == RAISED
 
     def _finish(self, child: _Child, status: int) -> None:
         with self._lock:
@@ -303,12 +303,12 @@ class ReplicaRunner:
             self._lost += bool(left) and not stopping
         child.inbox.put(None)  # its feeder stops too
         if left and not stopping:
-            logger.error("compute child %d %s", child.pid, _describe(status))
+            logger.error("compute child %d %s", child.pid, describe(status))
         for index, future in enumerate(left):
             if stopping:
                 future.set_exception(RunnerStoppedError(self.name))
             else:
-                future.set_exception(ChildLostError(child.pid, _describe(status), index, len(left)))
+                future.set_exception(ChildLostError(child.pid, describe(status), index, len(left)))
 
     # -- the child's side --------------------------------------------------------------
 
@@ -325,14 +325,14 @@ class ReplicaRunner:
         status = 0
         try:
             gc.freeze()  # the parent's objects: never scanned here, so never copied for it
-            _keep_freed_memory()
+            keep_freed_memory()
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             _close_all_but(read_fd, write_fd)
             if self._niceness:
                 os.nice(self._niceness)
-                _schedule_idle()
+                schedule_idle()
             while (messages := _read_waiting(read_fd)) is not None:
                 # Every delta first, then the jobs, all on one snapshot: the jobs of a round
                 # share its memo (resolved hops, graph, clock-skew engine) instead of each
@@ -344,7 +344,7 @@ class ReplicaRunner:
                     if kind == _JOB:
                         started = time.process_time()
                         answer, share = self._run_job(payload)
-                        _write_all(write_fd, answer)
+                        write_all(write_fd, answer)
                         # Deltas sent meanwhile wait in the parent's inbox queue (pacing.py).
                         time.sleep(rest_for(time.process_time() - started, share))
         except BaseException:  # the parent went away (EPIPE), or a delta could not apply
@@ -357,7 +357,7 @@ class ReplicaRunner:
         name, arg, share = pickle.loads(payload)
         try:
             result = pickle.dumps(self._handlers[name](arg), protocol=pickle.HIGHEST_PROTOCOL)
-            return _HEADER.pack(_RETURNED, len(result)) + result, share
+            return _HEADER.pack(RETURNED, len(result)) + result, share
         except Exception as exc:  # sent back to the parent, which raises ChildComputeError
             text = pickle.dumps((type(exc).__qualname__, str(exc), traceback.format_exc()))
-            return _HEADER.pack(_RAISED, len(text)) + text, share
+            return _HEADER.pack(RAISED, len(text)) + text, share

@@ -24,6 +24,7 @@ from meshlens.recomputer import (
     Outcome,
     Recomputer,
     RunnerStoppedError,
+    child,
     produce_on,
     render_job,
 )
@@ -233,7 +234,7 @@ def test_the_fork_warning_of_python_3_12_is_suppressed_narrowly(
     monkeypatch.setattr(os, "fork", fake_fork)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert fork_runner_module._fork() == 4242
+        assert child.fork() == 4242
     assert [str(w.message) for w in caught] == ["something else"]
 
 
@@ -265,7 +266,7 @@ def _freed_memory_is_reused() -> int:
     return after - before
 
 
-@pytest.mark.skipif(fork_runner_module._MALLOPT is None, reason="glibc's mallopt only")
+@pytest.mark.skipif(child._MALLOPT is None, reason="glibc's mallopt only")
 def test_a_child_keeps_the_memory_its_jobs_free(runner: ForkRunner) -> None:
     # Without the tuning glibc maps or grows fresh memory for the second bytearray and
     # faults in its 4k pages again; with it the child reuses the freed block.
