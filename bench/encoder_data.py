@@ -19,9 +19,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bench.suite import Context, Row
-from meshlens.app import open_storage
 from meshlens.config import Settings
 from meshlens.records import Sighting
+from meshlens.storage import open_storage
 from meshlens.wire.channels import PUBLIC_KEY_HEX
 from meshlens.wire.encode import (
     ack_payload,

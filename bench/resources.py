@@ -34,11 +34,11 @@ from meshlens.api.resources.pins import SnapshotPins
 from meshlens.api.resources.render import DecodedCache
 from meshlens.api.resources.service import ResourceService
 from meshlens.api.resources.visibility import Visibility
-from meshlens.app import channel_keys
 from meshlens.config import Settings
 from meshlens.db.database import ReadOnlyDatabase
 from meshlens.ingest.loader import load_store
 from meshlens.records import FakeClock
+from meshlens.storage import channel_keys
 from meshlens.store.batch import ObsBatch, StoreBatch
 from meshlens.store.store import PacketStore
 

@@ -36,10 +36,11 @@ from pathlib import Path
 from bench.encoder_data import sightings
 from bench.serve import SIM_CACHE, Churn, WrkResult, run_wrk, start_server
 from meshlens.analytics.registry import ANALYTICS
-from meshlens.app import Server, open_storage
+from meshlens.app import Server
 from meshlens.config import Settings
 from meshlens.ingest.worker import IngestWorker
 from meshlens.records import Sighting
+from meshlens.storage import open_storage
 
 INGEST_RATE = 500.0
 _SEEDS = itertools.count(100)

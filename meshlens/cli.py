@@ -127,8 +127,8 @@ def _register_decode(sub: Subparsers, handlers: dict[str, Command]) -> None:
 
 def _import(args: argparse.Namespace) -> int:
     """Import capture files into the database; bad records are reported, never fatal."""
-    from meshlens.app import open_storage  # noqa: PLC0415 - keeps `meshlens decode` light
     from meshlens.ingest.files import import_paths  # noqa: PLC0415
+    from meshlens.storage import open_storage  # noqa: PLC0415 - keeps `meshlens decode` light
 
     try:
         settings = _settings(args)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from meshlens.app import open_storage
 from meshlens.config import Settings
 from meshlens.records import FakeClock, Node, PubKey, Sighting
+from meshlens.storage import open_storage
 from meshlens.wire.channels import PUBLIC_KEY_HEX
 from meshlens.wire.encode import encode_frame, group_text_payload
 from tests.api.running import Running

@@ -13,10 +13,11 @@ from typing import Any
 import httpx
 
 from meshlens.api.server import bind
-from meshlens.app import Server, open_storage
+from meshlens.app import Server
 from meshlens.config import Settings
 from meshlens.ingest.loader import load_store
 from meshlens.records import Sighting
+from meshlens.storage import open_storage
 from meshlens.store.store import LoadProgress
 
 

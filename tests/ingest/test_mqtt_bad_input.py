@@ -9,12 +9,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from meshlens.app import open_storage
 from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
 from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.routing import MAX_MESSAGE_BYTES, RoutingRules
 from meshlens.ingest.worker import IngestWorker
+from meshlens.storage import open_storage
 from meshlens.wire.channels import PUBLIC_KEY_HEX
 from tests.ingest.brokers import Publisher, unique_prefix
 from tests.ingest.helpers import channel_frame, packet_message

@@ -9,7 +9,6 @@ from pathlib import Path
 import psutil
 import pytest
 
-from meshlens.app import open_storage
 from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
 from meshlens.ingest.mqtt import MqttFeed
@@ -17,6 +16,7 @@ from meshlens.ingest.mqtt_link import Login, MqttLink, open_link
 from meshlens.ingest.mqtt_transport import Endpoint
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
+from meshlens.storage import open_storage
 from meshlens.wire.channels import PUBLIC_KEY_HEX
 from tests.ingest.brokers import Publisher, unique_prefix
 from tests.ingest.helpers import channel_frame, packet_message

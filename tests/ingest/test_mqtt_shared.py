@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from meshlens.app import open_storage
 from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
 from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
+from meshlens.storage import open_storage
 from meshlens.wire.channels import PUBLIC_KEY_HEX
 from tests.ingest.brokers import Publisher, unique_prefix
 from tests.ingest.helpers import channel_frame, packet_message

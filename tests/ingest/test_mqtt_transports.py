@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from meshlens.app import live_feeds, open_storage
+from meshlens.app import live_feeds
 from meshlens.config.loader import load_settings
 from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.worker import IngestWorker
+from meshlens.storage import open_storage
 from meshlens.wire.channels import PUBLIC_KEY_HEX
 from tests.ingest.brokers import Mosquitto, Publisher, unique_prefix
 from tests.ingest.certificates import ServerCertificate, make_server_certificate
