@@ -169,7 +169,8 @@ def run(
     from meshlens.config.sections import IngestSettings
     from meshlens.db.database import Database
     from meshlens.ingest.mqtt import MqttFeed
-    from meshlens.ingest.pipeline import Pipeline, Result
+    from meshlens.ingest.outcome import Result
+    from meshlens.ingest.pipeline import Pipeline
     from meshlens.ingest.routing import RoutingRules
     from meshlens.ingest.worker import IngestWorker
     from meshlens.sim.simulation import channel_keys

@@ -31,7 +31,7 @@ from meshlens.errors import (
     NotReadyError,
     TooLargeError,
 )
-from meshlens.ingest.pipeline import Outcome, Result
+from meshlens.ingest.outcome import Outcome, Result
 from meshlens.ingest.worker import IngestWorker
 from meshlens.records import JSONObject, JSONValue, Sighting
 from meshlens.times import parse_instant

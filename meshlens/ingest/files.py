@@ -34,7 +34,8 @@ from meshlens.ingest.messages import (
     parse_topic,
     read_packet_message,
 )
-from meshlens.ingest.pipeline import Outcome, Pipeline
+from meshlens.ingest.outcome import Outcome
+from meshlens.ingest.pipeline import Pipeline
 from meshlens.ingest.status import ObserverStatus, read_status_message
 from meshlens.records import Sighting
 from meshlens.times import parse_instant

@@ -19,7 +19,7 @@ from typing import Any
 from meshlens.config import MqttSource
 from meshlens.ingest.mqtt_process import ChildReceipt
 from meshlens.ingest.mqtt_receipt import MIN_BACKOFF_S, Acks, Receipt, RoutedBatch
-from meshlens.ingest.pipeline import Result
+from meshlens.ingest.outcome import Result
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.source_counters import SourceCounters, SourceSnapshot
 from meshlens.ingest.worker import IngestWorker

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from meshlens.ingest.counters import IngestCounters
-from meshlens.ingest.pipeline import Outcome, Result
+from meshlens.ingest.outcome import Outcome, Result
 from meshlens.records import Clock
 
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from meshlens.ingest.counters import IngestCounters
-from meshlens.ingest.pipeline import Pipeline, Result
+from meshlens.ingest.outcome import Result
+from meshlens.ingest.pipeline import Pipeline
 from meshlens.ingest.status import ObserverStatus
 from meshlens.records import Clock, Sighting, SystemClock
 

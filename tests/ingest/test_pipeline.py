@@ -11,7 +11,8 @@ import pytest
 from meshlens.db import tables
 from meshlens.db.database import Database
 from meshlens.ingest.loader import load_store
-from meshlens.ingest.pipeline import Outcome, Pipeline, PipelineOptions
+from meshlens.ingest.outcome import Outcome
+from meshlens.ingest.pipeline import Pipeline, PipelineOptions
 from meshlens.store.batch import DECRYPTION_DECRYPTED
 from meshlens.store.store import PacketStore
 from meshlens.wire import ChannelKeys

@@ -13,7 +13,8 @@ import pytest
 from meshlens.db import retention as sql
 from meshlens.db.database import Database
 from meshlens.ingest.loader import load_store
-from meshlens.ingest.pipeline import Outcome, Pipeline
+from meshlens.ingest.outcome import Outcome
+from meshlens.ingest.pipeline import Pipeline
 from meshlens.ingest.retention import DAY_MS, PruneReport, Retention, RetentionPolicy
 from meshlens.ingest.worker import IngestWorker
 from meshlens.records import FakeClock, Sighting

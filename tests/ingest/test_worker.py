@@ -6,7 +6,8 @@ from pathlib import Path
 
 from meshlens.db import tables
 from meshlens.db.database import Database
-from meshlens.ingest.pipeline import Outcome, Pipeline
+from meshlens.ingest.outcome import Outcome
+from meshlens.ingest.pipeline import Pipeline
 from meshlens.ingest.worker import IngestWorker
 from meshlens.store.store import PacketStore
 from tests.ingest.helpers import advert_frame, sighting
