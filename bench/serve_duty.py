@@ -10,7 +10,7 @@ then loaded. The load of a pair is one of:
     NICE, on a database of its own, at 500 observations/s;
   - `ingest`: the server's own IngestWorker at 500 observations/s (as bench.serve does);
   - `recompute`: every recomputer back to back (as bench.serve does; paced unless
-    `--cpu-share 1`).
+    `--cpu-share 1`); `recompute/SHARE` runs the phase at that computeCpuShare instead.
 Each loaded phase is judged against the idle phase just before it; the figure is the
 median ratio over the rounds. This is the evidence behind `analytics.computeCpuShare`
 (docs/architecture.md, "Pacing"). Run:
@@ -149,10 +149,16 @@ def _measure(
     """One loaded phase."""
     kind, *rest = load.split("/")
     if kind in ("ingest", "recompute"):
+        share = server.pace.share
+        if rest:  # recompute/SHARE: this phase at another computeCpuShare (1: unpaced)
+            server.pace.share = float(rest[0])
         churn = Churn(server, feed, INGEST_RATE, recompute=kind == "recompute",
                       ingest=kind == "ingest")  # fmt: skip
-        with churn:
-            return run_wrk(url, seconds=seconds, connections=32, threads=2)
+        try:
+            with churn:
+                return run_wrk(url, seconds=seconds, connections=32, threads=2)
+        finally:
+            server.pace.share = share
     if kind == "spin":
         child = _child("spin", *rest)
     else:  # a seed of its own each time, so every phase writes new transmissions
