@@ -10,7 +10,8 @@ then loaded. The load of a pair is one of:
     NICE, on a database of its own, at 500 observations/s;
   - `ingest`: the server's own IngestWorker at 500 observations/s (as bench.serve does);
   - `recompute`: every recomputer back to back (as bench.serve does; paced unless
-    `--cpu-share 1`); `recompute/SHARE` runs the phase at that computeCpuShare instead.
+    `--cpu-share 1`); `recompute/SHARE` runs the phase at that computeCpuShare instead;
+  - `full`: both, as bench.serve's churn (`full/SHARE` as for recompute).
 Each loaded phase is judged against the idle phase just before it; the figure is the
 median ratio over the rounds. This is the evidence behind `analytics.computeCpuShare`
 (docs/architecture.md, "Pacing"). Run:
@@ -148,12 +149,12 @@ def _measure(
 ) -> WrkResult:
     """One loaded phase."""
     kind, *rest = load.split("/")
-    if kind in ("ingest", "recompute"):
+    if kind in ("ingest", "recompute", "full"):
         share = server.pace.share
         if rest:  # recompute/SHARE: this phase at another computeCpuShare (1: unpaced)
             server.pace.share = float(rest[0])
-        churn = Churn(server, feed, INGEST_RATE, recompute=kind == "recompute",
-                      ingest=kind == "ingest")  # fmt: skip
+        churn = Churn(server, feed, INGEST_RATE, recompute=kind in ("recompute", "full"),
+                      ingest=kind in ("ingest", "full"))  # fmt: skip
         try:
             with churn:
                 return run_wrk(url, seconds=seconds, connections=32, threads=2)
