@@ -34,7 +34,7 @@ from meshlens.api.resources.visibility import Visibility
 from meshlens.api.retention_metrics import RetentionCollector
 from meshlens.api.server import HttpServer, serve_until
 from meshlens.config import Settings
-from meshlens.db import tables
+from meshlens.db import packets
 from meshlens.db.database import Database
 from meshlens.ingest import retention
 from meshlens.ingest.loader import load_store
@@ -234,8 +234,8 @@ class Server:
                                  validate_signatures=settings.validate_signatures),
             pins=SnapshotPins(self.store, self.clock), index=ObservationIndex(),
             observation_score=lambda obs_id: db.read(
-                lambda conn: tables.observation_score(conn, obs_id)),
-            dropped_count=lambda: db.read(tables.count_dropped),
+                lambda conn: packets.observation_score(conn, obs_id)),
+            dropped_count=lambda: db.read(packets.count_dropped),
             started_ms=self.clock.now_ms(),
         )  # fmt: skip
         return ResourceService(

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from meshlens.db.tables import get_observer
+from meshlens.db.directory import get_observer
 from meshlens.records import Observer
 
 

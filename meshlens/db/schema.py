@@ -1,4 +1,4 @@
-"""The meshlens SQLite schema and its forward migrations.
+"""The meshlens SQLite schema, its forward migrations and its row counts.
 
 The tables follow CoreScope's model (protocol.md §12) with meshlens' own encoding: raw
 frames and paths as BLOBs, times as integer unix milliseconds, observations referring to
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from meshlens.errors import StorageError
 
@@ -155,3 +156,27 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("ROLLBACK")
             raise
     return start
+
+
+@dataclass(frozen=True, slots=True)
+class RowCounts:
+    """How many rows each table holds."""
+
+    transmissions: int
+    observations: int
+    nodes: int
+    observers: int
+
+
+def count_rows(conn: sqlite3.Connection) -> RowCounts:
+    """Row counts of the main tables (MAX(id) is exact enough for progress and O(1))."""
+
+    def count(sql: str) -> int:
+        return int(conn.execute(sql).fetchone()[0] or 0)
+
+    return RowCounts(
+        transmissions=count("SELECT COUNT(*) FROM transmissions"),
+        observations=count("SELECT COUNT(*) FROM observations"),
+        nodes=count("SELECT COUNT(*) FROM nodes"),
+        observers=count("SELECT COUNT(*) FROM observers"),
+    )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.db import tables
+from meshlens.db import directory, packets, schema
 from meshlens.db.database import Database, ReadOnlyDatabase
 from meshlens.errors import DecodeError
 from meshlens.ingest.frames import tx_row
@@ -34,11 +34,11 @@ def load_store(
     on_progress: Callable[[LoadProgress], None] | None = None,
 ) -> LoadProgress:
     """Append everything in `db` to an empty `store`; returns the final progress."""
-    counts = db.read(tables.count_rows)
+    counts = db.read(schema.count_rows)
     progress = LoadProgress(True, 0, 0, counts.observations)
     store.set_progress(progress)
-    observers = db.read(tables.all_observers)
-    nodes = db.read(tables.all_nodes)
+    observers = db.read(directory.all_observers)
+    nodes = db.read(directory.all_nodes)
     store.append(StoreBatch(nodes=nodes, observers=[ObserverRow(idx, o) for idx, o in observers]))
 
     def report(p: LoadProgress) -> None:
@@ -48,7 +48,7 @@ def load_store(
 
     loaded_tx = 0
     unreadable: set[int] = set()
-    for chunk in db.read(tables.iter_transmissions):
+    for chunk in db.read(packets.iter_transmissions):
         decoded = [(rec[0], _decode_row(rec, keys, regions)) for rec in chunk]
         unreadable.update(db_id for db_id, row in decoded if row is None)
         rows = [row for _, row in decoded if row is not None]
@@ -56,7 +56,7 @@ def load_store(
         loaded_tx += len(rows)
         report(LoadProgress(True, loaded_tx, 0, counts.observations))
     loaded_obs = 0
-    for chunk_read in db.read(tables.iter_observations):
+    for chunk_read in db.read(packets.iter_observations):
         obs_chunk = [r for r in chunk_read if r[1] not in unreadable] if unreadable else chunk_read
         if obs_chunk:
             store.append(StoreBatch(observations=_obs_batch(obs_chunk)))
@@ -86,7 +86,7 @@ def return_freed_memory() -> None:
 
 
 def _decode_row(
-    rec: tables.TxRecord, keys: ChannelKeys | None, regions: RegionKeys | None
+    rec: packets.TxRecord, keys: ChannelKeys | None, regions: RegionKeys | None
 ) -> TxRow | None:
     db_id, content_hash, raw, first_seen_ms, _last_seen_ms = rec
     try:
@@ -97,7 +97,7 @@ def _decode_row(
     return tx_row(packet, db_id, first_seen_ms)
 
 
-def _obs_batch(chunk: list[tables.ObsRecord]) -> ObsBatch:
+def _obs_batch(chunk: list[packets.ObsRecord]) -> ObsBatch:
     cols = list(zip(*chunk, strict=True))
     return ObsBatch(
         db_id=np.array(cols[0], np.int64),
@@ -114,7 +114,7 @@ def _obs_batch(chunk: list[tables.ObsRecord]) -> ObsBatch:
 
 
 def _absent_as_nan(values: tuple[float, ...]) -> npt.NDArray[np.float32]:
-    """Stored NULLs arrive as +inf (see tables.iter_observations); the store uses NaN."""
+    """Stored NULLs arrive as +inf (see packets.iter_observations); the store uses NaN."""
     arr = np.array(values, np.float64)
     arr[np.isinf(arr)] = np.nan
     return arr.astype(np.float32)

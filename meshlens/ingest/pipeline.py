@@ -16,7 +16,7 @@ from operator import attrgetter, itemgetter
 
 import numpy as np
 
-from meshlens.db import tables
+from meshlens.db import directory
 from meshlens.db.database import Database
 from meshlens.errors import DecodeError
 from meshlens.ingest.counters import IngestCounters
@@ -101,8 +101,8 @@ class Pipeline:
 
         def write(conn: sqlite3.Connection) -> list[ObserverRow]:
             for node in merged_nodes:
-                tables.upsert_node(conn, node)
-            return [ObserverRow(*tables.update_observer(conn, o)) for o in merged_observers]
+                directory.upsert_node(conn, node)
+            return [ObserverRow(*directory.update_observer(conn, o)) for o in merged_observers]
 
         rows = self._db.write(write)
         self._store.append(StoreBatch(nodes=merged_nodes, observers=rows))

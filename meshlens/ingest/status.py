@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from meshlens.db import tables
+from meshlens.db import directory
 from meshlens.errors import InputError
 from meshlens.ingest.messages import Topic, coerce_number
 from meshlens.records import Observer, ObserverId
@@ -159,16 +159,16 @@ def write_statuses(
     rows: dict[str, ObserverRow] = {}
     step_ms = sample_interval_s * 1000
     for s in statuses:
-        found = tables.get_observer(conn, s.observer_id)
+        found = directory.get_observer(conn, s.observer_id)
         merged = merge_status(None if found is None else found[1], s)
-        rowid, observer = tables.update_observer(conn, merged)
+        rowid, observer = directory.update_observer(conn, merged)
         rows[s.observer_id] = ObserverRow(rowid, observer)
         if s.has_meta:
             # §11: the nearest multiple of the interval, halves rounding up.
             ts_ms = (s.received_at_ms + step_ms // 2) // step_ms * step_ms
-            tables.replace_observer_metrics(
+            directory.replace_observer_metrics(
                 conn,
-                tables.ObserverMetrics(
+                directory.ObserverMetrics(
                     s.observer_id, ts_ms, s.noise_floor, s.tx_air_secs, s.rx_air_secs,
                     s.recv_errors, s.battery_mv, s.packets_sent, s.packets_recv,
                 ),

@@ -16,7 +16,7 @@ from operator import attrgetter
 
 import orjson
 
-from meshlens.db import retention, tables
+from meshlens.db import directory, packets, retention
 from meshlens.ingest.frames import merge_node, touch_node
 from meshlens.ingest.outcome import Result
 from meshlens.records import Node, Sighting
@@ -73,17 +73,17 @@ def write_batch(conn: sqlite3.Connection, plan: Plan, store: PacketStore) -> Wri
     obs_ids: list[int | None] = [None] * len(plan.sightings)
     hashes, sightings, paths = plan.hashes, plan.sightings, plan.paths
     accepted = [i for i, key in enumerate(hashes) if key >= 0]
-    rows: list[tables.ObservationValues] = [
+    rows: list[packets.ObservationValues] = [
         (tx_ids[hashes[i]], observer_idx[s.observer_id], s.received_at_ms, s.snr_db,
          s.rssi_dbm, s.score, s.direction, p[0], p[1], p[2])
         for i in accepted for s, p in ((sightings[i], paths[i]),)
     ]  # fmt: skip
-    for i, obs_id in zip(accepted, tables.insert_observations(conn, rows), strict=True):
+    for i, obs_id in zip(accepted, packets.insert_observations(conn, rows), strict=True):
         obs_ids[i] = obs_id
     nodes = _write_nodes(conn, plan, store)
     for s, packet, reason in plan.dropped:
         advert = packet.advert
-        tables.insert_dropped(
+        packets.insert_dropped(
             conn,
             content_hash=packet.content_hash,
             raw=packet.raw,
@@ -112,17 +112,17 @@ def _write_observers(
                 groups[s.observer_id] = [s]
             else:
                 group.append(s)
-    seen: dict[str, tables.ObserverSeen] = {}
+    seen: dict[str, directory.ObserverSeen] = {}
     for oid, group in groups.items():
         times = list(map(_received_at, group))
         name = next((g.observer_name for g in reversed(group) if g.observer_name), "")
         iata = next((g.region for g in reversed(group) if g.region), "")
         first, last = min(times), max(times)
-        seen[oid] = tables.ObserverSeen(oid, name, iata, last, len(group), last, first)
+        seen[oid] = directory.ObserverSeen(oid, name, iata, last, len(group), last, first)
     rows: list[ObserverRow] = []
     idx: dict[str, int] = {}
     for observer_id, info in seen.items():
-        rowid, observer = tables.upsert_observer_seen(conn, info)
+        rowid, observer = directory.upsert_observer_seen(conn, info)
         rows.append(ObserverRow(rowid, observer))
         idx[observer_id] = rowid
     return rows, idx
@@ -136,7 +136,7 @@ def _write_transmissions(
     for key, new in plan.new_tx.items():
         packet = new.packet
         advert = packet.advert
-        row = tables.NewTransmission(
+        row = packets.NewTransmission(
             content_hash=packet.content_hash,
             raw=packet.raw,
             seen_at_ms=new.first_ms,
@@ -150,13 +150,13 @@ def _write_transmissions(
             scope_name=packet.scope_name,
         )
         try:
-            new.db_id = tables.insert_transmission(conn, row)
+            new.db_id = packets.insert_transmission(conn, row)
         except sqlite3.IntegrityError:
             # Retention has dropped this hash from the store and not yet deleted its
             # row (ingest/retention.py). The row is condemned: start the hash afresh.
             if not retention.delete_transmission_by_hash(conn, packet.content_hash):
                 raise
-            new.db_id = tables.insert_transmission(conn, row)
+            new.db_id = packets.insert_transmission(conn, row)
         tx_ids[key] = new.db_id
     # Known transmissions: first_seen may move down, last_seen up (§6.2).
     times: dict[int, list[int]] = {}  # key -> its sightings' times
@@ -177,7 +177,7 @@ def _write_transmissions(
         tx_id = store.tx_db_id(max(stored[key], 0))
         touched.append((tx_id, min(at), max(at)))
         tx_ids[key] = tx_id
-    tables.touch_transmissions(conn, touched)
+    packets.touch_transmissions(conn, touched)
     return tx_ids
 
 
@@ -232,5 +232,5 @@ def _write_nodes(conn: sqlite3.Connection, plan: Plan, store: PacketStore) -> li
         assert node is not None  # known when the repeat was seen, and never removed
         merged[pk] = touch_node(node, at)
     for node in merged.values():
-        tables.upsert_node(conn, node)
+        directory.upsert_node(conn, node)
     return list(merged.values())

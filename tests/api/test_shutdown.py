@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from meshlens.db import tables
+from meshlens.db import schema
 from meshlens.db.database import ReadOnlyDatabase
 from tests.conftest import REPO
 
@@ -44,7 +44,7 @@ def test_sigterm_writes_every_queued_sighting_then_exits_0(tmp_path: Path) -> No
     assert "meshlens stopping (" in stderr
     assert f"meshlens stopped ({SIGHTINGS} observations stored this run)" in stderr
     with ReadOnlyDatabase(db) as read:
-        counts = read.read(tables.count_rows)
+        counts = read.read(schema.count_rows)
     assert counts.observations == SIGHTINGS
     wal = tmp_path / "shutdown.db-wal"
     assert not wal.exists() or wal.stat().st_size == 0  # checkpointed at close

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from meshlens.db import tables
+from meshlens.db import directory, packets, schema
 from meshlens.db.database import Database
 from meshlens.db.schema import SCHEMA_VERSION
 from meshlens.errors import StorageError
 
 
-def _tx(h: str = "00000000000000aa") -> tables.NewTransmission:
-    return tables.NewTransmission(h, b"\x11\x00", 1000, 1, 4, 0, "{}", None, None, None)
+def _tx(h: str = "00000000000000aa") -> packets.NewTransmission:
+    return packets.NewTransmission(h, b"\x11\x00", 1000, 1, 4, 0, "{}", None, None, None)
 
 
-def _obs(tx_id: int, observer: int, path: bytes = b"") -> tables.NewObservation:
-    return tables.NewObservation(tx_id, observer, 1000, 1.5, -90.0, None, "rx", 0, 1, path)
+def _obs(tx_id: int, observer: int, path: bytes = b"") -> packets.NewObservation:
+    return packets.NewObservation(tx_id, observer, 1000, 1.5, -90.0, None, "rx", 0, 1, path)
 
 
 def test_new_database_has_current_schema_and_wal(tmp_path: Path) -> None:
@@ -42,13 +42,13 @@ def test_failed_write_rolls_back_and_writer_keeps_going(tmp_path: Path) -> None:
     with Database(tmp_path / "m.db") as db:
 
         def half_then_fail(conn: sqlite3.Connection) -> None:
-            tables.insert_transmission(conn, _tx())
+            packets.insert_transmission(conn, _tx())
             raise RuntimeError("boom")
 
         with pytest.raises(RuntimeError, match="boom"):
             db.write(half_then_fail)
-        tx_id = db.write(lambda c: tables.insert_transmission(c, _tx()))
-        assert db.read(lambda c: tables.count_rows(c).transmissions) == 1
+        tx_id = db.write(lambda c: packets.insert_transmission(c, _tx()))
+        assert db.read(lambda c: schema.count_rows(c).transmissions) == 1
         assert tx_id >= 1
 
 
@@ -56,14 +56,14 @@ def test_same_observer_and_path_is_stored_once(tmp_path: Path) -> None:
     with Database(tmp_path / "m.db") as db:
 
         def write(conn: sqlite3.Connection) -> list[int | None]:
-            idx, _ = tables.upsert_observer_seen(
-                conn, tables.ObserverSeen("OBS", "north", "SEA", 1000, 1)
+            idx, _ = directory.upsert_observer_seen(
+                conn, directory.ObserverSeen("OBS", "north", "SEA", 1000, 1)
             )
-            tx_id = tables.insert_transmission(conn, _tx())
+            tx_id = packets.insert_transmission(conn, _tx())
             return [
-                tables.insert_observation(conn, _obs(tx_id, idx, b"\xaa")),
-                tables.insert_observation(conn, _obs(tx_id, idx, b"\xaa")),
-                tables.insert_observation(conn, _obs(tx_id, idx, b"\xbb")),
+                packets.insert_observation(conn, _obs(tx_id, idx, b"\xaa")),
+                packets.insert_observation(conn, _obs(tx_id, idx, b"\xaa")),
+                packets.insert_observation(conn, _obs(tx_id, idx, b"\xbb")),
             ]
 
         first, repeat, other = db.write(write)
@@ -74,12 +74,12 @@ def test_same_observer_and_path_is_stored_once(tmp_path: Path) -> None:
 def test_observer_upsert_keeps_known_name_and_counts_messages(tmp_path: Path) -> None:
     with Database(tmp_path / "m.db") as db:
         db.write(
-            lambda c: tables.upsert_observer_seen(
-                c, tables.ObserverSeen("O", "north", "SEA", 10, 2)
+            lambda c: directory.upsert_observer_seen(
+                c, directory.ObserverSeen("O", "north", "SEA", 10, 2)
             )
         )
         idx, obs = db.write(
-            lambda c: tables.upsert_observer_seen(c, tables.ObserverSeen("O", "", "", 5, 3))
+            lambda c: directory.upsert_observer_seen(c, directory.ObserverSeen("O", "", "", 5, 3))
         )
     assert obs.name == "north" and obs.iata == "SEA"
     assert obs.packet_count == 5
@@ -90,9 +90,9 @@ def test_observer_upsert_keeps_known_name_and_counts_messages(tmp_path: Path) ->
 def test_everything_survives_a_reopen(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     with Database(path) as db:
-        db.write(lambda c: tables.insert_transmission(c, _tx()))
+        db.write(lambda c: packets.insert_transmission(c, _tx()))
     with Database(path) as db:
-        assert db.read(lambda c: tables.count_rows(c).transmissions) == 1
+        assert db.read(lambda c: schema.count_rows(c).transmissions) == 1
 
 
 def test_writes_after_close_are_refused(tmp_path: Path) -> None:
@@ -116,8 +116,8 @@ def test_a_read_only_open_shares_the_file_with_its_writer(tmp_path: Path) -> Non
 
     path = tmp_path / "m.db"
     with Database(path) as db:
-        db.write(lambda c: tables.insert_transmission(c, _tx()))
+        db.write(lambda c: packets.insert_transmission(c, _tx()))
         with ReadOnlyDatabase(path) as ro:
-            assert ro.read(lambda c: tables.count_rows(c).transmissions) == 1
+            assert ro.read(lambda c: schema.count_rows(c).transmissions) == 1
     with pytest.raises(StorageError, match="no database"):
         ReadOnlyDatabase(tmp_path / "missing.db")

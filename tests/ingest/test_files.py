@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from meshlens.db import tables
+from meshlens.db import schema
 from meshlens.db.database import Database
 from meshlens.errors import InputError
 from meshlens.ingest.corescope import read_corescope_tables
@@ -80,7 +80,7 @@ def test_importing_a_file_twice_adds_nothing(tmp_path: Path) -> None:
         first = import_file(path, pipeline, now_ms=T0)
         again = import_file(path, pipeline, now_ms=T0)
         assert (first.stored, again.stored, again.duplicates) == (3, 0, 3)
-        assert db.read(tables.count_rows).observations == 3
+        assert db.read(schema.count_rows).observations == 3
 
 
 @pytest.mark.shared

@@ -8,7 +8,7 @@ import pytest
 
 from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
-from meshlens.db import tables
+from meshlens.db import schema
 from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
@@ -93,7 +93,7 @@ def test_a_restarted_broker_is_reconnected_to_and_qos1_loses_nothing(
     finally:
         feed.stop()
         worker.stop()
-        counts = storage.db.read(tables.count_rows)
+        counts = storage.db.read(schema.count_rows)
         storage.close()
     assert counts.observations == 700
     assert feed.snapshot().rejected == {}

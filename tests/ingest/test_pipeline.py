@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from meshlens.db import tables
+from meshlens.db import schema
 from meshlens.db.database import Database
 from meshlens.ingest.loader import load_store
 from meshlens.ingest.outcome import Outcome
@@ -47,7 +47,7 @@ def test_one_transmission_many_observations_and_repeats(db: Database) -> None:
     assert node is not None and node.name == "Hilltop" and node.advert_count == 1
     assert node.role == "repeater" and node.last_seen_ms == T0 + 900
     assert {o.id for o in snap.observers} == {"OBS1", "OBS2"}
-    counts = db.read(tables.count_rows)
+    counts = db.read(schema.count_rows)
     assert (counts.transmissions, counts.observations, counts.nodes) == (1, 2, 1)
 
 
@@ -59,7 +59,7 @@ def test_importing_the_same_input_twice_adds_nothing(db: Database) -> None:
     again = pipe.process(batch)
     assert {r.outcome for r in again} == {Outcome.DUPLICATE}
     assert len(store.snapshot().obs) == 5
-    assert db.read(tables.count_rows).observations == 5
+    assert db.read(schema.count_rows).observations == 5
 
 
 def test_bad_frames_are_rejected_and_the_rest_flows(db: Database) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from meshlens.db import tables
+from meshlens.db import schema
 from meshlens.db.database import Database
 from meshlens.ingest.outcome import Outcome
 from meshlens.ingest.pipeline import Pipeline
@@ -24,7 +24,7 @@ def test_everything_offered_is_written_by_the_time_stop_returns(tmp_path: Path) 
         worker.stop()
         worker.stop()  # twice is harmless
         assert len(store.snapshot().obs) == 10
-        assert db.read(tables.count_rows).observations == 10
+        assert db.read(schema.count_rows).observations == 10
 
 
 def test_a_full_queue_drops_and_counts(tmp_path: Path) -> None:
