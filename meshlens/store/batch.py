@@ -6,6 +6,7 @@ node pubkey) so the loader and the live pipeline build batches the same way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -141,3 +142,33 @@ class StoreBatch:
     def is_empty(self) -> bool:
         """True when applying it would change nothing."""
         return not (self.transmissions or len(self.observations) or self.nodes or self.observers)
+
+
+def resolve_tx_rows(
+    batch: StoreBatch, stored_ids: npt.NDArray[np.int64], known_observers: Iterable[int]
+) -> npt.NDArray[np.int64]:
+    """Map observation transmission ids to rows, refusing a batch that cannot apply.
+
+    Transmissions arrive in database id order, so rows are found by binary search.
+    `stored_ids` are the database ids of the stored transmission rows, `known_observers`
+    the observer rowids already stored.
+    """
+    new_ids = np.array([t.db_id for t in batch.transmissions], np.int64)
+    if new_ids.size and (
+        np.any(np.diff(new_ids) <= 0) or (stored_ids.size and new_ids[0] <= stored_ids[-1])
+    ):
+        raise ValueError("transmissions must arrive in increasing database id order")
+    wanted = batch.observations.tx_db_id
+    if wanted.size == 0:
+        return np.empty(0, np.int64)
+    ids = np.concatenate([stored_ids, new_ids])
+    rows = np.searchsorted(ids, wanted)
+    found = rows < ids.size
+    found[found] = ids[rows[found]] == wanted[found]
+    if not found.all():
+        raise ValueError(f"observations refer to unknown transmissions {wanted[~found][:5]}")
+    known = set(known_observers) | {o.rowid for o in batch.observers}
+    unknown = set(np.unique(batch.observations.observer_rowid).tolist()) - known
+    if unknown:
+        raise ValueError(f"observations refer to unknown observers {sorted(unknown)[:5]}")
+    return rows.astype(np.int64)

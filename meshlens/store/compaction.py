@@ -23,6 +23,7 @@ import numpy.typing as npt
 from meshlens.store.columns import BoundedIntern, Column, HashIndex, InternTable
 from meshlens.store.hops import HopUsage
 from meshlens.store.links import LinkLog
+from meshlens.store.sightings import TX_MUTABLE
 from meshlens.store.snapshot import OBS_DTYPES, TX_DTYPES, Snapshot
 from meshlens.wire import PayloadType
 
@@ -30,8 +31,6 @@ I64 = npt.NDArray[np.int64]
 
 # Transmission columns that hold an id of the store's string table (-1: none).
 STRING_COLUMNS = ("from_key", "channel", "sender", "text", "scope")
-# Per-transmission values that later observations change (copied on write per append).
-TX_MUTABLE = ("first_seen_ms", "last_seen_ms", "best_obs", "obs_count")
 
 
 @dataclass(frozen=True, slots=True)

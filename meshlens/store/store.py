@@ -15,19 +15,20 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.records import Node, Observer
-from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
+from meshlens.records import Observer
+from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow, resolve_tx_rows
 from meshlens.store.columns import Column, HashIndex, InternTable, frozen
 from meshlens.store.compaction import (
-    TX_MUTABLE,
     PreparedPrune,
     append_tail_obs,
     append_tail_tx,
     prepare,
     renumber,
 )
+from meshlens.store.directory import NodeDirectory, ObserverDirectory
 from meshlens.store.hops import HopTable, HopUsage
 from meshlens.store.links import LinkLog
+from meshlens.store.sightings import TX_MUTABLE, fold_sightings
 from meshlens.store.snapshot import (
     OBS_DTYPES,
     TX_DTYPES,
@@ -36,8 +37,6 @@ from meshlens.store.snapshot import (
     TxColumns,
 )
 from meshlens.wire import PayloadType
-
-_TX_MUTABLE = TX_MUTABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +72,9 @@ class PacketStore:
     """Owner of the columns. One thread appends; any thread takes snapshots."""
 
     def __init__(self) -> None:
-        self._tx = {name: Column(dt) for name, dt in TX_DTYPES.items() if name not in _TX_MUTABLE}
+        self._tx = {name: Column(dt) for name, dt in TX_DTYPES.items() if name not in TX_MUTABLE}
         self._tx_mut: dict[str, npt.NDArray[Any]] = {
-            name: np.empty(0, TX_DTYPES[name]) for name in _TX_MUTABLE
+            name: np.empty(0, TX_DTYPES[name]) for name in TX_MUTABLE
         }
         self._obs = {name: Column(dt) for name, dt in OBS_DTYPES.items()}
         # Hop ids fit 16 bits on real meshes (~1,100 distinct at the staging profile); the
@@ -87,12 +86,8 @@ class PacketStore:
         self._raw = Column(np.uint8, 1 << 16)
         self._strings: InternTable[str, str] = InternTable()
         self._tx_by_hash = HashIndex()
-        self._node_ids: InternTable[str, str] = InternTable()
-        self._nodes: tuple[Node, ...] = ()
-        self._observer_ids: InternTable[str, str] = InternTable()
-        self._observers: tuple[Observer, ...] = ()
-        self._observer_of_rowid: dict[int, int] = {}
-        self._observer_table: npt.NDArray[np.int32] = np.empty(0, np.int32)
+        self._nodes = NodeDirectory()
+        self._observers = ObserverDirectory()
         self._generation = 0
         self._epoch = 0
         self._progress = LoadProgress(False, 0, 0, 0)
@@ -134,7 +129,7 @@ class PacketStore:
 
     def observer_index(self, rowid: int) -> int | None:
         """The store index of an observer database rowid (writer side)."""
-        return self._observer_of_rowid.get(rowid)
+        return self._observers.index(rowid)
 
     def set_progress(self, progress: LoadProgress) -> None:
         """Record initial-load progress (called by the loader)."""
@@ -155,41 +150,15 @@ class PacketStore:
             return self._append(batch)
 
     def _append(self, batch: StoreBatch) -> int:
-        tx_rows = self._resolve_tx(batch)  # validates before anything changes
-        self._upsert_observers(batch.observers)
-        self._upsert_nodes(batch.nodes)
+        # validates before anything changes
+        tx_rows = resolve_tx_rows(batch, self._tx["db_id"].view(), self._observers.rowids())
+        self._observers.upsert(batch.observers)
+        self._nodes.upsert(batch.nodes)
         self._append_transmissions(batch.transmissions)
         self._append_observations(batch.observations, tx_rows)
         self._generation += 1
         self._publish()
         return self._generation
-
-    def _upsert_observers(self, rows: list[ObserverRow]) -> None:
-        if not rows:
-            return
-        observers = list(self._observers)
-        for row in rows:
-            idx = self._observer_ids.intern(row.observer.id, row.observer.id)
-            if row.rowid not in self._observer_of_rowid:
-                self._observer_table = np.empty(0, np.int32)  # rebuilt on next use
-            self._observer_of_rowid[row.rowid] = idx
-            if idx == len(observers):
-                observers.append(row.observer)
-            else:
-                observers[idx] = row.observer
-        self._observers = tuple(observers)
-
-    def _upsert_nodes(self, nodes: list[Node]) -> None:
-        if not nodes:
-            return
-        table = list(self._nodes)
-        for node in nodes:
-            idx = self._node_ids.intern(node.public_key, node.public_key)
-            if idx == len(table):
-                table.append(node)
-            else:
-                table[idx] = node
-        self._nodes = tuple(table)
 
     def _intern(self, text: str | None) -> int:
         return -1 if text is None else self._strings.intern(text, text)
@@ -244,32 +213,6 @@ class PacketStore:
         for name, extra in grow.items():
             self._tx_mut[name] = np.concatenate([self._tx_mut[name], extra])
 
-    def _resolve_tx(self, batch: StoreBatch) -> npt.NDArray[np.int64]:
-        """Map observation transmission ids to rows, refusing a batch that cannot apply.
-
-        Transmissions arrive in database id order, so rows are found by binary search.
-        """
-        old_ids = self._tx["db_id"].view()
-        new_ids = np.array([t.db_id for t in batch.transmissions], np.int64)
-        if new_ids.size and (
-            np.any(np.diff(new_ids) <= 0) or (old_ids.size and new_ids[0] <= old_ids[-1])
-        ):
-            raise ValueError("transmissions must arrive in increasing database id order")
-        wanted = batch.observations.tx_db_id
-        if wanted.size == 0:
-            return np.empty(0, np.int64)
-        ids = np.concatenate([old_ids, new_ids])
-        rows = np.searchsorted(ids, wanted)
-        found = rows < ids.size
-        found[found] = ids[rows[found]] == wanted[found]
-        if not found.all():
-            raise ValueError(f"observations refer to unknown transmissions {wanted[~found][:5]}")
-        known = set(self._observer_of_rowid) | {o.rowid for o in batch.observers}
-        unknown = set(np.unique(batch.observations.observer_rowid).tolist()) - known
-        if unknown:
-            raise ValueError(f"observations refer to unknown observers {sorted(unknown)[:5]}")
-        return rows.astype(np.int64)
-
     def _append_observations(
         self,
         batch: ObsBatch,
@@ -279,7 +222,7 @@ class PacketStore:
         if n == 0:
             return
         first_obs = len(self._obs["db_id"])
-        observer = self._observer_lookup()[batch.observer_rowid]
+        observer = self._observers.lookup()[batch.observer_rowid]
         hop_ids, path_len = self._hop_table.intern_paths(batch.paths, batch.hop_width)
         path_off = len(self._hops) + np.concatenate([[0], np.cumsum(path_len[:-1])])
         if len(self._hops) + int(hop_ids.shape[0]) >= 1 << 31:
@@ -302,7 +245,12 @@ class PacketStore:
         }
         for name, values in cols.items():
             self._obs[name].append(values)
-        self._update_tx_from_observations(tx_rows, batch.ts_ms, path_len, first_obs)
+        self._tx_mut.update(
+            fold_sightings(
+                self._tx_mut, self._obs["path_len"].view(),
+                tx_rows=tx_rows, ts_ms=batch.ts_ms, path_len=path_len, first_obs=first_obs,
+            )
+        )  # fmt: skip
         self._mark_hops(tx_rows, hop_ids, path_len)
         self._add_links(tx_rows, observer, batch.ts_ms, hop_ids, path_len)
 
@@ -330,53 +278,10 @@ class PacketStore:
         trace = self._tx["payload_type"].view()[tx_rows] == PayloadType.TRACE
         self._hop_usage.add(hop_ids, np.repeat(trace, path_len), len(self._hop_table))
 
-    def _update_tx_from_observations(
-        self,
-        tx_rows: npt.NDArray[np.int64],
-        ts_ms: npt.NDArray[np.int64],
-        path_len: npt.NDArray[np.uint8],
-        first_obs: int,
-    ) -> None:
-        """Copy-on-write update of first/last seen, observation count and best observation."""
-        first = self._tx_mut["first_seen_ms"].copy()
-        last = self._tx_mut["last_seen_ms"].copy()
-        count = self._tx_mut["obs_count"].copy()
-        best = self._tx_mut["best_obs"].copy()
-        # protocol §6.2: first_seen is lowered by an earlier sighting, last_seen raised.
-        np.minimum.at(first, tx_rows, ts_ms)
-        np.maximum.at(last, tx_rows, ts_ms)
-        np.add.at(count, tx_rows, 1)
-        # Best observation: most hops; on a tie the earliest keeps it.
-        obs_rows = np.arange(first_obs, first_obs + tx_rows.shape[0], dtype=np.int64)
-        order = np.lexsort((obs_rows, -path_len.astype(np.int64), tx_rows))
-        sorted_tx = tx_rows[order]
-        lead = np.ones(order.shape[0], bool)
-        lead[1:] = sorted_tx[1:] != sorted_tx[:-1]
-        cand_tx = sorted_tx[lead]
-        cand_obs = obs_rows[order][lead]
-        cand_len = path_len[order][lead].astype(np.int64)
-        current = best[cand_tx]
-        # The batch is already in the column, so any current best row can be looked up.
-        known_len = self._obs["path_len"].view()[np.maximum(current, 0)].astype(np.int64)
-        current_len = np.where(current >= 0, known_len, -1)
-        wins = cand_len > current_len
-        best[cand_tx[wins]] = cand_obs[wins]
-        self._tx_mut.update(first_seen_ms=first, last_seen_ms=last, obs_count=count, best_obs=best)
-
-    def _observer_lookup(self) -> npt.NDArray[np.int32]:
-        """Observer rowid -> store index as an array (rowids are small dense integers)."""
-        if self._observer_table.shape[0] == 0:
-            size = max(self._observer_of_rowid, default=0) + 1
-            table = np.full(size, -1, np.int32)  # -1 never escapes: rowids are validated
-            for rowid, index in self._observer_of_rowid.items():
-                table[rowid] = index
-            self._observer_table = table
-        return self._observer_table
-
     def _publish(self) -> None:
         n_tx = len(self._tx["db_id"])
         tx_cols = {name: col.view() for name, col in self._tx.items()}
-        tx_cols.update({name: frozen(self._tx_mut[name][:n_tx]) for name in _TX_MUTABLE})
+        tx_cols.update({name: frozen(self._tx_mut[name][:n_tx]) for name in TX_MUTABLE})
         obs_cols = {name: col.view() for name, col in self._obs.items()}
         self._snapshot = Snapshot(
             generation=self._generation,
@@ -387,10 +292,10 @@ class PacketStore:
             hop_hex=self._hop_table.bounded(),
             strings=self._strings.bounded(),
             raw=self._raw.view(),
-            nodes=self._nodes,
-            node_ids=self._node_ids.bounded(),
-            observers=self._observers,
-            observer_ids=self._observer_ids.bounded(),
+            nodes=self._nodes.records,
+            node_ids=self._nodes.ids(),
+            observers=self._observers.records,
+            observer_ids=self._observers.ids(),
             tx_by_hash=self._tx_by_hash.bounded(n_tx),
             links=self._links.links,
             hop_in_trace=self._hop_usage.in_trace,
@@ -435,7 +340,7 @@ class PacketStore:
             p, {name: self._obs[name].view()[tail_rows] for name in p.obs}, self._hops.view(), tx_of
         )
         kept_tx = tx_of >= 0
-        mutable = {name: self._tx_mut[name][:n_tx][kept_tx] for name in _TX_MUTABLE}
+        mutable = {name: self._tx_mut[name][:n_tx][kept_tx] for name in TX_MUTABLE}
         best = mutable["best_obs"]
         if obs_of.size:  # a kept transmission's observations, its best one too, are kept
             best = np.where(best >= 0, obs_of[np.maximum(best, 0)], -1)
