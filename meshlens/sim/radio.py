@@ -15,7 +15,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.sim.mesh import REGIONS_PER_CLUSTER, Mesh, Site
+from meshlens.sim.geography import REGIONS_PER_CLUSTER
+from meshlens.sim.mesh import Mesh, Site
 
 FSPL_1KM_DB: Final = 91.7  # free-space path loss at 1 km, ~915 MHz
 ANTENNA_GAINS_DB: Final = 4.0  # both ends together

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from meshlens.sim.engine import Engine
 from meshlens.sim.events import Event
-from meshlens.sim.mesh import IATA_CODES, Mesh, build_mesh
+from meshlens.sim.geography import IATA_CODES
+from meshlens.sim.mesh import Mesh
+from meshlens.sim.population import build_mesh
 from meshlens.sim.profiles import DEFAULT_CENTER, DEFAULT_END_MS, Profile, profile_named
 from meshlens.sim.texts import HASHTAG_CHANNELS
 from meshlens.sim.truth import TruthRecorder
