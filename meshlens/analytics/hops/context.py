@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from meshlens.analytics.hops.arrays import distinct, distinct_inverse
+from meshlens.analytics.hops.arrays import distinct, distinct_inverse, expand
 from meshlens.analytics.hops.neighbours import neighbour_graph
 from meshlens.analytics.hops.resolver import NONE, UNIQUE, Context, Resolution, resolve
 from meshlens.analytics.hops.roster import hop_candidates, originator_nodes, roster_of
@@ -63,10 +63,10 @@ def resolve_with_union(snap: Snapshot, tx_rows: I64, hop_ids: I64, now_ms: int) 
 def resolve_per_transmission(
     snap: Snapshot, tx_rows: I64, owner: I64, hop: I64, now_ms: int
 ) -> Resolution:
-    """Resolve each (owner, hop) row with its transmission's own context.
+    """Resolve each (owner, hop) row of `best_paths(snap, tx_rows)` with its own context.
 
-    Transmissions with the same context set share one query per hop: contexts are
-    summarised by a set hash, so an ambiguous hop is resolved once per distinct
+    Transmissions with the same context share one query per hop: contexts are
+    summarised by a hash, so an ambiguous hop is resolved once per distinct
     (context, hop), not once per occurrence. Unique and unknown hops need no context.
     """
     cands = hop_candidates(snap)
@@ -75,53 +75,67 @@ def resolve_per_transmission(
     ambiguous = np.flatnonzero(cands.count[hop] >= 2)
     if ambiguous.size == 0:
         return Resolution(node, tier)
-    groups, endpoints = _tidy_context(snap, tx_rows, owner, hop)
-    sig_of, first_tx = _same_sets(groups, endpoints, tx_rows.shape[0])
+    sig_of, context = _contexts(snap, tx_rows, owner, hop)
     # Ambiguous hops numbered densely keep the (context, hop) keys in a small range.
     ambiguous_ids = np.flatnonzero(cands.count >= 2)
     n_lines = ambiguous_ids.shape[0]
-    line_of_hop = np.zeros(cands.count.shape[0], np.int64)
+    # int32 keys while they fit: half the bytes to move through the grouping.
+    fits = (int(sig_of.max()) + 1) * n_lines < 1 << 31
+    line_of_hop = np.zeros(cands.count.shape[0], np.int32 if fits else np.int64)
     line_of_hop[ambiguous_ids] = np.arange(n_lines)
-    keys, inverse = distinct_inverse(
-        sig_of[owner[ambiguous]] * n_lines + line_of_hop[hop[ambiguous]]
-    )
-    # Each set's context is its first transmission's; sets are numbered in that order,
-    # so those rows stay sorted by set and the resolver need not sort them again.
-    keep = np.flatnonzero(first_tx[groups])
-    context = Context(sig_of[groups[keep]], endpoints[keep], tidy=True)
+    key = sig_of[owner[ambiguous]].astype(line_of_hop.dtype, copy=False)
+    key *= n_lines
+    key += line_of_hop[hop[ambiguous]]
+    keys, inverse = distinct_inverse(key)
+    keys = keys.astype(np.int64)
     result = _resolve(snap, ambiguous_ids[keys % n_lines], keys // n_lines, context, now_ms)
     node[ambiguous] = result.node[inverse]
     tier[ambiguous] = result.tier[inverse]
     return Resolution(node, tier)
 
 
-def _tidy_context(snap: Snapshot, tx_rows: I64, owner: I64, hop: I64) -> tuple[I64, I64]:
-    """Context rows sorted by (transmission, endpoint), without repeats."""
-    groups, endpoints = context_rows(snap, tx_rows, owner, hop)
-    e_count = max(roster_of(snap).endpoint_count, 1)
-    keys = distinct(groups * e_count + endpoints)
-    return keys // e_count, keys % e_count
+def _contexts(snap: Snapshot, tx_rows: I64, owner: I64, hop: I64) -> tuple[I64, Context]:
+    """Number the distinct contexts of the transmissions; return each one's and the contexts.
 
-
-def _same_sets(groups: I64, endpoints: I64, n: int) -> tuple[I64, npt.NDArray[np.bool_]]:
-    """Number the distinct context sets of `n` transmissions in order of first appearance.
-
-    Returns each transmission's set number, and which transmissions are the first with
-    their set. Sets are compared by a hash: the wrapping sum of each member's splitmix64
-    value, read off one running sum over the tidy rows.
+    A context is compared by a hash of its members (originator, observer, and the
+    unique-prefix candidate of each hop that has one): the wrapping sum of each
+    member's splitmix64 value, summed per transmission from one running sum over its
+    hop rows. A repeated member is summed twice, so a repeat can split one set into two
+    numbers; both resolve alike, since each number's context is its first
+    transmission's rows, which the resolver de-duplicates.
     """
-    running = np.zeros(groups.shape[0] + 1, np.uint64)
-    np.cumsum(_mix(endpoints), out=running[1:])
-    bounds = np.searchsorted(groups, np.arange(n + 1))
-    signature = running[bounds[1:]] - running[bounds[:-1]]
+    roster = roster_of(snap)
+    n = tx_rows.shape[0]
+    best = snap.tx.best_obs[tx_rows]
+    origin = originator_nodes(snap)[tx_rows]
+    observer = snap.obs.observer[best]
+    obs_ep = roster.observer_endpoint.astype(np.int64)[observer]
+    obs_ep[~roster.observer_in_context[observer]] = -1
+    # Per endpoint its hash, and 0 at index -1 (no member).
+    mixed = np.append(_mix(np.arange(roster.endpoint_count, dtype=np.int64)), np.uint64(0))
+    unique = hop_candidates(snap).unique()
+    running = np.zeros(owner.shape[0] + 1, np.uint64)
+    np.cumsum(mixed[unique][hop], out=running[1:])
+    bounds = np.zeros(n + 1, np.int64)
+    np.cumsum(snap.obs.path_len[best], out=bounds[1:])  # the rows are best_paths'
+    signature = running[bounds[1:]]
+    signature -= running[bounds[:-1]]
+    signature += mixed[origin]
+    signature += mixed[obs_ep]
     _, sig_of = distinct_inverse(signature)
     first = np.empty(int(sig_of.max(initial=-1)) + 1, np.int64)
     first[sig_of[::-1]] = np.arange(n - 1, -1, -1)  # the earliest transmission of each set
-    renumber = np.empty_like(first)  # old number -> new, by first appearance
-    renumber[np.argsort(first)] = np.arange(first.shape[0])
-    is_first = np.zeros(n, np.bool_)
-    is_first[first] = True
-    return renumber[sig_of], is_first
+    # The first transmission's rows stand for each set: originator, observer, anchors.
+    start = bounds[first]
+    group, nth = expand(bounds[first + 1] - start)
+    anchor = unique[hop[start[group] + nth]]
+    keep = np.flatnonzero(anchor >= 0)
+    o, e = origin[first], obs_ep[first]
+    has_o, has_e = np.flatnonzero(o >= 0), np.flatnonzero(e >= 0)
+    return sig_of, Context(
+        np.concatenate([has_o, has_e, group[keep]]),
+        np.concatenate([o[has_o], e[has_e], anchor[keep]]),
+    )
 
 
 def _mix(values: I64) -> npt.NDArray[np.uint64]:

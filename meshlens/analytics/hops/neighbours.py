@@ -177,7 +177,7 @@ def _guess(
     groups = np.arange(keys.shape[0], dtype=np.int64)
     result = resolve(
         roster, cands, adjacency, hop=hop, group=groups,
-        context=Context(groups, x), exclude=x, max_tier=GEO,
+        context=Context(groups, x, tidy=True), exclude=x, max_tier=GEO,
     )  # fmt: skip
     guessed = result.node[inverse]
     keep = guessed >= 0

@@ -104,11 +104,17 @@ def resolve(
     eligible = cand >= 0
     if exclude is not None:
         eligible &= cand != exclude[group][:, None]
-    n_eligible = _across(np.add, eligible.astype(np.int64))
+        n_eligible = _across(np.add, eligible.astype(np.int64))
+    else:
+        n_eligible = cands.count[hops][hop_of_q]
     one = np.flatnonzero(n_eligible == 1)
     node[one] = cand[one, eligible[one].argmax(axis=1)]
     tier[one] = UNIQUE
-    block = _Block.of(np.flatnonzero(n_eligible >= 2), hop_of_q, group, cand, eligible)
+    open_ = np.flatnonzero(n_eligible >= 2)
+    if open_.shape[0] == q_count:  # all open (as for distance): no copy of the grid
+        block = _Block(open_, hop_of_q, group, cand, eligible)
+    else:
+        block = _Block.of(open_, hop_of_q, group, cand, eligible)
     if block.query.size == 0:
         return Resolution(node, tier)
     ctx = _Contexts.of(roster, context, int(group.max(initial=-1)) + 1)
