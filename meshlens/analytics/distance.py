@@ -43,10 +43,10 @@ class _Hops:
 
     owner: I64  # per record: index into the scope's transmission rows
     link: I64  # per record: index into the link arrays
-    km: F64  # per record, unrounded
     dist: F64  # per record, round2
     link_a: I64  # node index of the earlier node in the chain
     link_b: I64
+    link_km: F64  # unrounded
     link_dist: F64  # round2
     link_category: I64  # index into CATEGORIES
     link_count: I64  # records per link (0 for a link over 300 km)
@@ -61,10 +61,10 @@ def compute(snap: Snapshot, query: Query) -> JSONValue:
         scope &= transmissions_in_region(snap, observers)
     tx_rows = np.flatnonzero(scope).astype(np.int64)
     hops = _hop_records(snap, roster, tx_rows, query.now_ms)
-    snr = snap.obs.snr_db[snap.tx.best_obs[tx_rows]].astype(np.float64)
     first_seen = snap.tx.first_seen_ms[tx_rows]
     stamp = _Stamps(first_seen)
-    paths = _paths(snap, roster, hops, tx_rows, stamp)
+    starts = np.flatnonzero(first_of_runs(hops.owner))  # each path's first record
+    paths = _paths(snap, roster, hops, tx_rows, stamp, starts=starts)
     used = hops.link_count > 0
     return {
         "summary": {
@@ -73,11 +73,11 @@ def compute(snap: Snapshot, query: Query) -> JSONValue:
             "avgDist": round2(float(hops.dist.mean())) if hops.dist.size else 0.0,
             "maxDist": round2(float(hops.link_dist[used].max())) if hops.dist.size else 0.0,
         },
-        "topHops": _top_hops(snap, roster, hops, tx_rows=tx_rows, snr=snr, stamp=stamp),
+        "topHops": _top_hops(snap, roster, hops, tx_rows=tx_rows, stamp=stamp),
         "topPaths": paths[1],
         "catStats": _categories(hops),
         "distHistogram": _histogram(hops),
-        "distOverTime": _over_time(hops, first_seen),
+        "distOverTime": _over_time(hops, first_seen, starts),
     }
 
 
@@ -85,21 +85,28 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
     """§4.2 steps 1-4: resolve, chain the GPS nodes (sender first), keep pairs <= 300 km."""
     _, owner, hop = best_paths(snap, tx_rows)
     node = resolve_per_transmission(snap, tx_rows, owner, hop, now_ms).node
-    pair_owner, a, b = _chain_pairs(roster, originator_nodes(snap)[tx_rows], owner, node)
-    n = max(roster.node_count, 1)
+    # GPS nodes numbered densely keep the link keys in a small range; numbering them in
+    # node order keeps the links in (a, b) order.
+    placed = np.flatnonzero(roster.has_gps)
+    gps_of = np.full(roster.node_count + 1, -1, np.int64)  # node -1 (none) has no GPS
+    gps_of[placed] = np.arange(placed.shape[0])
+    owner, a, b = _chain_pairs(gps_of[originator_nodes(snap)[tx_rows]], owner, gps_of[node])
+    n = max(placed.shape[0], 1)
     links, link = distinct_inverse(a * n + b)
-    la, lb = links // n, links % n
+    la, lb = placed[links // n], placed[links % n]
     link_km = _haversine_km(roster, la, lb)
-    keep = np.flatnonzero((link_km <= MAX_PAIR_KM)[link])  # §4.2: tested before rounding
-    link = link[keep]
+    far = ~(link_km <= MAX_PAIR_KM)  # §4.2: tested before rounding (NaN is far)
+    if far.any():
+        keep = np.flatnonzero(~far[link])
+        owner, link = owner[keep], link[keep]
     link_dist = round_array(link_km, 2)
     return _Hops(
-        owner=pair_owner[keep],
+        owner=owner,
         link=link,
-        km=link_km[link],
         dist=link_dist[link],
         link_a=la,
         link_b=lb,
+        link_km=link_km,
         link_dist=link_dist,
         # 2 repeaters: R↔R, 1: C↔R, 0: C↔C
         link_category=2 - (roster.repeater[la].astype(np.int64) + roster.repeater[lb]),
@@ -107,22 +114,21 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
     )
 
 
-def _chain_pairs(roster: Roster, sender: I64, owner: I64, node: I64) -> tuple[I64, I64, I64]:
+def _chain_pairs(sender: I64, owner: I64, node: I64) -> tuple[I64, I64, I64]:
     """Consecutive pairs of each chain (sender, then GPS hops in order) as (owner, a, b).
 
-    Hop rows come grouped by transmission in path order, so a GPS hop's predecessor is
-    the GPS hop before it in the same transmission, or else the sender if it has GPS.
+    `sender` (per transmission) and `node` (per hop row) are GPS numbers, -1 without
+    GPS. Hop rows come grouped by transmission in path order, so a GPS hop's predecessor
+    is the GPS hop before it in the same transmission, or else the sender if it has GPS.
     """
-    gps = np.append(roster.has_gps, False)  # node -1 (unresolved, no sender) has none
-    placed = np.flatnonzero(gps[node])
-    owner, node = owner[placed], node[placed]
-    after_hop = np.zeros(owner.shape[0], np.bool_)
-    after_hop[1:] = owner[1:] == owner[:-1]
-    from_sender = sender[owner]
-    from_sender[after_hop] = -1
-    kept = np.flatnonzero(after_hop | gps[from_sender])
-    before = np.where(after_hop[kept], node[kept - 1], from_sender[kept])
-    return owner[kept], before, node[kept]
+    placed = np.flatnonzero(node >= 0)
+    owner, b = owner[placed], node[placed]
+    a = np.empty_like(b)
+    a[1:] = b[:-1]
+    first = np.flatnonzero(first_of_runs(owner))  # each transmission's first GPS hop
+    a[first] = sender[owner[first]]
+    kept = np.flatnonzero(a >= 0)
+    return owner[kept], a[kept], b[kept]
 
 
 def _haversine_km(roster: Roster, a: I64, b: I64) -> F64:
@@ -153,7 +159,7 @@ def _ends(roster: Roster, a: int, b: int) -> JSONObject:
 
 
 def _top_hops(
-    snap: Snapshot, roster: Roster, hops: _Hops, *, tx_rows: I64, snr: F64, stamp: _Stamps
+    snap: Snapshot, roster: Roster, hops: _Hops, *, tx_rows: I64, stamp: _Stamps
 ) -> list[JSONValue]:
     """§4.3 step 4: one entry per unordered pair, its longest record, SNR over all of them.
 
@@ -168,7 +174,7 @@ def _top_hops(
     hi = np.where(lo == la, lb, la)
     pairs, pair_of = distinct_inverse(lo * max(roster.node_count, 1) + hi)
     first = np.empty(hops.link_count.shape[0], np.int64)  # each link's first record
-    first[hops.link[::-1]] = np.arange(hops.link.shape[0] - 1, -1, -1)
+    first[hops.link[::-1]] = np.arange(hops.link.shape[0])[::-1]
     first = first[used]
     dist = hops.link_dist[used]
     # Per pair: its longest link, and among links that long the one recorded first.
@@ -178,7 +184,11 @@ def _top_hops(
     is_longest = dist == longest[pair_of]
     np.minimum.at(earliest, pair_of[is_longest], first[is_longest])
     lead = np.flatnonzero(is_longest & (first == earliest[pair_of]))  # one link per pair
-    # Longest first; on equal length, the pair of smaller pubkeys (§1.9).
+    # Longest first; on equal length, the pair of smaller pubkeys (§1.9). Only the pairs
+    # as long as the 20th or longer can be printed, so only those are sorted.
+    if lead.shape[0] > TOP_HOPS:
+        cut = -np.partition(-dist[lead], TOP_HOPS - 1)[TOP_HOPS - 1]
+        lead = lead[np.flatnonzero(dist[lead] >= cut)]
     top = lead[np.lexsort((roster.rank[hi[lead]], roster.rank[lo[lead]], -dist[lead]))]
     top = top[:TOP_HOPS]
     pair_of_link = np.full(hops.link_count.shape[0], -1, np.int64)
@@ -189,11 +199,14 @@ def _top_hops(
     link_in_top[used] = in_top[pair_of]
     members = np.flatnonzero(link_in_top[hops.link])
     member_pair = pair_of_link[hops.link[members]]
+    # The SNR of each member record's transmission (its best observation's).
+    member_snr = snap.obs.snr_db[snap.tx.best_obs[tx_rows[hops.owner[members]]]]
+    member_snr = member_snr.astype(np.float64)
     out: list[JSONValue] = []
     for w in top.tolist():
         link = int(used[w])
-        mine = members[member_pair == pair_of[w]]
-        values = snr[hops.owner[mine]]
+        mine = np.flatnonzero(member_pair == pair_of[w])
+        values = member_snr[mine]
         values = values[~np.isnan(values)]
         owner = int(hops.owner[first[w]])
         out.append({
@@ -210,16 +223,15 @@ def _top_hops(
 
 
 def _paths(
-    snap: Snapshot, roster: Roster, hops: _Hops, tx_rows: I64, stamp: _Stamps
+    snap: Snapshot, roster: Roster, hops: _Hops, tx_rows: I64, stamp: _Stamps, *, starts: I64
 ) -> tuple[int, list[JSONValue]]:
-    """§4.2 step 5 and §4.3 step 5: path records, and the 20 longest."""
+    """§4.2 step 5 and §4.3 step 5: path records (from their `starts`), and the 20 longest."""
     if hops.owner.size == 0:
         return 0, []
-    lead = first_of_runs(hops.owner)
-    starts = np.flatnonzero(lead)
     sizes = np.diff(np.append(starts, hops.owner.shape[0]))
     # bincount adds in record order, as the reference sums a path: same float result.
-    sums = np.asarray(np.bincount(hops.owner, weights=hops.km), np.float64)[hops.owner[starts]]
+    km = hops.link_km[hops.link]
+    sums = np.asarray(np.bincount(hops.owner, weights=km), np.float64)[hops.owner[starts]]
     totals = round_array(sums, 2)
     # Only the 20 longest are printed: sort just the paths tied with the 20th or longer.
     k = min(TOP_PATHS, totals.shape[0])
@@ -274,7 +286,7 @@ def _category(hops: _Hops, category: I64, i: int) -> JSONObject:
     median = values[order[int(np.searchsorted(upto, total // 2, side="right"))]]
     return {
         "count": total,
-        "avg": round2(float(hops.dist[category == i].mean())),
+        "avg": round2(float(hops.dist[np.flatnonzero(category == i)].mean())),
         "median": round2(float(median)),
         "min": round2(float(values.min())),
         "max": round2(float(values.max())),
@@ -290,15 +302,21 @@ def _histogram(hops: _Hops) -> JSONValue:
     )
 
 
-def _over_time(hops: _Hops, first_seen: I64) -> list[JSONValue]:
-    """§4.3 step 3: mean hop length per hour of first_seen."""
+def _over_time(hops: _Hops, first_seen: I64, starts: I64) -> list[JSONValue]:
+    """§4.3 step 3: mean hop length per hour of first_seen (`starts`: each path's first record).
+
+    Hours are counted from the scope's earliest: hours before the first record's only
+    add empty slots, which are not printed.
+    """
     if hops.dist.size == 0:
         return []
-    hour = (first_seen // 3_600_000)[hops.owner]
+    hour = first_seen // 3_600_000
     base = int(hour.min())
-    slot = hour - base
-    counts = np.bincount(slot)
-    sums = np.bincount(slot, weights=hops.dist)
+    slot = hour - base  # per transmission
+    sums = np.bincount(slot[hops.owner], weights=hops.dist)
+    sizes = np.diff(np.append(starts, hops.owner.shape[0]))
+    per_path = np.bincount(slot[hops.owner[starts]], weights=sizes, minlength=sums.shape[0])
+    counts = per_path.astype(np.int64)
     return [
         {
             "hour": iso_seconds((base + h) * 3_600_000)[:13],
