@@ -41,7 +41,6 @@ from meshlens.store.snapshot import Snapshot
 I64 = npt.NDArray[np.int64]
 
 MAX_EDGE_KM = 500.0
-_HOP_SPAN = 1 << 32  # packs (endpoint, hop id) into one int64 key
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +113,7 @@ def _build(snap: Snapshot) -> NeighbourGraph:
 
 def _with_y(ev: _Evidence, y: I64) -> _Evidence:
     """The rows whose other end is known, with it filled in."""
-    keep = y >= 0
+    keep = np.flatnonzero(y >= 0)
     return _Evidence(ev.x[keep], ev.hop[keep], y[keep], ev.observer[keep], ev.count[keep],
                      ev.last_ms[keep])  # fmt: skip
 
@@ -142,8 +141,8 @@ def _evidence(snap: Snapshot, roster: Roster) -> tuple[_Evidence, _Evidence, _Ev
     zero_ev = _Evidence(x[ok], zero.hop[ok], y[ok], zero.observer[ok], zero.count[ok],
                         zero.last_ms[ok])  # fmt: skip
     x = originators[zero.x.shape[0] :]
-    ok = x >= 0
-    first_ev = _Evidence(x[ok], first.hop[ok], np.full(int(ok.sum()), -1, np.int64),
+    ok = np.flatnonzero(x >= 0)
+    first_ev = _Evidence(x[ok], first.hop[ok], np.full(ok.shape[0], -1, np.int64),
                          first.observer[ok], first.count[ok], first.last_ms[ok])  # fmt: skip
     x = endpoint(last.x)
     ok = x >= 0
@@ -171,16 +170,17 @@ def _guess(
 ) -> tuple[_Evidence, int]:
     """Resolve the still ambiguous (x, hop) keys with x as context, tiers 1-2 only."""
     rows = np.flatnonzero((y < 0) & (cands.count[ev.hop] >= 2))
-    key = ev.x[rows] * _HOP_SPAN + ev.hop[rows]
+    span = max(cands.count.shape[0], 1)  # hop ids: a small key range to group in
+    key = ev.x[rows] * span + ev.hop[rows]
     keys, inverse = distinct_inverse(key)
-    x, hop = keys // _HOP_SPAN, keys % _HOP_SPAN
+    x, hop = keys // span, keys % span
     groups = np.arange(keys.shape[0], dtype=np.int64)
     result = resolve(
         roster, cands, adjacency, hop=hop, group=groups,
         context=Context(groups, x, tidy=True), exclude=x, max_tier=GEO,
     )  # fmt: skip
     guessed = result.node[inverse]
-    keep = guessed >= 0
+    keep = np.flatnonzero(guessed >= 0)
     rows = rows[keep]
     found = _Evidence(ev.x[rows], ev.hop[rows], guessed[keep], ev.observer[rows],
                       ev.count[rows], ev.last_ms[rows])  # fmt: skip
@@ -194,7 +194,7 @@ def _edges(roster: Roster, parts: list[_Evidence], unresolved: int) -> Neighbour
     observer = np.concatenate([p.observer for p in parts])
     count = np.concatenate([p.count for p in parts])
     last = np.concatenate([p.last_ms for p in parts])
-    keep = x != y
+    keep = np.flatnonzero(x != y)
     x, y, observer, count, last = x[keep], y[keep], observer[keep], count[keep], last[keep]
     e_count = max(roster.endpoint_count, 1)
     pair = np.minimum(x, y) * e_count + np.maximum(x, y)

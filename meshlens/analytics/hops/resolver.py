@@ -186,7 +186,7 @@ class _Verdict:
         """Record the decided lines and return the block of those still open."""
         b, lines = self.block, np.flatnonzero(self.chosen)
         q = b.query[lines]
-        node[q] = b.cand[lines, self.position[lines]]
+        node[q] = b.cand.ravel()[lines * b.cand.shape[1] + self.position[lines]]
         tier[q] = default if self.tier is None else self.tier[lines]
         rest = np.flatnonzero(~self.chosen)
         return _Block(b.query[rest], b.hop_line[rest], b.group[rest], b.cand[rest],
@@ -243,10 +243,11 @@ def _affinity(
         slot = np.full(span_keys, -1, np.int64)
         slot[distinct_keys] = np.arange(distinct_keys.shape[0])
         at = slot[probe]
-        hit = at >= 0
+        hit = np.flatnonzero(at >= 0)
     else:
         at = np.minimum(np.searchsorted(distinct_keys, probe), max(distinct_keys.shape[0] - 1, 0))
-        hit = distinct_keys[at] == probe if distinct_keys.size else np.zeros(probe.shape[0], bool)
+        found = distinct_keys[at] == probe if distinct_keys.size else np.zeros(probe.shape[0], bool)
+        hit = np.flatnonzero(found)
     line, at = line[hit], at[hit]
     rows, nth_row = expand(key_size[at])
     line, t = line[rows], key_start[at[rows]] + nth_row
