@@ -13,7 +13,14 @@ import numpy.typing as npt
 
 from meshlens.analytics.hops.arrays import distinct, distinct_inverse, expand
 from meshlens.analytics.hops.neighbours import neighbour_graph
-from meshlens.analytics.hops.resolver import NONE, UNIQUE, Context, Resolution, resolve
+from meshlens.analytics.hops.resolver import (
+    NONE,
+    UNIQUE,
+    Context,
+    Resolution,
+    resolve,
+    swaying,
+)
 from meshlens.analytics.hops.roster import hop_candidates, originator_nodes, roster_of
 from meshlens.store.snapshot import Snapshot
 
@@ -67,7 +74,8 @@ def resolve_per_transmission(
 
     Transmissions with the same context share one query per hop: contexts are
     summarised by a hash, so an ambiguous hop is resolved once per distinct
-    (context, hop), not once per occurrence. Unique and unknown hops need no context.
+    (context, hop), not once per occurrence. Unique and unknown hops need no context,
+    and context pubkeys that sway no tier are left out, so more contexts are equal.
     """
     cands = hop_candidates(snap)
     node = cands.unique()[hop]
@@ -75,7 +83,10 @@ def resolve_per_transmission(
     ambiguous = np.flatnonzero(cands.count[hop] >= 2)
     if ambiguous.size == 0:
         return Resolution(node, tier)
-    sig_of, context = _contexts(snap, tx_rows, owner, hop)
+    roster = roster_of(snap)
+    graph = neighbour_graph(snap)
+    adjacency = graph.adjacency(now_ms, roster.endpoint_count) if len(graph) else None
+    sig_of, context = _contexts(snap, tx_rows, owner, hop, swaying(roster, adjacency))
     # Ambiguous hops numbered densely keep the (context, hop) keys in a small range.
     ambiguous_ids = np.flatnonzero(cands.count >= 2)
     n_lines = ambiguous_ids.shape[0]
@@ -88,21 +99,24 @@ def resolve_per_transmission(
     key += line_of_hop[hop[ambiguous]]
     keys, inverse = distinct_inverse(key)
     keys = keys.astype(np.int64)
-    result = _resolve(snap, ambiguous_ids[keys % n_lines], keys // n_lines, context, now_ms)
+    result = resolve(roster, cands, adjacency, hop=ambiguous_ids[keys % n_lines],
+                     group=keys // n_lines, context=context)  # fmt: skip
     node[ambiguous] = result.node[inverse]
     tier[ambiguous] = result.tier[inverse]
     return Resolution(node, tier)
 
 
-def _contexts(snap: Snapshot, tx_rows: I64, owner: I64, hop: I64) -> tuple[I64, Context]:
+def _contexts(
+    snap: Snapshot, tx_rows: I64, owner: I64, hop: I64, kept: npt.NDArray[np.bool_]
+) -> tuple[I64, Context]:
     """Number the distinct contexts of the transmissions; return each one's and the contexts.
 
-    A context is compared by a hash of its members (originator, observer, and the
-    unique-prefix candidate of each hop that has one): the wrapping sum of each
-    member's splitmix64 value, summed per transmission from one running sum over its
-    hop rows. A repeated member is summed twice, so a repeat can split one set into two
-    numbers; both resolve alike, since each number's context is its first
-    transmission's rows, which the resolver de-duplicates.
+    A context holds the `kept` endpoints among the originator, the observer and the
+    unique-prefix candidate of each hop that has one. It is compared by a hash of its
+    members: the wrapping sum of each member's splitmix64 value, summed per transmission
+    from one running sum over its hop rows. A repeated member is summed twice, so a
+    repeat can split one set into two numbers; both resolve alike, since each number's
+    context is its first transmission's rows, which the resolver de-duplicates.
     """
     roster = roster_of(snap)
     n = tx_rows.shape[0]
@@ -111,8 +125,9 @@ def _contexts(snap: Snapshot, tx_rows: I64, owner: I64, hop: I64) -> tuple[I64, 
     observer = snap.obs.observer[best]
     obs_ep = roster.observer_endpoint.astype(np.int64)[observer]
     obs_ep[~roster.observer_in_context[observer]] = -1
-    # Per endpoint its hash, and 0 at index -1 (no member).
-    mixed = np.append(_mix(np.arange(roster.endpoint_count, dtype=np.int64)), np.uint64(0))
+    # Per endpoint its hash (0 if not kept), and 0 at index -1 (no member).
+    kept = np.append(kept, False)
+    mixed = np.where(kept, _mix(np.arange(kept.shape[0], dtype=np.int64)), np.uint64(0))
     unique = hop_candidates(snap).unique()
     running = np.zeros(owner.shape[0] + 1, np.uint64)
     np.cumsum(mixed[unique][hop], out=running[1:])
@@ -129,9 +144,9 @@ def _contexts(snap: Snapshot, tx_rows: I64, owner: I64, hop: I64) -> tuple[I64, 
     start = bounds[first]
     group, nth = expand(bounds[first + 1] - start)
     anchor = unique[hop[start[group] + nth]]
-    keep = np.flatnonzero(anchor >= 0)
+    keep = np.flatnonzero(kept[anchor])
     o, e = origin[first], obs_ep[first]
-    has_o, has_e = np.flatnonzero(o >= 0), np.flatnonzero(e >= 0)
+    has_o, has_e = np.flatnonzero(kept[o]), np.flatnonzero(kept[e])
     return sig_of, Context(
         np.concatenate([has_o, has_e, group[keep]]),
         np.concatenate([o[has_o], e[has_e], anchor[keep]]),

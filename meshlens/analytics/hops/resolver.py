@@ -127,6 +127,20 @@ def resolve(
     return Resolution(node, tier)
 
 
+def swaying(roster: Roster, adjacency: Adjacency | None) -> npt.NDArray[np.bool_]:
+    """Per endpoint: whether it can change an answer as a context pubkey.
+
+    Tier 1 reads only endpoints with a graph edge, tier 2 only path-capable GPS nodes,
+    tiers 3-4 no context: leaving every other endpoint out of a context (with no
+    exclusions) changes no answer.
+    """
+    out = np.zeros(roster.endpoint_count, np.bool_)
+    out[: roster.node_count] = roster.path_capable & roster.has_gps
+    if adjacency is not None:
+        out |= np.diff(adjacency.offset) > 0
+    return out
+
+
 def _across(ufunc: np.ufunc, grid: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """`ufunc` reduced along each line, column by column.
 
