@@ -33,6 +33,7 @@ from meshlens.analytics.hops.roster import (
     HopCandidates,
     Roster,
     hop_candidates,
+    key_nodes,
     roster_of,
 )
 from meshlens.geo import EARTH_RADIUS_KM
@@ -102,12 +103,7 @@ def _build(snap: Snapshot) -> NeighbourGraph:
     pass_one = _edges(roster, concrete, unresolved=0)
     latest = int(snap.tx.last_seen_ms.max(initial=0))
     adjacency = pass_one.adjacency(latest, roster.endpoint_count)
-    guessed: list[_Evidence] = []
-    unresolved = 0
-    for ev, y in ((first, first_y), (last, last_y)):
-        found, missed = _guess(roster, cands, adjacency, ev, y)
-        guessed.append(found)
-        unresolved += missed
+    guessed, unresolved = _guess(roster, cands, adjacency, [(first, first_y), (last, last_y)])
     return _edges(roster, [*concrete, *guessed], unresolved)
 
 
@@ -127,11 +123,7 @@ def _evidence(snap: Snapshot, roster: Roster) -> tuple[_Evidence, _Evidence, _Ev
     zero, first, last = snap.links.rows()
     obs_ep = roster.observer_endpoint.astype(np.int64)
     keys, key_of = distinct_inverse(np.concatenate([zero.x, first.x]))
-    node_of_key = np.array(
-        [roster.endpoint_of.get(snap.strings[k].lower(), -1) for k in keys.tolist()], np.int64
-    )
-    node_of_key[node_of_key >= roster.node_count] = -1  # an originator must be a node
-    originators = node_of_key[key_of]
+    originators = key_nodes(snap, keys)[key_of]  # an originator must be a node
 
     def endpoint(observers: I64) -> I64:
         return obs_ep[observers] if observers.size else observers
@@ -166,24 +158,38 @@ def _unique_excluding(cands: HopCandidates, hop: I64, x: I64) -> I64:
 
 
 def _guess(
-    roster: Roster, cands: HopCandidates, adjacency: Adjacency, ev: _Evidence, y: I64
-) -> tuple[_Evidence, int]:
-    """Resolve the still ambiguous (x, hop) keys with x as context, tiers 1-2 only."""
-    rows = np.flatnonzero((y < 0) & (cands.count[ev.hop] >= 2))
+    roster: Roster, cands: HopCandidates, adjacency: Adjacency, parts: list[tuple[_Evidence, I64]]
+) -> tuple[list[_Evidence], int]:
+    """Resolve the still ambiguous (x, hop) keys with x as context, tiers 1-2 only.
+
+    The keys of all parts go through one resolver call; each part's keys stay apart,
+    so the count of unresolved keys is the sum of the parts'.
+    """
     span = max(cands.count.shape[0], 1)  # hop ids: a small key range to group in
-    key = ev.x[rows] * span + ev.hop[rows]
+    e_count = max(roster.endpoint_count, 1)
+    rows = [np.flatnonzero((y < 0) & (cands.count[ev.hop] >= 2)) for ev, y in parts]
+    tagged = [
+        (i * e_count + ev.x[r]) * span + ev.hop[r]
+        for i, ((ev, _), r) in enumerate(zip(parts, rows, strict=True))
+    ]
+    key = np.concatenate(tagged)
     keys, inverse = distinct_inverse(key)
-    x, hop = keys // span, keys % span
+    x, hop = (keys // span) % e_count, keys % span
     groups = np.arange(keys.shape[0], dtype=np.int64)
     result = resolve(
         roster, cands, adjacency, hop=hop, group=groups,
         context=Context(groups, x, tidy=True), exclude=x, max_tier=GEO,
     )  # fmt: skip
     guessed = result.node[inverse]
-    keep = np.flatnonzero(guessed >= 0)
-    rows = rows[keep]
-    found = _Evidence(ev.x[rows], ev.hop[rows], guessed[keep], ev.observer[rows],
-                      ev.count[rows], ev.last_ms[rows])  # fmt: skip
+    found: list[_Evidence] = []
+    done = 0
+    for (ev, _), r in zip(parts, rows, strict=True):
+        mine = guessed[done : done + r.shape[0]]
+        done += r.shape[0]
+        keep = np.flatnonzero(mine >= 0)
+        picked = r[keep]
+        found.append(_Evidence(ev.x[picked], ev.hop[picked], mine[keep], ev.observer[picked],
+                               ev.count[picked], ev.last_ms[picked]))  # fmt: skip
     return found, int((result.node < 0).sum())
 
 

@@ -177,16 +177,27 @@ def originator_nodes(snap: Snapshot) -> I64:
 
 
 def _originators(snap: Snapshot) -> I64:
-    roster = roster_of(snap)
     tx = snap.tx
     out = np.full(len(tx), -1, np.int64)
     adverts = np.flatnonzero((tx.payload_type == ADVERT) & (tx.from_key >= 0))
     if adverts.size == 0:
         return out
     keys, inverse = distinct_inverse(tx.from_key[adverts])
-    ids = np.array(
-        [roster.endpoint_of.get(snap.strings[int(k)].lower(), -1) for k in keys], np.int64
-    )
-    ids[ids >= roster.node_count] = -1  # an observer id that is no node is no originator
-    out[adverts] = ids[inverse]
+    out[adverts] = key_nodes(snap, keys)[inverse]
     return out
+
+
+def key_nodes(snap: Snapshot, string_ids: npt.NDArray[np.integer]) -> I64:
+    """The node index of each interned pubkey string (by exact key), else -1.
+
+    Adverts and the graph's evidence name mostly the same originators, so each string
+    is looked up once per snapshot.
+    """
+    roster = roster_of(snap)
+    known: dict[int, int] = snap.memo("hops.key_nodes", dict)
+    ids = string_ids.tolist()
+    for k in ids:
+        if k not in known:
+            node = roster.endpoint_of.get(snap.strings[k].lower(), -1)
+            known[k] = node if node < roster.node_count else -1  # an observer is no node
+    return np.fromiter(map(known.__getitem__, ids), np.int64, len(ids))
