@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from meshlens.analytics.hops.arrays import distinct_inverse, first_of_runs
-from meshlens.analytics.hops.context import best_paths, resolve_per_transmission
+from meshlens.analytics.hops.context import best_paths, nodes_per_transmission
 from meshlens.analytics.hops.roster import Roster, originator_nodes, roster_of
 from meshlens.analytics.query import Query
 from meshlens.analytics.scope import region_observers, transmissions_in_region
@@ -84,7 +84,7 @@ def compute(snap: Snapshot, query: Query) -> JSONValue:
 def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _Hops:
     """§4.2 steps 1-4: resolve, chain the GPS nodes (sender first), keep pairs <= 300 km."""
     _, owner, hop = best_paths(snap, tx_rows)
-    node = resolve_per_transmission(snap, tx_rows, owner, hop, now_ms).node
+    node = nodes_per_transmission(snap, tx_rows, owner, hop, now_ms)
     # GPS nodes numbered densely keep the link keys in a small range; numbering them in
     # node order keeps the links in (a, b) order.
     placed = np.flatnonzero(roster.has_gps)

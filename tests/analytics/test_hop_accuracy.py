@@ -14,7 +14,12 @@ import numpy as np
 import pytest
 
 from bench.mesh_model import build_mesh
-from meshlens.analytics.hops.context import best_paths, context_rows, resolve_per_transmission
+from meshlens.analytics.hops.context import (
+    best_paths,
+    context_rows,
+    nodes_per_transmission,
+    resolve_per_transmission,
+)
 from meshlens.analytics.hops.neighbours import neighbour_graph
 from meshlens.analytics.hops.resolver import edge_score
 from meshlens.analytics.hops.roster import Roster, roster_of
@@ -83,6 +88,7 @@ def test_vectorised_resolver_matches_the_literal_tiers(seed: int) -> None:
         for o, h in zip(owner.tolist(), hop.tolist(), strict=True)
     ]
     assert fast.tolist() == slow
+    assert nodes_per_transmission(snap, rows, owner, hop, model.now_ms).tolist() == slow
     # Against the simulator's truth: the tiers get most hops right, never all of them.
     best = snap.tx.best_obs[rows].astype(np.int64)
     start = snap.obs.path_off[best][owner]

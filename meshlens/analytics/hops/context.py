@@ -77,12 +77,34 @@ def resolve_per_transmission(
     (context, hop), not once per occurrence. Unique and unknown hops need no context,
     and context pubkeys that sway no tier are left out, so more contexts are equal.
     """
-    cands = hop_candidates(snap)
-    node = cands.unique()[hop]
+    node = hop_candidates(snap).unique()[hop]
     tier = np.where(node >= 0, UNIQUE, NONE).astype(np.int8)
+    found = _resolve_ambiguous(snap, tx_rows, owner, hop, now_ms)
+    if found is not None:
+        rows, inverse, result = found
+        node[rows] = result.node[inverse]
+        tier[rows] = result.tier[inverse]
+    return Resolution(node, tier)
+
+
+def nodes_per_transmission(snap: Snapshot, tx_rows: I64, owner: I64, hop: I64, now_ms: int) -> I64:
+    """The nodes `resolve_per_transmission` picks, without the tiers that picked them."""
+    node = hop_candidates(snap).unique()[hop]
+    found = _resolve_ambiguous(snap, tx_rows, owner, hop, now_ms)
+    if found is not None:
+        rows, inverse, result = found
+        node[rows] = result.node[inverse]
+    return node
+
+
+def _resolve_ambiguous(
+    snap: Snapshot, tx_rows: I64, owner: I64, hop: I64, now_ms: int
+) -> tuple[I64, I64, Resolution] | None:
+    """The ambiguous rows, each one's distinct (context, hop) query, and their answers."""
+    cands = hop_candidates(snap)
     ambiguous = np.flatnonzero(cands.count[hop] >= 2)
     if ambiguous.size == 0:
-        return Resolution(node, tier)
+        return None
     roster = roster_of(snap)
     graph = neighbour_graph(snap)
     adjacency = graph.adjacency(now_ms, roster.endpoint_count) if len(graph) else None
@@ -101,9 +123,7 @@ def resolve_per_transmission(
     keys = keys.astype(np.int64)
     result = resolve(roster, cands, adjacency, hop=ambiguous_ids[keys % n_lines],
                      group=keys // n_lines, context=context)  # fmt: skip
-    node[ambiguous] = result.node[inverse]
-    tier[ambiguous] = result.tier[inverse]
-    return Resolution(node, tier)
+    return ambiguous, inverse, result
 
 
 def _contexts(
