@@ -48,7 +48,7 @@ class _Hops:
     link_b: I64
     link_km: F64  # unrounded
     link_dist: F64  # round2
-    link_category: I64  # index into CATEGORIES
+    link_category: npt.NDArray[np.int8]  # index into CATEGORIES
     link_count: I64  # records per link (0 for a link over 300 km)
 
 
@@ -90,9 +90,9 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
     placed = np.flatnonzero(roster.has_gps)
     gps_of = np.full(roster.node_count + 1, -1, np.int64)  # node -1 (none) has no GPS
     gps_of[placed] = np.arange(placed.shape[0])
-    owner, a, b = _chain_pairs(gps_of[originator_nodes(snap)[tx_rows]], owner, gps_of[node])
     n = max(placed.shape[0], 1)
-    links, link = distinct_inverse(a * n + b)
+    owner, pair = _chain_pairs(gps_of[originator_nodes(snap)[tx_rows]], owner, gps_of[node], n)
+    links, link = distinct_inverse(pair)
     la, lb = placed[links // n], placed[links % n]
     link_km = _haversine_km(roster, la, lb)
     far = ~(link_km <= MAX_PAIR_KM)  # §4.2: tested before rounding (NaN is far)
@@ -109,17 +109,18 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
         link_km=link_km,
         link_dist=link_dist,
         # 2 repeaters: R↔R, 1: C↔R, 0: C↔C
-        link_category=2 - (roster.repeater[la].astype(np.int64) + roster.repeater[lb]),
+        link_category=2 - (roster.repeater[la].astype(np.int8) + roster.repeater[lb]),
         link_count=np.bincount(link, minlength=links.shape[0]),
     )
 
 
-def _chain_pairs(sender: I64, owner: I64, node: I64) -> tuple[I64, I64, I64]:
-    """Consecutive pairs of each chain (sender, then GPS hops in order) as (owner, a, b).
+def _chain_pairs(sender: I64, owner: I64, node: I64, n: int) -> tuple[I64, I64]:
+    """Consecutive pairs of each chain (sender, then GPS hops in order) as (owner, a * n + b).
 
-    `sender` (per transmission) and `node` (per hop row) are GPS numbers, -1 without
-    GPS. Hop rows come grouped by transmission in path order, so a GPS hop's predecessor
-    is the GPS hop before it in the same transmission, or else the sender if it has GPS.
+    `sender` (per transmission) and `node` (per hop row) are GPS numbers below `n`, -1
+    without GPS. Hop rows come grouped by transmission in path order, so a GPS hop's
+    predecessor is the GPS hop before it in the same transmission, or else the sender
+    if it has GPS.
     """
     placed = np.flatnonzero(node >= 0)
     owner, b = owner[placed], node[placed]
@@ -128,7 +129,9 @@ def _chain_pairs(sender: I64, owner: I64, node: I64) -> tuple[I64, I64, I64]:
     first = np.flatnonzero(first_of_runs(owner))  # each transmission's first GPS hop
     a[first] = sender[owner[first]]
     kept = np.flatnonzero(a >= 0)
-    return owner[kept], a[kept], b[kept]
+    a *= n
+    a += b
+    return owner[kept], a[kept]
 
 
 def _haversine_km(roster: Roster, a: I64, b: I64) -> F64:
@@ -269,7 +272,7 @@ def _categories(hops: _Hops) -> JSONObject:
     return {name: _category(hops, category, i) for i, name in enumerate(CATEGORIES)}
 
 
-def _category(hops: _Hops, category: I64, i: int) -> JSONObject:
+def _category(hops: _Hops, category: npt.NDArray[np.int8], i: int) -> JSONObject:
     """Count, mean, upper median, min and max of one type, each rounded to 2 decimals.
 
     The mean adds the records themselves (the same sum as the reference's); the order
