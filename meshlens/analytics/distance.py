@@ -166,52 +166,48 @@ def _top_hops(
 ) -> list[JSONValue]:
     """§4.3 step 4: one entry per unordered pair, its longest record, SNR over all of them.
 
-    Worked out per link: every record of a link has its length, so a pair's longest record
-    is the first record of its longest link (on equal lengths, the link recorded first).
+    Worked out per link: every record of a link has its length, so the pairs are ranked
+    by their longest link, and a printed pair's longest record is the earliest of the
+    records of its links that long.
     """
     if hops.owner.size == 0:
         return []
+    n = max(roster.node_count, 1)
     used = np.flatnonzero(hops.link_count > 0)
     la, lb = hops.link_a[used], hops.link_b[used]
     lo = np.where(roster.rank[la] <= roster.rank[lb], la, lb)
     hi = np.where(lo == la, lb, la)
-    pairs, pair_of = distinct_inverse(lo * max(roster.node_count, 1) + hi)
-    first = np.empty(hops.link_count.shape[0], np.int64)  # each link's first record
-    first[hops.link[::-1]] = np.arange(hops.link.shape[0])[::-1]
-    first = first[used]
-    dist = hops.link_dist[used]
-    # Per pair: its longest link, and among links that long the one recorded first.
+    pairs, pair_of = distinct_inverse(lo * n + hi)
     longest = np.full(pairs.shape[0], -np.inf)
-    np.maximum.at(longest, pair_of, dist)
-    earliest = np.full(pairs.shape[0], hops.link.shape[0], np.int64)
-    is_longest = dist == longest[pair_of]
-    np.minimum.at(earliest, pair_of[is_longest], first[is_longest])
-    lead = np.flatnonzero(is_longest & (first == earliest[pair_of]))  # one link per pair
+    np.maximum.at(longest, pair_of, hops.link_dist[used])
     # Longest first; on equal length, the pair of smaller pubkeys (§1.9). Only the pairs
     # as long as the 20th or longer can be printed, so only those are sorted.
-    if lead.shape[0] > TOP_HOPS:
-        cut = -np.partition(-dist[lead], TOP_HOPS - 1)[TOP_HOPS - 1]
-        lead = lead[np.flatnonzero(dist[lead] >= cut)]
-    top = lead[np.lexsort((roster.rank[hi[lead]], roster.rank[lo[lead]], -dist[lead]))]
-    top = top[:TOP_HOPS]
+    top = np.arange(pairs.shape[0])
+    if top.shape[0] > TOP_HOPS:
+        cut = -np.partition(-longest, TOP_HOPS - 1)[TOP_HOPS - 1]
+        top = np.flatnonzero(longest >= cut)
+    top_lo, top_hi = pairs[top] // n, pairs[top] % n
+    top = top[np.lexsort((roster.rank[top_hi], roster.rank[top_lo], -longest[top]))][:TOP_HOPS]
     pair_of_link = np.full(hops.link_count.shape[0], -1, np.int64)
     pair_of_link[used] = pair_of
     in_top = np.zeros(pairs.shape[0], np.bool_)
-    in_top[pair_of[top]] = True
+    in_top[top] = True
     link_in_top = np.zeros(hops.link_count.shape[0], np.bool_)
     link_in_top[used] = in_top[pair_of]
-    members = np.flatnonzero(link_in_top[hops.link])
-    member_pair = pair_of_link[hops.link[members]]
+    members = np.flatnonzero(link_in_top[hops.link])  # the records of the printed pairs
+    member_link = hops.link[members]
+    member_pair = pair_of_link[member_link]
+    at_longest = hops.link_dist[member_link] == longest[member_pair]
     # The SNR of each member record's transmission (its best observation's).
     member_snr = snap.obs.snr_db[snap.tx.best_obs[tx_rows[hops.owner[members]]]]
     member_snr = member_snr.astype(np.float64)
     out: list[JSONValue] = []
-    for w in top.tolist():
-        link = int(used[w])
-        mine = np.flatnonzero(member_pair == pair_of[w])
+    for p in top.tolist():
+        mine = np.flatnonzero(member_pair == p)
+        lead = int(mine[np.flatnonzero(at_longest[mine])[0]])  # the pair's longest record
+        link, owner = int(member_link[lead]), int(hops.owner[members[lead]])
         values = member_snr[mine]
         values = values[~np.isnan(values)]
-        owner = int(hops.owner[first[w]])
         out.append({
             **_ends(roster, int(hops.link_a[link]), int(hops.link_b[link])),
             "dist": float(hops.link_dist[link]),
