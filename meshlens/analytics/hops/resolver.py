@@ -296,12 +296,12 @@ def _affinity(
 
 def _geo(roster: Roster, block: _Block, ctx: _Contexts) -> _Verdict:
     """Tier 2: the GPS candidate nearest the centroid of the path-capable GPS context nodes."""
-    n_nodes = roster.node_count
     e = ctx.endpoint
-    safe = np.where(e < n_nodes, e, 0)
-    placed = (e < n_nodes) & roster.path_capable[safe] & roster.has_gps[safe]
+    placed_endpoint = np.zeros(max(roster.endpoint_count, 1), np.bool_)
+    placed_endpoint[: roster.node_count] = roster.path_capable & roster.has_gps
+    placed = np.flatnonzero(placed_endpoint[e])
     lines = block.query.shape[0]
-    if not placed.any():
+    if placed.size == 0:
         return _Verdict(block, np.zeros(lines, np.bool_), np.zeros(lines, np.int64))
     g, members = ctx.group[placed], e[placed]
     size = ctx.start.shape[0]
@@ -313,11 +313,13 @@ def _geo(roster: Roster, block: _Block, ctx: _Contexts) -> _Verdict:
     # once per group keeps trigonometry off the per-candidate cells (but one cosine).
     # Only eligible GPS candidates of lines with a centroid are measured; every other
     # cell is never the nearest.
-    c = block.safe_cand()
+    gps = np.append(roster.has_gps, False)  # padding (-1) has none
     line_lat, line_lon = np.radians(c_lat)[block.group], np.radians(c_lon)[block.group]
-    cells = block.eligible & roster.has_gps[c] & ~np.isnan(line_lat)[:, None]
+    cells = gps[block.cand]
+    cells &= block.eligible
+    cells &= ~np.isnan(line_lat)[:, None]
     cell = np.flatnonzero(cells.ravel())
-    line, c = cell // cells.shape[1], c.ravel()[cell]
+    line, c = cell // cells.shape[1], block.cand.ravel()[cell]
     lat0, lon0 = line_lat[line], line_lon[line]
     lat1, lon1 = roster.lat_rad[c], roster.lon_rad[c]
     d_lat = lat1 - lat0
