@@ -26,6 +26,8 @@ from meshlens.store.snapshot import Snapshot
 
 I64 = npt.NDArray[np.int64]
 
+_AMBIGUOUS = -2  # a hop code: several candidates
+
 
 def best_paths(snap: Snapshot, tx_rows: I64) -> tuple[I64, I64, I64]:
     """For transmissions: their best observation, and its hops as (owner, hop id) rows.
@@ -77,9 +79,9 @@ def resolve_per_transmission(
     (context, hop), not once per occurrence. Unique and unknown hops need no context,
     and context pubkeys that sway no tier are left out, so more contexts are equal.
     """
-    node = hop_candidates(snap).unique()[hop]
+    node = _hop_codes(snap)[hop]
     tier = np.where(node >= 0, UNIQUE, NONE).astype(np.int8)
-    found = _resolve_ambiguous(snap, tx_rows, owner, hop, now_ms)
+    found = _resolve_ambiguous(snap, tx_rows, owner, hop, code=node, now_ms=now_ms)
     if found is not None:
         rows, inverse, result = found
         node[rows] = result.node[inverse]
@@ -89,20 +91,26 @@ def resolve_per_transmission(
 
 def nodes_per_transmission(snap: Snapshot, tx_rows: I64, owner: I64, hop: I64, now_ms: int) -> I64:
     """The nodes `resolve_per_transmission` picks, without the tiers that picked them."""
-    node = hop_candidates(snap).unique()[hop]
-    found = _resolve_ambiguous(snap, tx_rows, owner, hop, now_ms)
+    node = _hop_codes(snap)[hop]
+    found = _resolve_ambiguous(snap, tx_rows, owner, hop, code=node, now_ms=now_ms)
     if found is not None:
         rows, inverse, result = found
         node[rows] = result.node[inverse]
     return node
 
 
-def _resolve_ambiguous(
-    snap: Snapshot, tx_rows: I64, owner: I64, hop: I64, now_ms: int
-) -> tuple[I64, I64, Resolution] | None:
-    """The ambiguous rows, each one's distinct (context, hop) query, and their answers."""
+def _hop_codes(snap: Snapshot) -> I64:
+    """Per hop id: its one candidate, -1 for none, or `_AMBIGUOUS` for several."""
     cands = hop_candidates(snap)
-    ambiguous = np.flatnonzero(cands.count[hop] >= 2)
+    return np.where(cands.count >= 2, _AMBIGUOUS, cands.unique())
+
+
+def _resolve_ambiguous(
+    snap: Snapshot, tx_rows: I64, owner: I64, hop: I64, *, code: I64, now_ms: int
+) -> tuple[I64, I64, Resolution] | None:
+    """Rows whose hop `code` is ambiguous, each one's distinct (context, hop) query, answers."""
+    cands = hop_candidates(snap)
+    ambiguous = np.flatnonzero(code == _AMBIGUOUS)
     if ambiguous.size == 0:
         return None
     roster = roster_of(snap)
