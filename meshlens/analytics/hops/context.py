@@ -168,6 +168,12 @@ def _contexts(
     _, sig_of = distinct_inverse(signature)
     first = np.empty(int(sig_of.max(initial=-1)) + 1, np.int64)
     first[sig_of[::-1]] = np.arange(n - 1, -1, -1)  # the earliest transmission of each set
+    # Sets numbered in order of first appearance: transmissions close together then use
+    # close numbers, which keeps the (context, hop) grouping's table reads near each other.
+    order = np.argsort(first)
+    renumber = np.empty_like(order)
+    renumber[order] = np.arange(order.shape[0])
+    sig_of, first = renumber[sig_of], first[order]
     # The first transmission's rows stand for each set: originator, observer, anchors.
     start = bounds[first]
     group, nth = expand(bounds[first + 1] - start)
