@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -121,16 +123,18 @@ def _resolve_ambiguous(
     ambiguous_ids = np.flatnonzero(cands.count >= 2)
     n_lines = ambiguous_ids.shape[0]
     # int32 keys while they fit: half the bytes to move through the grouping.
-    fits = (int(sig_of.max()) + 1) * n_lines < 1 << 31
+    n_sets = int(sig_of.max()) + 1
+    fits = n_sets * n_lines < 1 << 31
+    line_of_hop: npt.NDArray[np.signedinteger[Any]]
     line_of_hop = np.zeros(cands.count.shape[0], np.int32 if fits else np.int64)
     line_of_hop[ambiguous_ids] = np.arange(n_lines)
-    key = sig_of[owner[ambiguous]].astype(line_of_hop.dtype, copy=False)
-    key *= n_lines
-    key += line_of_hop[hop[ambiguous]]
+    key = line_of_hop[hop[ambiguous]]
+    key *= n_sets
+    key += sig_of[owner[ambiguous]].astype(key.dtype, copy=False)
     keys, inverse = distinct_inverse(key)
     keys = keys.astype(np.int64)
-    result = resolve(roster, cands, adjacency, hop=ambiguous_ids[keys % n_lines],
-                     group=keys // n_lines, context=context)  # fmt: skip
+    result = resolve(roster, cands, adjacency, hop=ambiguous_ids[keys // n_sets],
+                     group=keys % n_sets, context=context)  # fmt: skip
     return ambiguous, inverse, result
 
 
