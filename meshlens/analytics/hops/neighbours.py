@@ -165,16 +165,20 @@ def _guess(
     The keys of all parts go through one resolver call; each part's keys stay apart,
     so the count of unresolved keys is the sum of the parts'.
     """
-    span = max(cands.count.shape[0], 1)  # hop ids: a small key range to group in
+    # Ambiguous hops numbered densely: a key range small enough to group by marking.
+    ambiguous = np.flatnonzero(cands.count >= 2)
+    span = max(ambiguous.shape[0], 1)
+    line_of_hop = np.full(cands.count.shape[0], -1, np.int64)
+    line_of_hop[ambiguous] = np.arange(ambiguous.shape[0])
     e_count = max(roster.endpoint_count, 1)
-    rows = [np.flatnonzero((y < 0) & (cands.count[ev.hop] >= 2)) for ev, y in parts]
+    rows = [np.flatnonzero((y < 0) & (line_of_hop[ev.hop] >= 0)) for ev, y in parts]
     tagged = [
-        (i * e_count + ev.x[r]) * span + ev.hop[r]
+        (i * e_count + ev.x[r]) * span + line_of_hop[ev.hop[r]]
         for i, ((ev, _), r) in enumerate(zip(parts, rows, strict=True))
     ]
     key = np.concatenate(tagged)
     keys, inverse = distinct_inverse(key)
-    x, hop = (keys // span) % e_count, keys % span
+    x, hop = (keys // span) % e_count, ambiguous[keys % span]
     groups = np.arange(keys.shape[0], dtype=np.int64)
     result = resolve(
         roster, cands, adjacency, hop=hop, group=groups,
