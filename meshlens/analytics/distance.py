@@ -8,6 +8,7 @@ chained (sender first), and every consecutive pair up to 300 km is a hop record.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,7 @@ from meshlens.store.snapshot import Snapshot
 from meshlens.times import iso_seconds
 
 I64 = npt.NDArray[np.int64]
+Ints = npt.NDArray[np.signedinteger[Any]]
 F64 = npt.NDArray[np.float64]
 
 MAX_PAIR_KM = 300.0
@@ -85,10 +87,12 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
     """§4.2 steps 1-4: resolve, chain the GPS nodes (sender first), keep pairs <= 300 km."""
     _, owner, hop = best_paths(snap, tx_rows)
     node = nodes_per_transmission(snap, tx_rows, owner, hop, now_ms)
-    # GPS nodes numbered densely keep the link keys in a small range; numbering them in
-    # node order keeps the links in (a, b) order.
+    # GPS nodes numbered densely keep the link keys in a small range (int32 up to 46k
+    # GPS nodes: fewer bytes per pass); numbering them in node order keeps the links in
+    # (a, b) order. Node -1 (none) has no GPS.
     placed = np.flatnonzero(roster.has_gps)
-    gps_of = np.full(roster.node_count + 1, -1, np.int64)  # node -1 (none) has no GPS
+    wide = placed.shape[0] ** 2 >= 1 << 31
+    gps_of: Ints = np.full(roster.node_count + 1, -1, np.int64 if wide else np.int32)
     gps_of[placed] = np.arange(placed.shape[0])
     n = max(placed.shape[0], 1)
     owner, pair = _chain_pairs(gps_of[originator_nodes(snap)[tx_rows]], owner, gps_of[node], n)
@@ -114,7 +118,7 @@ def _hop_records(snap: Snapshot, roster: Roster, tx_rows: I64, now_ms: int) -> _
     )
 
 
-def _chain_pairs(sender: I64, owner: I64, node: I64, n: int) -> tuple[I64, I64]:
+def _chain_pairs(sender: Ints, owner: I64, node: Ints, n: int) -> tuple[I64, Ints]:
     """Consecutive pairs of each chain (sender, then GPS hops in order) as (owner, a * n + b).
 
     `sender` (per transmission) and `node` (per hop row) are GPS numbers below `n`, -1
