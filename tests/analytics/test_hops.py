@@ -176,3 +176,22 @@ def test_graph_is_the_same_whether_packets_came_in_one_batch_or_many() -> None:
     for name in ("a", "b", "count", "last_ms", "observers"):
         assert getattr(many, name).tolist() == getattr(one, name).tolist()
     assert len(one) == 4
+
+
+def test_only_endpoints_with_an_edge_or_path_capable_gps_sway_a_context() -> None:
+    m = Mesh()
+    m.node("a1", at=(47.0, -122.0))  # a repeater with GPS: geo reads it
+    m.node("b1")  # a repeater without GPS, heard next to nobody
+    talker = m.node("c1", role="companion", at=(47.2, -122.0))  # GPS, but never a hop
+    listener = m.node("d1")  # no GPS, but it has an edge
+    m.observer(listener.upper())
+    m.tx([(listener.upper(), [])], origin=talker)  # zero-hop advert: c1 <-> d1
+    snap = m.snapshot()
+    roster = roster_of(snap)
+    graph = neighbour_graph(snap)
+    swaying = resolver.swaying(roster, graph.adjacency(T0, roster.endpoint_count))
+    by_key = {roster.keys[i][:2]: bool(swaying[i]) for i in range(roster.node_count)}
+    assert by_key == {"a1": True, "b1": False, "c1": True, "d1": True}
+    # Without a graph only geo reads the context: path-capable GPS nodes.
+    without = resolver.swaying(roster, None)
+    assert {roster.keys[i][:2] for i in np.flatnonzero(without).tolist()} == {"a1"}
