@@ -175,18 +175,19 @@ class Server:
             batch_latency_s=settings.meshlens.ingest.batch_latency_ms / 1000.0,
         )
         worker = self.worker
-        latency_s = settings.meshlens.ingest.batch_latency_ms / 1000.0
-        busy_latency_s = settings.meshlens.ingest.busy_batch_latency_ms / 1000.0
-        # While reads keep the event loop busy, ingest batches for longer (loop_busy.py).
-        self.loop_busy = LoopBusy(
-            lambda busy: worker.set_batch_latency(busy_latency_s if busy else latency_s)
-        )
+        # While reads keep the event loop busy, ingest batches for longer and recomputes
+        # are paced (loop_busy.py, recomputer/pacing.py).
+        self.loop_busy = LoopBusy(self.reads_busy)
+        self._busy_lock = threading.Lock()
+        self._busy = False  # what the loop last reported
+        self._warm = False  # the first pass is done: pacing may apply
         self.retention = retention.Retention(
             self.db, self.store, policy=retention_policy(settings), clock=self.clock,
             exclusive=lambda fn: worker.call(fn).result(),
         )  # fmt: skip
-        # Recomputes are paced (analytics.computeCpuShare) once the first pass is done;
-        # filtered shapes, which a client waits for, run on a runner of their own unpaced.
+        # Recomputes are paced (analytics.computeCpuShare) while reads are busy, once the
+        # first pass is done; filtered shapes, which a client waits for, run on a runner of
+        # their own, never paced.
         self.pace = Pace()
         # With computeIn=replica the recomputers run on the replica child (no fork per
         # round, docs/architecture.md); the runner takes filtered shapes, or everything
@@ -241,6 +242,19 @@ class Server:
         return ResourceService(
             resources, store_bytes=functools.partial(store_bytes, self.store), rss_bytes=rss_bytes
         )
+
+    def reads_busy(self, busy: bool) -> None:
+        """Reads started (or stopped) keeping the event loop busy: ingest and computes step back.
+
+        Called by LoopBusy on each change, and once when the first pass is done.
+        """
+        ingest = self.settings.meshlens.ingest
+        latency_ms = ingest.busy_batch_latency_ms if busy else ingest.batch_latency_ms
+        with self._busy_lock:
+            self._busy = busy
+            self.worker.set_batch_latency(latency_ms / 1000.0)
+            paced = busy and self._warm
+            self.pace.share = self.settings.analytics.compute_cpu_share if paced else 1.0
 
     # --- running ---------------------------------------------------------------------
 
@@ -358,8 +372,10 @@ class Server:
     def _log_ready(self, started: float) -> None:
         firsts = [member.start(wait=False) for member in self.recomputers]
         wait_futures(firsts)
-        # From here on recomputes keep to their share of the CPU (the first pass did not).
-        self.pace.share = self.settings.analytics.compute_cpu_share
+        # From here on recomputes are paced while reads are busy (the first pass was not).
+        with self._busy_lock:
+            self._warm = True
+        self.reads_busy(self._busy)
         if firsts and not self._stopping:
             log.info(
                 "analytics ready: %d recomputers, first pass %.1f s after start",

@@ -3,9 +3,11 @@
 Ingest shares the serving process (and its GIL) with the event loop. Under heavy reads,
 every ingest batch takes the GIL from the loop for a few milliseconds; fewer, larger
 batches take a quarter of the CPU time that many small ones do (docs/benchmarks.md,
-"Serving"). So while the loop is busy, ingest is told to batch for longer; when reads
-calm down, it goes back to its usual batch latency. The share is the loop thread's own
-CPU time over the wall time of each sampling period, read on the loop itself.
+"Serving"), and background computes cost reads in proportion to how much of the time
+they run. So while the loop is busy, ingest is told to batch for longer and the
+recomputes are paced (recomputer/pacing.py); when reads calm down, both go back to
+normal. The share is the loop thread's own CPU time over the wall time of each sampling
+period, read on the loop itself.
 """
 
 from __future__ import annotations

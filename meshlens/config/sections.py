@@ -20,9 +20,9 @@ from meshlens.config.values import (
 )
 
 DEFAULT_INTERVAL_S = 300
-# A round of the nine analytics at the staging profile takes ~1.5 s of CPU: paced at a
-# tenth of a CPU it finishes within ~15 s, far inside the 300 s cadence.
-DEFAULT_COMPUTE_CPU_SHARE = 0.1
+# A round of the nine analytics at the staging profile takes ~1 s of CPU: paced at 2 % of
+# a CPU (only while reads are busy) it finishes within ~50 s, inside the 300 s cadence.
+DEFAULT_COMPUTE_CPU_SHARE = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,11 +210,12 @@ class AnalyticsSettings:
         "computeCpuShare",
         DEFAULT_COMPUTE_CPU_SHARE,
         fraction(),
-        "The share of one CPU the background recomputes may average once every analytic has"
-        " its first snapshot: each compute is followed by a rest in proportion to its CPU time"
-        " (1 means no rest). Reads on a busy machine slow down with the time computes run,"
-        ' whatever their priority (docs/benchmarks.md, "Serving"). The first pass and the'
-        " filtered shapes a client waits for are never paced.",
+        "The share of one CPU the background recomputes may average while reads keep the"
+        " server busy (its event loop's thread on the CPU half the time or more): each"
+        " compute is then followed by a rest in proportion to its CPU time (1 means no"
+        " rest). Reads on a busy machine slow down with the time computes run, whatever"
+        ' their priority (docs/benchmarks.md, "Serving"). When reads are light, during the'
+        " first pass, and for the filtered shapes a client waits for, computes are not paced.",
         origin="meshlens",
     )
 

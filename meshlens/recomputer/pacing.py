@@ -1,42 +1,46 @@
 """Pacing: background computes take at most a set share of one CPU, job by job.
 
 On a busy 2-core machine, a compute that runs whenever a core has a free moment still
-slows serving, even at the lowest priority (SCHED_IDLE): an idle-priority child that
-spins without pause doubled the p99 of reads under load, one that ran 10 % of the time
-raised it by a tenth (docs/benchmarks.md, "Serving"). So a runner that is paced rests
-after each job for as long as the job's CPU time makes the share come out right: a job
-that took 200 ms of CPU at share 0.1 is followed by 1.8 s in which that runner starts
+slows serving, even at the lowest priority (SCHED_IDLE), and the cost grows with how
+much of the time computes run (docs/benchmarks.md, "Serving"). So a runner that is paced
+rests after each job for as long as the job's CPU time makes the share come out right: a
+job that took 200 ms of CPU at share 0.1 is followed by 1.8 s in which that runner starts
 nothing. Results are handed back before the rest, so pacing spaces computes out; it
 never delays a result that is ready.
+
+The share lives in a page of shared memory, so a forked compute child (which copies
+everything else) reads the share of the moment after each job: the server can pace its
+computes only while reads keep it busy and let them run freely otherwise.
 """
 
 from __future__ import annotations
 
-import threading
+import mmap
+import struct
+
+_SHARE = struct.Struct("d")
 
 
 class Pace:
-    """The share of one CPU a runner's jobs may average; changeable while it runs.
+    """The share of one CPU a runner's jobs may average; changeable while they run.
 
-    A share of 1 means no rest at all. The server starts its recomputers unpaced, so the
-    first pass (which lifts the warm-up gate) runs at full speed, then sets the share.
+    A share of 1 means no rest at all. Children forked after the Pace was made see every
+    later change (the value is in a shared anonymous mapping).
     """
 
     def __init__(self, share: float = 1.0) -> None:
-        self._lock = threading.Lock()
-        self._share = _checked(share)
+        self._cell = mmap.mmap(-1, _SHARE.size)  # MAP_SHARED | MAP_ANONYMOUS
+        self.share = share
 
     @property
     def share(self) -> float:
         """The share now in force."""
-        with self._lock:
-            return self._share
+        value: float = _SHARE.unpack_from(self._cell)[0]
+        return value
 
     @share.setter
     def share(self, value: float) -> None:
-        checked = _checked(value)
-        with self._lock:
-            self._share = checked
+        _SHARE.pack_into(self._cell, 0, _checked(value))
 
     def rest_after(self, cpu_s: float) -> float:
         """Seconds to rest after a job that used `cpu_s` of CPU time, at today's share."""

@@ -21,7 +21,8 @@ time, so it keeps collecting its own garbage, but never touches, and so copies, 
 parent's pages for that), restores default SIGINT/SIGTERM, detaches the event loop's
 wakeup fd, closes every descriptor it inherited but its two pipes (the database's lock
 among them), lowers its priority (nice, SCHED_IDLE) and serves messages until its inbox
-closes, resting after each job as long as the pace sent with it asks (pacing.py).
+closes, resting after each job as long as its pace asks (pacing.py; the share is in
+shared memory, so the long-lived child sees every change).
 Handlers follow ForkRunner's fork-safety rules: no logging, sockets, SQLite, asyncio or
 threads. If the child dies, its jobs fail with `ChildLostError` and the next
 job forks a new one.
@@ -59,7 +60,7 @@ from meshlens.recomputer.child import (
     settle,
     write_all,
 )
-from meshlens.recomputer.pacing import Pace, rest_for
+from meshlens.recomputer.pacing import Pace
 from meshlens.recomputer.runners import RunnerStoppedError
 
 logger = logging.getLogger("meshlens.recomputer")
@@ -177,8 +178,7 @@ class ReplicaRunner:
         """Run `handlers[name](arg)` in the child, after every delta sent so far."""
         if name not in self._handlers:
             raise KeyError(name)
-        # The share travels with the job: the long-lived child cannot see later changes.
-        message = _message(_JOB, (name, arg, self._pace.share))
+        message = _message(_JOB, (name, arg))
         future: Future[Any] = Future()
         future.set_running_or_notify_cancel()
         while True:
@@ -343,21 +343,21 @@ class ReplicaRunner:
                 for kind, payload in messages:
                     if kind == _JOB:
                         started = time.process_time()
-                        answer, share = self._run_job(payload)
+                        answer = self._run_job(payload)
                         write_all(write_fd, answer)
                         # Deltas sent meanwhile wait in the parent's inbox queue (pacing.py).
-                        time.sleep(rest_for(time.process_time() - started, share))
+                        time.sleep(self._pace.rest_after(time.process_time() - started))
         except BaseException:  # the parent went away (EPIPE), or a delta could not apply
             status = 1
         finally:
             os._exit(status)
 
-    def _run_job(self, payload: bytearray) -> tuple[bytes, float]:
-        """The framed answer to a job message, and the CPU share it may take."""
-        name, arg, share = pickle.loads(payload)
+    def _run_job(self, payload: bytearray) -> bytes:
+        """The framed answer to a job message."""
         try:
+            name, arg = pickle.loads(payload)
             result = pickle.dumps(self._handlers[name](arg), protocol=pickle.HIGHEST_PROTOCOL)
-            return _HEADER.pack(RETURNED, len(result)) + result, share
+            return _HEADER.pack(RETURNED, len(result)) + result
         except Exception as exc:  # sent back to the parent, which raises ChildComputeError
             text = pickle.dumps((type(exc).__qualname__, str(exc), traceback.format_exc()))
-            return _HEADER.pack(RAISED, len(text)) + text, share
+            return _HEADER.pack(RAISED, len(text)) + text

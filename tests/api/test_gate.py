@@ -85,17 +85,23 @@ def test_sightings_offered_while_loading_are_written_after_the_load(
     server.wait_until(lambda: len(server.server.store.snapshot().tx) == 13)
 
 
-def test_recomputes_are_paced_only_once_the_first_pass_is_done(
+def test_recomputes_are_paced_only_after_the_first_pass_and_while_reads_are_busy(
     serve: Serve, settings: Settings
 ) -> None:
     seed(settings, chatter(5))
     load = HeldLoad()
     running = serve(load=load)
+    server = running.server
     assert load.entered.wait(10)
-    # The pass that lifts the gate runs at full speed...
-    assert running.server.pace.share == 1.0
+    server.reads_busy(True)  # busy reads during the load (as LoopBusy reports them)...
+    # ...yet the pass that lifts the gate runs at full speed,
+    assert server.pace.share == 1.0
     load.release.set()
     running.wait_ready()
-    # ...and every recompute after it keeps to analytics.computeCpuShare.
-    running.wait_until(lambda: running.server.pace.share == 0.1)
-    assert settings.analytics.compute_cpu_share == 0.1
+    # and once it is done, busy reads pace every recompute after it.
+    running.wait_until(lambda: server.pace.share == settings.analytics.compute_cpu_share)
+    assert settings.analytics.compute_cpu_share == 0.02
+    server.reads_busy(False)  # reads calm down: computes run freely again
+    assert server.pace.share == 1.0
+    server.reads_busy(True)
+    assert server.pace.share == 0.02

@@ -43,13 +43,19 @@ def test_the_share_is_sampled_on_the_running_loop_with_its_clocks() -> None:
     assert busy.share == pytest.approx(0.1)
 
 
-def test_a_busy_loop_makes_ingest_batch_for_longer_until_it_calms(
+def test_a_busy_loop_makes_ingest_batch_for_longer_and_paces_recomputes_until_it_calms(
     serve: Serve, settings: Settings
 ) -> None:
     running = serve()
-    worker, loop_busy = running.server.worker, running.server.loop_busy
-    assert worker.batch_latency_s == settings.meshlens.ingest.batch_latency_ms / 1000
-    loop_busy.sample(0.45, 0.5)
-    assert worker.batch_latency_s == settings.meshlens.ingest.busy_batch_latency_ms / 1000 == 1.0
-    loop_busy.sample(0.05, 0.5)
-    assert worker.batch_latency_s == 0.05
+    running.wait_ready()
+    server = running.server
+    # The server's own LoopBusy is what calls reads_busy; it sees this test's idle loop.
+    assert server.loop_busy.busy is False
+    assert server.worker.batch_latency_s == settings.meshlens.ingest.batch_latency_ms / 1000
+    server.reads_busy(True)
+    assert server.worker.batch_latency_s == settings.meshlens.ingest.busy_batch_latency_ms / 1000
+    assert server.worker.batch_latency_s == 1.0
+    running.wait_until(lambda: server.pace.share == 0.02)  # once the first pass is done
+    server.reads_busy(False)
+    assert server.worker.batch_latency_s == 0.05
+    assert server.pace.share == 1.0

@@ -9,6 +9,8 @@ one clock for every process on Linux, so a forked child's times compare with the
 
 from __future__ import annotations
 
+import os
+import struct
 import subprocess
 import sys
 import threading
@@ -124,12 +126,31 @@ def test_a_paced_thread_runner_rests_between_jobs_and_stop_cuts_the_rest_short()
     assert not any(t.is_alive() for t in threading.enumerate() if t.name.startswith("compute-"))
 
 
-def test_a_replica_child_rests_after_each_job_at_the_share_sent_with_it() -> None:
+def test_a_forked_child_sees_every_later_change_of_the_share() -> None:
+    pace = Pace(0.5)
+    go_read, go_write = os.pipe()
+    answer_read, answer_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: wait for the parent's change, then report what it sees
+        os.read(go_read, 1)
+        os.write(answer_write, struct.pack("d", pace.share))
+        os._exit(0)
+    try:
+        pace.share = 0.125
+        os.write(go_write, b"x")
+        assert struct.unpack("d", os.read(answer_read, 8))[0] == 0.125
+    finally:
+        os.waitpid(pid, 0)
+        for fd in (go_read, go_write, answer_read, answer_write):
+            os.close(fd)
+
+
+def test_a_replica_child_rests_after_each_job_at_the_share_of_the_moment() -> None:
     pace = Pace()
     runner = ReplicaRunner({"burn": burn}, apply=lambda _: None, niceness=0, pace=pace)
     try:
         unpaced = runner.submit("burn", None).result(WAIT_S)
-        pace.share = 0.5  # the long-lived child learns it from the next job
+        pace.share = 0.5  # the long-lived child, forked before, sees it (shared memory)
         first = runner.submit("burn", None).result(WAIT_S)
         second = runner.submit("burn", None).result(WAIT_S)
         assert unpaced.cpu >= BURN_S
