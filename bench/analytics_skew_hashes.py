@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from bench.compute_timing import Job, Times, cold, in_child
+from bench.compute_timing import Job, Times, cold, in_child, suite_row
 from meshlens.analytics import (
     hash_collisions,
     hash_sizes,
@@ -113,7 +113,7 @@ def main() -> None:
 
 def rows(ctx: object) -> list[object]:
     """Suite rows: each analytic cold and as its job in a child; the hash ones also by region."""
-    from bench.suite import Context, Row
+    from bench.suite import Context
 
     assert isinstance(ctx, Context)
     snap = ctx.snapshot()
@@ -129,24 +129,18 @@ def rows(ctx: object) -> list[object]:
     for name, job, target in ANALYTICS:
         # Roles and the clock analytics take no parameters: any shape is the default one.
         for shape, q, shape_target in shapes if name.startswith("hash-") else shapes[:1]:
-            t = cold(job, snap, q, runs)
-            child = in_child(name, snap, q, runs)
+            details = " (with the per-node details, encoding and gzip)"
+            more = details if name == "nodes-clock-skew" else ""
             out.append(
-                Row(
-                    "analytics",
-                    f"{name} compute, {shape} (median of {runs}, cold)",
-                    f"{t.median:.0f} ms ({t.cpu_median:.0f} ms CPU)",
-                    shape_target or target,
-                    note=f"first call {t.first:.0f} ms, best {t.best:.0f} ms; CPU time median "
-                    f"{t.cpu_median:.0f} ms, best {t.cpu_best:.0f} ms; {t.size:,}-byte body; "
-                    f"whole recompute job in a forked child: median {child.median:.0f} ms CPU, "
-                    f"best {child.best:.0f} ms"
-                    + (
-                        " (with the per-node details, encoding and gzip)"
-                        if name == "nodes-clock-skew"
-                        else ""
-                    )
-                    + "; more: `python -m bench.analytics_skew_hashes --db PATH`",
+                suite_row(
+                    name,
+                    job,
+                    snap,
+                    q,
+                    shape=shape,
+                    target=shape_target or target,
+                    runs=runs,
+                    more=f"{more}; more: `python -m bench.analytics_skew_hashes --db PATH`",
                 )
             )
     return out

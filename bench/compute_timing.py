@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from bench.suite import Row
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import BY_NAME
 from meshlens.api.recompute import render_analytic
@@ -82,3 +83,24 @@ def in_child(name: str, snap: Snapshot, query: Query, runs: int) -> Times:
     finally:
         runner.stop()
     return Times(cpu[0], statistics.median(cpu), min(cpu), 0)
+
+
+def suite_row(
+    name: str, job: Job, snap: Snapshot, query: Query, *, shape: str, target: str, runs: int,
+    more: str,
+) -> Row:  # fmt: skip
+    """The suite's row for one analytic and shape: `job` cold here, and its recompute job in
+    a child. `more` ends the note: what else the figure includes, and where more shapes are.
+    """
+    t = cold(job, snap, query, runs)
+    child = in_child(name, snap, query, runs)
+    return Row(
+        "analytics",
+        f"{name} compute, {shape} (median of {runs}, cold)",
+        f"{t.median:.0f} ms ({t.cpu_median:.0f} ms CPU)",
+        target,
+        note=f"first call {t.first:.0f} ms, best {t.best:.0f} ms; CPU time median "
+        f"{t.cpu_median:.0f} ms, best {t.cpu_best:.0f} ms; {t.size:,}-byte body; "
+        f"whole recompute job in a forked child: median {child.median:.0f} ms CPU, "
+        f"best {child.best:.0f} ms{more}",
+    )

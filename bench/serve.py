@@ -171,13 +171,27 @@ class Churn:
             self.computes += 1
 
     def _ingest(self) -> None:
-        started = time.perf_counter()
-        while not self._stop.is_set():
-            due = int((time.perf_counter() - started) * self._rate)
-            for item in itertools.islice(self._feed, max(0, due - self.offered)):
-                self._server.worker.offer(item)
-                self.offered += 1
-            time.sleep(0.01)
+        offer_at_rate(self._offer, self._feed, self._rate, self._stop)
+
+    def _offer(self, sighting: Sighting) -> None:
+        self._server.worker.offer(sighting)
+        self.offered += 1
+
+
+def offer_at_rate(
+    offer: Callable[[Sighting], object],
+    feed: Iterator[Sighting],
+    rate_per_s: float,
+    stop: threading.Event,
+) -> None:
+    """Offer sightings from `feed` at `rate_per_s`, every 10 ms what is due, until `stop`."""
+    started, offered = time.perf_counter(), 0
+    while not stop.is_set():
+        due = int((time.perf_counter() - started) * rate_per_s)
+        for item in itertools.islice(feed, max(0, due - offered)):
+            offer(item)
+            offered += 1
+        time.sleep(0.01)
 
 
 def start_server(

@@ -30,12 +30,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from bench.encoder_data import sightings
-from bench.serve import SIM_CACHE, Churn, WrkResult, run_wrk, start_server
+from bench.serve import SIM_CACHE, Churn, WrkResult, offer_at_rate, run_wrk, start_server
 from meshlens.analytics.registry import ANALYTICS
 from meshlens.app import Server
 from meshlens.config import Settings
@@ -62,17 +63,6 @@ def _spin(policy: str, run_ms: float, rest_ms: float) -> None:
         time.sleep(rest_ms / 1000)
 
 
-def _offer_at_rate(worker: IngestWorker, feed: Iterator[Sighting], rate: float) -> None:
-    """Offer sightings at `rate` per second until killed."""
-    started, offered = time.perf_counter(), 0
-    while True:
-        due = int((time.perf_counter() - started) * rate)
-        for item in itertools.islice(feed, max(0, due - offered)):
-            worker.offer(item)
-            offered += 1
-        time.sleep(0.01)
-
-
 def _ingest_elsewhere(niceness: int, db: Path, seed: int) -> None:
     """The `ingest-elsewhere` load: the real pipeline on its own database, new sightings."""
     os.nice(niceness)
@@ -81,7 +71,7 @@ def _ingest_elsewhere(niceness: int, db: Path, seed: int) -> None:
     worker.start()
     feed = iter(list(sightings(int(INGEST_RATE * 600) // 30, seed=seed)))
     print("ready", flush=True)
-    _offer_at_rate(worker, feed, INGEST_RATE)
+    offer_at_rate(worker.offer, feed, INGEST_RATE, threading.Event())  # until killed
 
 
 def _child(kind: str, *args: str) -> subprocess.Popen[str]:

@@ -241,8 +241,8 @@ ORDER = 62
 
 def rows(ctx: object) -> list[object]:
     """Suite rows: topology and distance, default shape, and one region for distance."""
-    from bench.compute_timing import cold, in_child
-    from bench.suite import Context, Row
+    from bench.compute_timing import suite_row
+    from bench.suite import Context
 
     assert isinstance(ctx, Context)
     snap = ctx.snapshot()
@@ -258,18 +258,16 @@ def rows(ctx: object) -> list[object]:
     ]
     out: list[object] = []
     for name, compute, query, shape, target in shapes:
-        t = cold(compute, snap, query, runs)
-        child = in_child(name, snap, query, runs)
         out.append(
-            Row(
-                "analytics",
-                f"{name} compute, {shape} (median of {runs}, cold)",
-                f"{t.median:.0f} ms ({t.cpu_median:.0f} ms CPU)",
-                target,
-                note=f"first call {t.first:.0f} ms, best {t.best:.0f} ms; CPU time median "
-                f"{t.cpu_median:.0f} ms, best {t.cpu_best:.0f} ms; {t.size:,}-byte body; "
-                f"whole recompute job in a forked child: median {child.median:.0f} ms CPU, "
-                f"best {child.best:.0f} ms; more: `python -m bench.topology --db PATH`",
+            suite_row(
+                name,
+                compute,
+                snap,
+                query,
+                shape=shape,
+                target=target,
+                runs=runs,
+                more="; more: `python -m bench.topology --db PATH`",
             )
         )
     return out
