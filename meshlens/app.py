@@ -196,7 +196,12 @@ class Server:
         if runner is None and settings.analytics.compute_in == "replica":
             self.replica = StoreReplica(self.store, analytics, COMPUTE_NICENESS, self.pace).runner
         self.runner = runner or make_runner(settings)
-        self.background = runner or make_runner(settings, self.pace, "recompute")
+        # The recomputers' own runner (paced), unless they run on the replica child.
+        self.background = (
+            self.runner
+            if runner is not None or self.replica is not None
+            else make_runner(settings, self.pace, "recompute")
+        )
         self.board = SnapshotBoard()
         self.recomputers = RecomputerSet(clock=self.clock, publish=self.board.publish)
         add_recomputers(

@@ -5,16 +5,22 @@ from __future__ import annotations
 from meshlens.config import Settings
 from tests.api.conftest import Serve, chatter
 from tests.api.probe import DETAIL_ROUTE, PROBE_ROUTE
-from tests.api.running import HeldLoad, seed
+from tests.api.running import HeldLoad, Running, seed
+
+
+def _loading(serve: Serve, settings: Settings, transmissions: int) -> tuple[Running, HeldLoad]:
+    """A server on a database of `transmissions`, held in its start-up load."""
+    seed(settings, chatter(transmissions))
+    load = HeldLoad()
+    running = serve(load=load)
+    assert load.entered.wait(10)
+    return running, load
 
 
 def test_default_shapes_answer_503_with_retry_after_while_loading(
     serve: Serve, settings: Settings
 ) -> None:
-    seed(settings, chatter(20))
-    load = HeldLoad()
-    server = serve(load=load)
-    assert load.entered.wait(10)
+    server, load = _loading(serve, settings, 20)
     with server.client() as http:
         default = http.get(PROBE_ROUTE)
         via_router = http.get(PROBE_ROUTE, params={"region": "all"})
@@ -36,10 +42,7 @@ def test_default_shapes_answer_503_with_retry_after_while_loading(
 def test_the_gate_lifts_after_a_pass_over_the_complete_store(
     serve: Serve, settings: Settings
 ) -> None:
-    seed(settings, chatter(30))
-    load = HeldLoad()
-    server = serve(load=load)
-    assert load.entered.wait(10)
+    server, load = _loading(serve, settings, 30)
     load.release.set()
     server.wait_ready()
     with server.client() as http:
@@ -56,10 +59,7 @@ def test_the_gate_lifts_after_a_pass_over_the_complete_store(
 def test_filtered_shapes_are_not_gated_and_forgotten_when_the_load_ends(
     serve: Serve, settings: Settings
 ) -> None:
-    seed(settings, chatter(7))
-    load = HeldLoad()
-    server = serve(load=load)
-    assert load.entered.wait(10)
+    server, load = _loading(serve, settings, 7)
     with server.client() as http:
         during = http.get(PROBE_ROUTE, params={"window": "30d"})
         load.release.set()
@@ -73,10 +73,7 @@ def test_filtered_shapes_are_not_gated_and_forgotten_when_the_load_ends(
 def test_sightings_offered_while_loading_are_written_after_the_load(
     serve: Serve, settings: Settings
 ) -> None:
-    seed(settings, chatter(5))
-    load = HeldLoad()
-    server = serve(load=load)
-    assert load.entered.wait(10)
+    server, load = _loading(serve, settings, 5)
     for item in chatter(8, start_ms=1_800_000_000_000):
         assert server.server.worker.offer(item)
     assert server.server.worker.counters.snapshot().received == 0  # nothing written yet
@@ -88,11 +85,8 @@ def test_sightings_offered_while_loading_are_written_after_the_load(
 def test_recomputes_are_paced_only_after_the_first_pass_and_while_reads_are_busy(
     serve: Serve, settings: Settings
 ) -> None:
-    seed(settings, chatter(5))
-    load = HeldLoad()
-    running = serve(load=load)
+    running, load = _loading(serve, settings, 5)
     server = running.server
-    assert load.entered.wait(10)
     server.reads_busy(True)  # busy reads during the load (as LoopBusy reports them)...
     # ...yet the pass that lifts the gate runs at full speed,
     assert server.pace.share == 1.0
