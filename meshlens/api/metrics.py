@@ -250,7 +250,7 @@ class RunnerCollector:
         replica = self._replica.stats() if self._replica is not None else None
         if forked is None and replica is None:
             return []
-        f = forked or ForkRunnerStats(0, 0, 0, 0, 0, 0)
+        f = forked or ForkRunnerStats(0, 0, 0, 0, 0, 0, 0.0)
         r = replica or ReplicaRunnerStats(0, 0, 0, 0, 0, 0)
         kinds: tuple[tuple[str, float, str, MetricKind], ...] = (
             ("forks", f.forks + r.forks, "Compute children forked.", _counter),
@@ -260,6 +260,8 @@ class RunnerCollector:
              "Children that died with jobs unfinished.", _counter),
             ("active_children", f.active_children, "Per-round children running now.", _gauge),
             ("pending_jobs", f.pending + r.in_flight, "Jobs not finished yet.", _gauge),
+            ("cpu_seconds", f.cpu_s, "CPU time of per-round children that have ended.",
+             _counter),
             ("replica_deltas", r.deltas_sent, "Store changes sent to the replica child.",
              _counter),
         )  # fmt: skip

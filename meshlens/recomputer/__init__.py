@@ -7,7 +7,7 @@
 - Runners (runners.py, fork_runner.py): where a job runs; `produce_on` composes them.
 - child.py: what a compute child is and does to itself (frames, fork, priority, memory).
 - `ReplicaRunner` (replica_runner.py): one long-lived child that follows the state by deltas.
-- `Pace` (pacing.py): keeps a runner's jobs to a share of one CPU, resting after each.
+- `Pace` (pacing.py): keeps a runner's jobs to a share of one CPU, resting after its work.
 """
 
 from meshlens.recomputer.child import ChildComputeError, ChildLostError

@@ -23,8 +23,8 @@ parent's signal wakeup fd (the event loop's), closes the pipes of other rounds a
 its priority with `os.nice` and, on Linux, the SCHED_IDLE policy, so the serving
 process keeps the CPU when both want it.
 If the parent dies, the child is killed with it (Linux's parent-death signal; elsewhere,
-its next write fails with EPIPE and it exits), so a child resting between jobs (pacing)
-never holds the parent's socket or database lock after the parent is gone.
+its next write fails with EPIPE and it exits), so a child still computing never holds the
+parent's socket or database lock after the parent is gone.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class ForkRunnerStats:
     children_lost: int
     active_children: int
     pending: int
+    cpu_s: float  # CPU time of the children that have ended (what pacing counts)
 
 
 @dataclass(slots=True)
@@ -78,14 +79,9 @@ def _child_main(
     jobs: Sequence[Callable[[], object]],
     *,
     niceness: int,
-    rest_after: Callable[[float], float],
     parent_pid: int,
 ) -> NoReturn:
-    """Run the round's jobs in order, stream each result back, then leave without cleanup.
-
-    After each result the child rests as its runner's pace asks (pacing.py); the runner
-    starts no round while one is alive, so the rest after the last job spaces the rounds.
-    """
+    """Run the round's jobs in order, stream each result back, then leave without cleanup."""
     status = 0
     try:
         child.die_with_parent(parent_pid)
@@ -102,7 +98,6 @@ def _child_main(
             os.nice(niceness)
             child.schedule_idle()
         for job in jobs:
-            started = time.process_time()
             try:
                 kind, payload = (
                     child.RETURNED,
@@ -112,7 +107,6 @@ def _child_main(
                 text = (type(exc).__qualname__, str(exc), traceback.format_exc())
                 kind, payload = child.RAISED, pickle.dumps(text)
             child.write_all(fd, child.HEADER.pack(kind, len(payload)) + payload)
-            time.sleep(rest_after(time.process_time() - started))
     except BaseException:  # the parent went away (EPIPE) or the process is being torn down
         status = 1
     finally:
@@ -122,8 +116,9 @@ def _child_main(
 class ForkRunner:
     """Runs jobs in forked, niced children, one child per round of pending jobs.
 
-    With a `pace` (pacing.py) each child rests after each job, and no new round starts
-    while a child is alive (`max_children` is then 1): the recomputers' runner.
+    With a `pace` (pacing.py) one round runs at a time (`max_children` is then 1), and the
+    dispatcher rests after each child has ended before it forks the next: the
+    recomputers' runner.
     """
 
     def __init__(
@@ -153,6 +148,9 @@ class ForkRunner:
         self._dispatcher: threading.Thread | None = None
         self._stopping = False
         self._forks = self._returned = self._raised = self._lost = 0
+        self._cpu_s = 0.0  # CPU time of every child that has ended
+        self._last_cpu_s = 0.0  # CPU time of the last round's child, and when it ended
+        self._last_end = time.monotonic()
 
     def submit(self, job: Callable[[], R]) -> Future[R]:
         """Queue `job` for the next round; the future resolves when the child sends it back."""
@@ -185,6 +183,7 @@ class ForkRunner:
                 children_lost=self._lost,
                 active_children=len(self._active),
                 pending=len(self._pending),
+                cpu_s=self._cpu_s,
             )
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -215,6 +214,9 @@ class ForkRunner:
                 not self._pending or len(self._active) >= self._max_children
             ):
                 self._cond.wait()
+            # Paced: the last round's child is gone, and the next waits out its rest here,
+            # in the parent, so no child shares the server's pages while nothing computes.
+            self._pace.rest(self._last_cpu_s, self._stopped_within, since=self._last_end)
             deadline = time.monotonic() + self._gather_s
             while not self._stopping and (left := deadline - time.monotonic()) > 0:
                 self._cond.wait(left)
@@ -222,6 +224,11 @@ class ForkRunner:
                 return None
             batch, self._pending = self._pending, []
         return [(f, job) for f, job in batch if f.set_running_or_notify_cancel()]
+
+    def _stopped_within(self, seconds: float) -> bool:
+        """Wait on the condition (held) up to `seconds`; True once the runner is stopping."""
+        self._cond.wait(seconds)
+        return self._stopping
 
     def _dispatch(self) -> None:
         while (batch := self._next_round()) is not None:
@@ -250,9 +257,8 @@ class ForkRunner:
         if pid == 0:  # the child: never returns
             jobs = [job for _, job in batch]
             _child_main(
-                write_fd, [read_fd, *others], jobs, niceness=self._niceness,
-                rest_after=self._pace.rest_after, parent_pid=parent_pid,
-            )  # fmt: skip
+                write_fd, [read_fd, *others], jobs, niceness=self._niceness, parent_pid=parent_pid
+            )
         os.close(write_fd)
         rnd = _Round(pid=pid, fd=read_fd, futures=[f for f, _ in batch])
         collector = threading.Thread(
@@ -287,8 +293,8 @@ class ForkRunner:
             self._kill(rnd.pid)
         finally:
             os.close(rnd.fd)
-            _, status = os.waitpid(rnd.pid, 0)
-            self._finish(rnd, done, status)
+            _, status, usage = os.wait4(rnd.pid, 0)
+            self._finish(rnd, done, status, usage.ru_utime + usage.ru_stime)
 
     def _resolve(self, future: Future[Any], kind: int, payload: bytearray, pid: int) -> None:
         child.settle(future, kind, payload, pid, self._count)
@@ -298,9 +304,11 @@ class ForkRunner:
             self._returned += kind == child.RETURNED
             self._raised += kind == child.RAISED
 
-    def _finish(self, rnd: _Round, done: int, status: int) -> None:
+    def _finish(self, rnd: _Round, done: int, status: int, cpu_s: float) -> None:
         with self._cond:
             self._active.pop(rnd.pid, None)
+            self._last_cpu_s, self._last_end = cpu_s, time.monotonic()
+            self._cpu_s += cpu_s
             self._threads.discard(threading.current_thread())
             stopping = self._stopping
             lost = done < len(rnd.futures) and not stopping

@@ -48,6 +48,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from meshlens.recomputer import pacing
 from meshlens.recomputer.child import (
     RAISED,
     RETURNED,
@@ -346,7 +347,7 @@ class ReplicaRunner:
                         answer = self._run_job(payload)
                         write_all(write_fd, answer)
                         # Deltas sent meanwhile wait in the parent's inbox queue (pacing.py).
-                        time.sleep(self._pace.rest_after(time.process_time() - started))
+                        self._pace.rest(time.process_time() - started, pacing.sleep)
         except BaseException:  # the parent went away (EPIPE), or a delta could not apply
             status = 1
         finally:

@@ -130,7 +130,7 @@ class ThreadRunner:
                 future.set_result(job())
             except Exception as exc:  # handed to whoever reads the future
                 future.set_exception(exc)
-            self._stopped.wait(self._pace.rest_after(time.thread_time() - started))
+            self._pace.rest(time.thread_time() - started, self._stopped.wait)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Cancel queued jobs and wait (bounded) for the running ones to end."""

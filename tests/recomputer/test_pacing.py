@@ -1,10 +1,11 @@
-"""Pacing: a paced runner rests after each job so its jobs average a share of one CPU.
+"""Pacing: a paced runner rests after its work so its jobs average a share of one CPU.
 
 The arithmetic is checked exactly. The runners are checked with real jobs that burn a few
-milliseconds of CPU: the next job of a paced runner must not start before the previous
-one's rest is over (a lower bound, which holds however busy the machine is), and results
-are handed back before the rest, not after it. Times come from CLOCK_MONOTONIC, which is
-one clock for every process on Linux, so a forked child's times compare with the parent's.
+milliseconds of CPU: the next job (the next round, for the fork runner) of a paced runner
+must not start before the rest is over (a lower bound, which holds however busy the
+machine is), and results are handed back before the rest, not after it. Times come from
+CLOCK_MONOTONIC, which is one clock for every process on Linux, so a forked child's times
+compare with the parent's.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import pytest
 
 from meshlens.recomputer import ForkRunner, Pace, ReplicaRunner, ThreadRunner
-from meshlens.recomputer.pacing import rest_for
+from meshlens.recomputer.pacing import RECHECK_S, rest_for
 
 WAIT_S = 10.0
 BURN_S = 0.02  # CPU time each job burns
@@ -84,9 +85,16 @@ def fork_runner() -> Iterator[ForkRunner]:
     runner.stop()
 
 
-def test_a_paced_fork_runner_rests_between_the_jobs_of_a_round(fork_runner: ForkRunner) -> None:
+def test_a_paced_fork_runner_runs_a_round_back_to_back_and_rests_after_it(
+    fork_runner: ForkRunner,
+) -> None:
     first, second = (f.result(WAIT_S) for f in fork_runner.submit_many([burn, burn]))
-    _assert_paced(first, second, 0.5)
+    third = fork_runner.submit(burn).result(WAIT_S)
+    # Within the round no rest: the child went straight on (the rest would be >= 20 ms).
+    assert second.started - first.ended < rest_for(first.cpu, 0.5)
+    # The round's child used at least both jobs' CPU, and the next round waited it out.
+    assert fork_runner.stats().cpu_s >= first.cpu + second.cpu
+    assert third.started >= second.ended + rest_for(first.cpu + second.cpu, 0.5)
 
 
 def test_a_paced_fork_runner_starts_no_round_before_the_last_ones_rest_is_over(
@@ -101,6 +109,28 @@ def test_a_paced_fork_runner_starts_no_round_before_the_last_ones_rest_is_over(
     assert fork_runner.stats().forks == 2
 
 
+def test_no_child_lives_through_the_rest_and_a_raised_share_ends_it() -> None:
+    # A resting child would share the server's pages (each page the server then writes
+    # is copied) and hold its memory: the rest is the parent's.
+    pace = Pace(0.0001)  # 20 ms of CPU: a rest of ~200 s
+    runner = ForkRunner(gather_s=0, niceness=0, pace=pace)
+    try:
+        runner.submit(burn).result(WAIT_S)
+        deadline = time.monotonic() + WAIT_S
+        while runner.stats().active_children and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert runner.stats().active_children == 0
+        waiting = runner.submit(burn)
+        assert not waiting.done()
+        raised = time.monotonic()
+        pace.share = 1.0  # reads calmed down: the rest ends at its next look at the share
+        waiting.result(WAIT_S)
+        assert time.monotonic() - raised < WAIT_S
+        assert runner.stats().forks == 2
+    finally:
+        runner.stop()
+
+
 def test_an_unpaced_fork_runner_does_not_rest() -> None:
     free = ForkRunner(gather_s=0, niceness=0)
     try:
@@ -111,17 +141,41 @@ def test_an_unpaced_fork_runner_does_not_rest() -> None:
         free.stop()
 
 
+def test_a_rest_reads_the_share_again_as_it_goes() -> None:
+    pace = Pace(0.0001)
+    waits: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        pace.share = 1.0  # raised during the first slice of the rest
+        return False
+
+    pace.rest(0.02, wait)  # ~200 s at the share it started with
+    assert waits == [RECHECK_S]
+
+
+def test_a_rest_counts_from_when_the_job_ended() -> None:
+    waits: list[float] = []
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        return False
+
+    Pace(0.5).rest(10.0, wait, since=time.monotonic() - 10.0)
+    assert waits == []  # the 10 s of rest were over before it was asked for
+
+
 def test_a_paced_thread_runner_rests_between_jobs_and_stop_cuts_the_rest_short() -> None:
-    pace = Pace(0.5)
-    runner = ThreadRunner(pace=pace)
+    runner = ThreadRunner(pace=Pace(0.5))
     try:
         first, second = runner.submit(burn).result(WAIT_S), runner.submit(burn).result(WAIT_S)
         _assert_paced(first, second, 0.5)
-        pace.share = 0.0001  # the next rest would be ~200 s
-        runner.submit(burn).result(WAIT_S)
     finally:
-        stopping = time.monotonic()
         runner.stop(timeout_s=WAIT_S)
+    resting = ThreadRunner(pace=Pace(0.0001))
+    resting.submit(burn).result(WAIT_S)  # then a rest of ~200 s
+    stopping = time.monotonic()
+    resting.stop(timeout_s=WAIT_S)
     assert time.monotonic() - stopping < WAIT_S
     assert not any(t.is_alive() for t in threading.enumerate() if t.name.startswith("compute-"))
 
@@ -164,19 +218,17 @@ import os, sys, time
 from meshlens.recomputer import ForkRunner, Pace
 
 def job():
-    started = time.process_time()
-    while time.process_time() - started < 0.005:
-        pass
-    return os.getpid()
+    print(os.getpid(), flush=True)
+    time.sleep(600)  # a compute far longer than the test
 
-runner = ForkRunner(gather_s=0, niceness=0, pace=Pace(0.0001))  # then rests for ~50 s
-print(runner.submit(job).result(10), flush=True)
+runner = ForkRunner(gather_s=0, niceness=0)
+runner.submit(job)
 sys.stdin.read()  # until the test kills us
 """
 
 
-def test_a_resting_child_dies_with_its_parent_even_when_the_parent_is_killed() -> None:
-    # The child would rest for minutes holding the parent's socket and database lock.
+def test_a_child_dies_with_its_parent_even_when_the_parent_is_killed() -> None:
+    # The child would go on computing, holding the parent's socket and database lock.
     with subprocess.Popen(
         [sys.executable, "-c", _ORPHAN_SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         text=True,
