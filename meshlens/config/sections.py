@@ -211,10 +211,11 @@ class AnalyticsSettings:
         DEFAULT_COMPUTE_CPU_SHARE,
         fraction(),
         "The share of one CPU the background recomputes may average while reads keep the"
-        " server busy (its event loop's thread on the CPU half the time or more): each"
-        " compute is then followed by a rest in proportion to its CPU time (1 means no"
-        " rest). Reads on a busy machine slow down with the time computes run, whatever"
-        ' their priority (docs/benchmarks.md, "Serving"). When reads are light, during the'
+        " server busy (its event loop's thread on the CPU half the time or more, until it"
+        " falls below a quarter): each round of computes is then followed by a rest in"
+        " proportion to its CPU time (1 means no rest). Reads on a busy machine slow down"
+        " with the time computes run, whatever their priority (docs/benchmarks.md,"
+        ' "Serving"). When reads are light, during the'
         " first pass, and for the filtered shapes a client waits for, computes are not paced.",
         origin="meshlens",
     )
@@ -371,8 +372,9 @@ class IngestSettings:
         1000,
         integer(0),
         "`batchLatencyMs` while the API is busy (its event loop's thread on the CPU at least"
-        " half the time): fewer, larger batches take a quarter of the CPU time from the"
-        ' serving process that small ones do (docs/benchmarks.md, "Serving").',
+        " half the time, until it falls below a quarter): fewer, larger batches take a"
+        " quarter of the CPU time from the serving process that small ones do"
+        ' (docs/benchmarks.md, "Serving").',
         origin="meshlens",
     )
     mqtt_child_process: bool = setting(

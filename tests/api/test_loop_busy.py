@@ -15,9 +15,12 @@ def test_each_change_between_busy_and_calm_is_reported_once() -> None:
     changes: list[bool] = []
     busy = LoopBusy(changes.append)
     busy.sample(0.1, 0.5)  # 20 %: calm, as it started
+    busy.sample(0.2, 0.5)  # 40 %: still calm (busy begins at half)
     busy.sample(0.25, 0.5)  # exactly half: busy
     busy.sample(0.4, 0.5)
-    busy.sample(0.2, 0.5)  # 40 %: calm again
+    busy.sample(0.15, 0.5)  # 30 %: still busy (a loop waiting for the GIL or a core)
+    busy.sample(0.125, 0.5)  # exactly a quarter: still busy
+    busy.sample(0.1, 0.5)  # 20 %: calm again
     busy.sample(0.0, 0.0)  # no time passed: calm
     assert changes == [True, False]
     assert busy.share == 0.0
