@@ -45,6 +45,7 @@ from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.server import bind
 from meshlens.app import Server
 from meshlens.config import Settings
+from meshlens.recomputer import ForkRunner
 from meshlens.records import Clock, JSONValue, Sighting
 from meshlens.store.snapshot import Snapshot
 
@@ -123,7 +124,13 @@ def run_wrk(url: str, *, seconds: int, connections: int, threads: int) -> WrkRes
 
 
 class Churn:
-    """Every recomputer back to back, and ingest at a fixed rate, until stopped."""
+    """Every recomputer back to back, and ingest at a fixed rate, until stopped.
+
+    A paced runner rests after each round, and a phase shorter than the rest could hold
+    no compute at all: entering ends the rest (the share is 1 until the next round has
+    forked), and leaving runs any round still waiting at once, so the next idle phase
+    starts quiet. The share the server chooses is then put back (`Server.reads_busy`).
+    """
 
     def __init__(
         self,
@@ -138,6 +145,7 @@ class Churn:
         self._feed = feed
         self._rate = rate_per_s
         self._stop = threading.Event()
+        self._recomputing = recompute
         self.rounds = 0
         self.computes = 0
         self.offered = 0
@@ -148,14 +156,24 @@ class Churn:
         ]
 
     def __enter__(self) -> Churn:
+        forks = _forks(self._server) if self._recomputing else None
+        self._server.pace.share = 1.0  # ends a rest left from the last phase
         for thread in self._threads:
             thread.start()
+        deadline = time.monotonic() + 5.0
+        while forks is not None and _forks(self._server) == forks:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
+        self._server.reads_busy(self._server.loop_busy.busy)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        self._server.pace.share = 1.0  # a round waiting out its rest runs now
         for thread in self._threads:
             thread.join()
+        self._server.reads_busy(self._server.loop_busy.busy)
 
     def _recompute(self) -> None:
         members = list(self._server.recomputers)
@@ -176,6 +194,12 @@ class Churn:
     def _offer(self, sighting: Sighting) -> None:
         self._server.worker.offer(sighting)
         self.offered += 1
+
+
+def _forks(server: Server) -> int | None:
+    """Children the recomputers' runner has forked (None for runners that do not fork)."""
+    runner = server.background
+    return runner.stats().forks if isinstance(runner, ForkRunner) else None
 
 
 def offer_at_rate(

@@ -6,23 +6,32 @@ then loaded. The load of a pair is one of:
   - `spin/POLICY/RUN/REST`: a separate process running a pure-Python loop, RUN ms of its
     CPU time then REST ms asleep (REST 0: flat out); POLICY `nice` is niceness 10,
     `idle` adds Linux's SCHED_IDLE;
+  - `forked/WHAT/RUN/REST`: children forked from the server (niceness 10, SCHED_IDLE),
+    one at a time, each doing RUN ms of WHAT then the next forked REST ms later: `sleep`
+    (a child that only shares the server's pages), `spin` (pure-Python CPU) or `numpy`
+    (passes over the store's observation columns, as computes stream them);
   - `ingest-elsewhere/NICE`: the real ingest pipeline in a separate process at niceness
     NICE, on a database of its own, at 500 observations/s;
   - `ingest`: the server's own IngestWorker at 500 observations/s (as bench.serve does);
   - `recompute`: every recomputer back to back (as bench.serve does; paced unless
     `--cpu-share 1`); `recompute/SHARE` runs the phase at that computeCpuShare instead;
   - `full`: both, as bench.serve's churn (`full/SHARE` as for recompute).
+A churn phase starts with a round of computes (bench.serve.Churn ends any rest left from
+the last phase), and its line says how many computes ended in it and their children's CPU
+time, so a phase that a paced runner's rest left empty cannot pass for a cheap one.
 Each loaded phase is judged against the idle phase just before it; the figure is the
-median ratio over the rounds. This is the evidence behind `analytics.computeCpuShare`
+median ratio over the rounds. `--pin CPU` confines the whole server (every thread, and so
+its children) to one CPU. This is the evidence behind `analytics.computeCpuShare`
 (docs/architecture.md, "Pacing"). Run:
 
     flock /work/bench.lock env PYTHONPATH=. python -m bench.serve_duty \
-        spin/idle/0/0 spin/idle/10/90 spin/idle/25/75 ingest ingest-elsewhere/10
+        spin/idle/0/0 spin/idle/10/90 forked/numpy/300/2700 ingest full
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import os
 import shutil
@@ -35,12 +44,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from bench.encoder_data import sightings
 from bench.serve import SIM_CACHE, Churn, WrkResult, offer_at_rate, run_wrk, start_server
 from meshlens.analytics.registry import ANALYTICS
 from meshlens.app import Server
 from meshlens.config import Settings
 from meshlens.ingest.worker import IngestWorker
+from meshlens.recomputer import ForkRunner
 from meshlens.records import Sighting
 from meshlens.storage import open_storage
 
@@ -91,6 +103,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cpu-share", type=float, help="analytics.computeCpuShare")
     parser.add_argument("--busy-batch-latency-ms", type=int, help="busyBatchLatencyMs")
+    parser.add_argument(
+        "--pin", type=int, help="pin the server's threads (and so its children) to this CPU"
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -111,20 +126,24 @@ def main() -> None:
         try:
             while not (server.status.loaded and server.recomputers.ready()):
                 time.sleep(0.05)
+            if args.pin is not None:
+                for task in os.listdir("/proc/self/task"):
+                    os.sched_setaffinity(int(task), {args.pin})
             feed = iter(list(sightings(int(INGEST_RATE * 900) // 30, seed=7)))
             url = f"http://127.0.0.1:{port}/api/analytics/rf"
             ratios: dict[str, list[float]] = {}
             for rnd in range(args.rounds):
                 for load in args.loads:
                     idle = run_wrk(url, seconds=args.seconds, connections=32, threads=2)
-                    loaded = _measure(
+                    loaded, work = _measure(
                         load, url, args.seconds, server=server, feed=feed, other=other
                     )
                     ratio = loaded.p99_ms / idle.p99_ms
                     ratios.setdefault(load, []).append(ratio)
                     print(f"round {rnd + 1} {load:24s} idle p99 {idle.p99_ms:5.2f} ms"
                           f" {idle.requests_s:7,.0f}/s | loaded p99 {loaded.p99_ms:5.2f} ms"
-                          f" {loaded.requests_s:7,.0f}/s | x{ratio:.2f}", flush=True)  # fmt: skip
+                          f" {loaded.requests_s:7,.0f}/s | x{ratio:.2f}{work}",
+                          flush=True)  # fmt: skip
         finally:
             stop()
     print("\n| load | p99 loaded / idle (each round) | median |\n|---|---|---|")
@@ -136,29 +155,109 @@ def main() -> None:
 
 def _measure(
     load: str, url: str, seconds: int, *, server: Server, feed: Iterator[Sighting], other: Path
-) -> WrkResult:
-    """One loaded phase."""
+) -> tuple[WrkResult, str]:
+    """One loaded phase, and what the server's own churn did while wrk ran."""
     kind, *rest = load.split("/")
     if kind in ("ingest", "recompute", "full"):
-        share = server.pace.share
+        settings = server.settings
         if rest:  # recompute/SHARE: this phase at another computeCpuShare (1: unpaced)
-            server.pace.share = float(rest[0])
+            analytics = dataclasses.replace(settings.analytics, compute_cpu_share=float(rest[0]))
+            server.settings = dataclasses.replace(settings, analytics=analytics)
         churn = Churn(server, feed, INGEST_RATE, recompute=kind in ("recompute", "full"),
                       ingest=kind in ("ingest", "full"))  # fmt: skip
         try:
-            with churn:
-                return run_wrk(url, seconds=seconds, connections=32, threads=2)
+            with churn, _PacedTime(server) as paced:
+                cpu_before = _compute_cpu_s(server)
+                result = run_wrk(url, seconds=seconds, connections=32, threads=2)
+                # Paced computes do not line up with phases: say how much computing the
+                # measured window held (children that ended in it), so a lucky phase shows.
+                work = (f" | {churn.computes} computes, children's CPU"
+                        f" {_compute_cpu_s(server) - cpu_before:.2f} s,"
+                        f" paced {paced.fraction():.0%} of the phase")  # fmt: skip
+            return result, work if kind != "ingest" else ""
         finally:
-            server.pace.share = share
+            server.settings = settings
+            server.reads_busy(server.loop_busy.busy)
+    if kind == "forked":
+        return _forked(
+            url, seconds, server, rest[0], run_ms=float(rest[1]), rest_ms=float(rest[2])
+        ), ""
     if kind == "spin":
         child = _child("spin", *rest)
     else:  # a seed of its own each time, so every phase writes new transmissions
         child = _child("ingest", rest[0], str(other), str(next(_SEEDS)))
     try:
-        return run_wrk(url, seconds=seconds, connections=32, threads=2)
+        return run_wrk(url, seconds=seconds, connections=32, threads=2), ""
     finally:
         child.kill()
         child.wait()
+
+
+def _forked(
+    url: str, seconds: int, server: Server, what: str, *, run_ms: float, rest_ms: float
+) -> WrkResult:
+    """The `forked/WHAT/RUN/REST` load (module docstring), for one wrk phase."""
+    runner = ForkRunner(niceness=10, name="duty")
+    stop = threading.Event()
+    obs = server.store.snapshot().obs
+    columns = [obs.db_id, obs.ts_ms, obs.tx, obs.observer, obs.snr_db]
+
+    def job() -> int:
+        end = time.thread_time() + run_ms / 1000
+        if what == "sleep":
+            time.sleep(run_ms / 1000)
+        while what != "sleep" and time.thread_time() < end:
+            if what == "numpy":
+                sum(int(np.asarray(c).sum()) for c in columns)
+            else:
+                sum(range(2000))
+        return 0
+
+    def loop() -> None:
+        while not stop.is_set():
+            runner.submit(job).result()
+            stop.wait(rest_ms / 1000)
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    try:
+        return run_wrk(url, seconds=seconds, connections=32, threads=2)
+    finally:
+        stop.set()
+        thread.join()
+        runner.stop()
+
+
+class _PacedTime:
+    """Samples, every 50 ms while entered, whether the server's computes are paced."""
+
+    def __init__(self, server: Server) -> None:
+        self._server = server
+        self._samples: list[bool] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="paced-time")
+
+    def __enter__(self) -> _PacedTime:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self._samples.append(self._server.pace.share < 1.0)
+
+    def fraction(self) -> float:
+        """The share of samples in which computes were paced."""
+        return sum(self._samples) / len(self._samples) if self._samples else 0.0
+
+
+def _compute_cpu_s(server: Server) -> float:
+    """CPU time of the recomputers' children that have ended (fork runner only)."""
+    runner = server.background
+    return runner.stats().cpu_s if isinstance(runner, ForkRunner) else 0.0
 
 
 if __name__ == "__main__":
