@@ -178,10 +178,11 @@ def _measure(
         finally:
             server.settings = settings
             server.reads_busy(server.loop_busy.busy)
-    if kind == "forked":
-        return _forked(
-            url, seconds, server, rest[0], run_ms=float(rest[1]), rest_ms=float(rest[2])
-        ), ""
+    if kind in ("forked", "forked+ingest"):
+        with Churn(server, feed, INGEST_RATE, recompute=False, ingest=kind != "forked"):
+            return _forked(
+                url, seconds, server, rest[0], run_ms=float(rest[1]), rest_ms=float(rest[2])
+            ), ""
     if kind == "spin":
         child = _child("spin", *rest)
     else:  # a seed of its own each time, so every phase writes new transmissions

@@ -6,6 +6,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from meshlens.api.ops import EMPTY_HINT
 from meshlens.config import Settings
+from meshlens.recomputer import ForkRunner
 from tests.api.conftest import Serve, chatter
 from tests.api.probe import PROBE_ROUTE
 from tests.api.running import seed
@@ -79,6 +80,9 @@ def test_metrics_are_prometheus_text_with_meshlens_families(
     seed(settings, chatter(6))
     server = serve()
     server.wait_ready()
+    runner = server.server.background
+    assert isinstance(runner, ForkRunner)
+    server.wait_until(lambda: runner.stats().cpu_s > 0)  # the first pass's child is reaped
     with server.client() as http:
         http.get(PROBE_ROUTE)
         http.get(PROBE_ROUTE, params={"window": "bad"})
@@ -97,4 +101,6 @@ def test_metrics_are_prometheus_text_with_meshlens_families(
     assert store == 6
     assert families["meshlens_ingest_received"].type == "counter"
     assert families["meshlens_compute_forks"].samples[0].value >= 1
+    cpu = families["meshlens_compute_cpu_seconds"]
+    assert cpu.type == "counter" and cpu.samples[0].value > 0  # the children that have ended
     assert "process_resident_memory_bytes" in families
