@@ -9,9 +9,9 @@ that runner starts nothing. Results are handed back before the rest, so pacing s
 computes out; it never delays a result that is ready.
 
 The share lives in a page of shared memory, so the long-lived replica child (which
-copies everything else) reads the share of the moment; a rest reads it again every
-RECHECK_S. The server can so pace its computes only while reads keep it busy and let
-them run freely otherwise.
+copies everything else) reads the share of the moment, and a rest reads it again every
+RECHECK_S: the server paces its computes only while reads keep it busy and lets them run
+freely otherwise.
 """
 
 from __future__ import annotations
