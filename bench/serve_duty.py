@@ -21,7 +21,7 @@ the last phase), and its line says how many computes ended in it and their child
 time, so a phase that a paced runner's rest left empty cannot pass for a cheap one.
 Each loaded phase is judged against the idle phase just before it; the figure is the
 median ratio over the rounds. `--pin CPU` confines the whole server (every thread, and so
-its children) to one CPU. This is the evidence behind `analytics.computeCpuShare`
+its children) to one CPU; `--replica` runs the recomputers on the replica child. This is the evidence behind `analytics.computeCpuShare`
 (docs/architecture.md, "Pacing"). Run:
 
     flock /work/bench.lock env PYTHONPATH=. python -m bench.serve_duty \
@@ -104,6 +104,9 @@ def main() -> None:
     parser.add_argument("--cpu-share", type=float, help="analytics.computeCpuShare")
     parser.add_argument("--busy-batch-latency-ms", type=int, help="busyBatchLatencyMs")
     parser.add_argument(
+        "--replica", action="store_true", help="recompute on the replica child (computeIn)"
+    )
+    parser.add_argument(
         "--pin", type=int, help="pin the server's threads (and so its children) to this CPU"
     )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -121,7 +124,7 @@ def main() -> None:
         shutil.copy(args.db, other)
         server, port, stop = start_server(
             Settings(db_path=db), ANALYTICS, cpu_share=args.cpu_share,
-            busy_batch_latency_ms=args.busy_batch_latency_ms,
+            busy_batch_latency_ms=args.busy_batch_latency_ms, replica=args.replica,
         )  # fmt: skip
         try:
             while not (server.status.loaded and server.recomputers.ready()):
