@@ -21,8 +21,8 @@ the last phase), and its line says how many computes ended in it and their child
 time, so a phase that a paced runner's rest left empty cannot pass for a cheap one.
 Each loaded phase is judged against the idle phase just before it; the figure is the
 median ratio over the rounds. `--pin CPU` confines the whole server (every thread, and so
-its children) to one CPU; `--replica` runs the recomputers on the replica child. This is the evidence behind `analytics.computeCpuShare`
-(docs/architecture.md, "Pacing"). Run:
+its children) to one CPU; `--replica` runs the recomputers on the replica child. This is
+the evidence behind `analytics.computeCpuShare` (docs/architecture.md, "Pacing"). Run:
 
     flock /work/bench.lock env PYTHONPATH=. python -m bench.serve_duty \
         spin/idle/0/0 spin/idle/10/90 forked/numpy/300/2700 ingest full
