@@ -208,17 +208,13 @@ def iter_transmissions(
     conn: sqlite3.Connection, after_id: int = 0, chunk: int = 20_000
 ) -> Iterator[list[TxRecord]]:
     """Transmissions in id order, in chunks."""
-    last = after_id
-    while True:
-        rows: list[TxRecord] = conn.execute(
-            """SELECT id, hash, raw, first_seen_ms, last_seen_ms FROM transmissions
-               WHERE id > ? ORDER BY id LIMIT ?""",
-            (last, chunk),
-        ).fetchall()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
+    return _by_id(
+        conn,
+        """SELECT id, hash, raw, first_seen_ms, last_seen_ms FROM transmissions
+           WHERE id > ? ORDER BY id LIMIT ?""",
+        after_id,
+        chunk,
+    )
 
 
 # id, transmission_id, observer_idx, ts_ms, snr, rssi, direction, path_byte, hop_width, path.
@@ -232,20 +228,28 @@ def iter_observations(
     conn: sqlite3.Connection, after_id: int = 0, chunk: int = 50_000
 ) -> Iterator[list[ObsRecord]]:
     """Observations in id order, in chunks."""
+    return _by_id(
+        conn,
+        f"""SELECT id, transmission_id, observer_idx, ts_ms, IFNULL(snr, {_NO_VALUE}),
+                   IFNULL(rssi, {_NO_VALUE}),
+                   CASE WHEN direction IS NULL OR direction = '' THEN 0
+                        WHEN lower(direction) = 'rx' THEN 1
+                        WHEN lower(direction) = 'tx' THEN 2 ELSE 3 END,
+                   path_byte, hop_width, path
+            FROM observations WHERE id > ? ORDER BY id LIMIT ?""",
+        after_id,
+        chunk,
+    )
+
+
+def _by_id(conn: sqlite3.Connection, sql: str, after_id: int, chunk: int) -> Iterator[list[Any]]:
+    """Rows of `sql` (its parameters: the last id seen, a limit) in id order, a chunk at a time.
+
+    Keyset paging: each chunk starts after the last id of the one before, so a chunk costs
+    the same however far into the table it is.
+    """
     last = after_id
-    while True:
-        rows: list[ObsRecord] = conn.execute(
-            f"""SELECT id, transmission_id, observer_idx, ts_ms, IFNULL(snr, {_NO_VALUE}),
-                       IFNULL(rssi, {_NO_VALUE}),
-                       CASE WHEN direction IS NULL OR direction = '' THEN 0
-                            WHEN lower(direction) = 'rx' THEN 1
-                            WHEN lower(direction) = 'tx' THEN 2 ELSE 3 END,
-                       path_byte, hop_width, path
-                FROM observations WHERE id > ? ORDER BY id LIMIT ?""",
-            (last, chunk),
-        ).fetchall()
-        if not rows:
-            return
+    while rows := conn.execute(sql, (last, chunk)).fetchall():
         yield rows
         last = rows[-1][0]
 
