@@ -45,7 +45,7 @@ from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.server import bind
 from meshlens.app import Server
 from meshlens.config import Settings
-from meshlens.recomputer import ForkRunner
+from meshlens.recomputer import ForkRunner, ForkRunnerStats
 from meshlens.records import Clock, JSONValue, Sighting
 from meshlens.store.snapshot import Snapshot
 
@@ -196,10 +196,16 @@ class Churn:
         self.offered += 1
 
 
+def fork_stats(server: Server) -> ForkRunnerStats | None:
+    """The counters of the recomputers' runner (None for runners that do not fork)."""
+    runner = server.background
+    return runner.stats() if isinstance(runner, ForkRunner) else None
+
+
 def _forks(server: Server) -> int | None:
     """Children the recomputers' runner has forked (None for runners that do not fork)."""
-    runner = server.background
-    return runner.stats().forks if isinstance(runner, ForkRunner) else None
+    stats = fork_stats(server)
+    return None if stats is None else stats.forks
 
 
 def offer_at_rate(

@@ -47,7 +47,15 @@ from pathlib import Path
 import numpy as np
 
 from bench.encoder_data import sightings
-from bench.serve import SIM_CACHE, Churn, WrkResult, offer_at_rate, run_wrk, start_server
+from bench.serve import (
+    SIM_CACHE,
+    Churn,
+    WrkResult,
+    fork_stats,
+    offer_at_rate,
+    run_wrk,
+    start_server,
+)
 from meshlens.analytics.registry import ANALYTICS
 from meshlens.app import Server
 from meshlens.config import Settings
@@ -260,8 +268,8 @@ class _PacedTime:
 
 def _compute_cpu_s(server: Server) -> float:
     """CPU time of the recomputers' children that have ended (fork runner only)."""
-    runner = server.background
-    return runner.stats().cpu_s if isinstance(runner, ForkRunner) else 0.0
+    stats = fork_stats(server)
+    return 0.0 if stats is None else stats.cpu_s
 
 
 if __name__ == "__main__":
