@@ -11,10 +11,10 @@ forked child must never touch the store's writer side).
 from __future__ import annotations
 
 import functools
-import gzip
 from collections.abc import Callable, Iterable, Mapping
 
 import orjson
+from isal import igzip
 
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import Analytic
@@ -37,8 +37,8 @@ from meshlens.store.store import PacketStore
 # an unchanged store is still recomputed after this many intervals.
 REFRESH_UNCHANGED_INTERVALS = 12
 # Detail bodies are compressed once per compute, ~60 MB of JSON at the staging profile:
-# level 1 takes ~250 ms of the compute child's time where level 6 took ~570 ms, for
-# 6.0 MB kept instead of 4.5 MB (docs/benchmarks.md).
+# ISA-L's level 1 takes ~50 ms of the compute child's time for 6.1 MB kept, where zlib's
+# level 1 took ~150-210 ms for 6.0 MB and its level 6 ~570 ms for 4.5 MB.
 DETAIL_GZIP_LEVEL = 1
 
 
@@ -73,7 +73,7 @@ def render_analytic(analytic: Analytic, snapshot: Snapshot, query: Query) -> Ren
 
 def compress_detail(body: bytes) -> bytes:
     """A detail body as stored in Published.extra (gzip, deterministic: no mtime)."""
-    return gzip.compress(body, compresslevel=DETAIL_GZIP_LEVEL, mtime=0)
+    return igzip.compress(body, compresslevel=DETAIL_GZIP_LEVEL, mtime=0)
 
 
 def default_query(settings: Settings, now_ms: int) -> Query:

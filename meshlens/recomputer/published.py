@@ -7,17 +7,19 @@ ever mutated after construction: readers on any thread share the same object.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from isal import igzip
 
 # Below about one TCP segment gzip saves no round trip, only CPU on both ends.
 GZIP_MIN_BYTES = 1400
 # Keep the gzip variant only when it is clearly smaller; a near-tie costs the client CPU.
 GZIP_MAX_RATIO = 0.9
-# Level 6 is zlib's default: most of level 9's ratio at a third of its time.
-GZIP_LEVEL = 6
+# ISA-L's level 3 (its highest): the nine bodies of a staging round (3.3 MB of JSON) gzip
+# to 786 KB in 11 ms, where zlib's default level 6 took 60 ms for 755 KB.
+GZIP_LEVEL = 3
 
 
 def etag_of(body: bytes) -> str:
@@ -32,7 +34,7 @@ def gzip_variant(body: bytes) -> bytes | None:
     if len(body) < GZIP_MIN_BYTES:
         return None
     # mtime=0 keeps the output a pure function of the body (same body, same bytes).
-    packed = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+    packed = igzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
     return packed if len(packed) <= len(body) * GZIP_MAX_RATIO else None
 
 
