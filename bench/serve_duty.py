@@ -3,6 +3,7 @@
 One server (the real `meshlens.app.Server` on a copy of the staging database, with no
 churn of its own) is read by wrk at 32 keep-alive connections in pairs of phases: idle,
 then loaded. The load of a pair is one of:
+  - `none`: nothing, a control: how far two idle phases in a row differ;
   - `spin/POLICY/RUN/REST`: a separate process running a pure-Python loop, RUN ms of its
     CPU time then REST ms asleep (REST 0: flat out); POLICY `nice` is niceness 10,
     `idle` adds Linux's SCHED_IDLE;
@@ -11,8 +12,14 @@ then loaded. The load of a pair is one of:
     (a child that only shares the server's pages), `spin` (pure-Python CPU) or `numpy`
     (passes over the store's observation columns, as computes stream them);
   - `ingest-elsewhere/NICE`: the real ingest pipeline in a separate process at niceness
-    NICE, on a database of its own, at 500 observations/s;
+    NICE (`idle`: 10 and SCHED_IDLE), on a database of its own, at 500 observations/s;
+    its line says how many observations a second it wrote;
   - `ingest`: the server's own IngestWorker at 500 observations/s (as bench.serve does);
+  - `append`: what the server would keep of ingest if the pipeline ran in another
+    process: its store appends, once a second, the store batch of 500 sightings that the
+    real pipeline made beforehand (on a copy of the database, ids past the server's);
+    `append+elsewhere/NICE` adds that process's work (`ingest-elsewhere/NICE`), and
+    `full-elsewhere/NICE` adds the recomputers too: `full` with ingest moved out;
   - `recompute`: every recomputer back to back (as bench.serve does; paced unless
     `--cpu-share 1`); `recompute/SHARE` runs the phase at that computeCpuShare instead;
   - `full`: both, as bench.serve's churn (`full/SHARE` as for recompute).
@@ -32,8 +39,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import itertools
 import os
+import queue
 import shutil
 import statistics
 import subprocess
@@ -43,6 +52,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -63,6 +73,7 @@ from meshlens.ingest.worker import IngestWorker
 from meshlens.recomputer import ForkRunner
 from meshlens.records import Sighting
 from meshlens.storage import open_storage
+from meshlens.store.batch import StoreBatch
 
 INGEST_RATE = 500.0
 _SEEDS = itertools.count(100)
@@ -83,15 +94,38 @@ def _spin(policy: str, run_ms: float, rest_ms: float) -> None:
         time.sleep(rest_ms / 1000)
 
 
-def _ingest_elsewhere(niceness: int, db: Path, seed: int) -> None:
-    """The `ingest-elsewhere` load: the real pipeline on its own database, new sightings."""
-    os.nice(niceness)
+def _ingest_elsewhere(policy: str, db: Path, seed: int) -> None:
+    """The `ingest-elsewhere` load: the real pipeline on its own database, new sightings.
+
+    POLICY is a niceness, or `idle` (niceness 10 and SCHED_IDLE). Prints how many
+    sightings it has written (stored or duplicate) every second.
+    """
+    os.nice(10 if policy == "idle" else int(policy))
+    if policy == "idle":
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     storage = open_storage(Settings(db_path=db))
     worker = IngestWorker(storage.pipeline)
     worker.start()
     feed = iter(list(sightings(int(INGEST_RATE * 600) // 30, seed=seed)))
     print("ready", flush=True)
-    offer_at_rate(worker.offer, feed, INGEST_RATE, threading.Event())  # until killed
+    offering = threading.Thread(
+        target=offer_at_rate, args=(worker.offer, feed, INGEST_RATE, threading.Event()),
+        daemon=True,
+    )  # fmt: skip
+    offering.start()
+    while True:  # until killed
+        counts = worker.counters.snapshot()
+        print(f"written {counts.stored_observations + counts.duplicates}", flush=True)
+        time.sleep(1.0)
+
+
+def _written_rate(child: subprocess.Popen[str]) -> str:
+    """What an `ingest-elsewhere` child wrote per second while it ran (it has been killed)."""
+    assert child.stdout is not None
+    counts = [int(line.split()[1]) for line in child.stdout if line.startswith("written")]
+    if len(counts) < 2:
+        return ""
+    return f" | elsewhere wrote {(counts[-1] - counts[0]) / (len(counts) - 1):,.0f} obs/s"
 
 
 def _child(kind: str, *args: str) -> subprocess.Popen[str]:
@@ -124,12 +158,16 @@ def main() -> None:
         if kind == "spin":
             _spin(rest[0], float(rest[1]), float(rest[2]))
         else:
-            _ingest_elsewhere(int(rest[0]), Path(rest[1]), int(rest[2]))
+            _ingest_elsewhere(rest[0], Path(rest[1]), int(rest[2]))
         return
     with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
         db, other = Path(tmp) / "serve.db", Path(tmp) / "elsewhere.db"
         shutil.copy(args.db, db)
         shutil.copy(args.db, other)
+        appends = _append_loads(args.loads)
+        batches = _prebuilt_batches(
+            db, Path(tmp) / "prebuilt.db", args.rounds * args.seconds * appends
+        ) if appends else queue.SimpleQueue[StoreBatch]()  # fmt: skip
         server, port, stop = start_server(
             Settings(db_path=db), ANALYTICS, cpu_share=args.cpu_share,
             busy_batch_latency_ms=args.busy_batch_latency_ms, replica=args.replica,
@@ -147,8 +185,9 @@ def main() -> None:
                 for load in args.loads:
                     idle = run_wrk(url, seconds=args.seconds, connections=32, threads=2)
                     loaded, work = _measure(
-                        load, url, args.seconds, server=server, feed=feed, other=other
-                    )
+                        load, url, args.seconds, server=server, feed=feed, other=other,
+                        batches=batches,
+                    )  # fmt: skip
                     ratio = loaded.p99_ms / idle.p99_ms
                     ratios.setdefault(load, []).append(ratio)
                     print(f"round {rnd + 1} {load:24s} idle p99 {idle.p99_ms:5.2f} ms"
@@ -165,10 +204,28 @@ def main() -> None:
 
 
 def _measure(
-    load: str, url: str, seconds: int, *, server: Server, feed: Iterator[Sighting], other: Path
+    load: str,
+    url: str,
+    seconds: int,
+    *,
+    server: Server,
+    feed: Iterator[Sighting],
+    other: Path,
+    batches: queue.SimpleQueue[StoreBatch],
 ) -> tuple[WrkResult, str]:
     """One loaded phase, and what the server's own churn did while wrk ran."""
     kind, *rest = load.split("/")
+    if kind in ("append", "append+elsewhere", "full-elsewhere"):
+        child = _child("ingest", rest[0], str(other), str(next(_SEEDS))) if rest else None
+        churn = Churn(server, feed, INGEST_RATE, recompute=kind == "full-elsewhere",
+                      ingest=False)  # fmt: skip
+        with churn, _Appending(server, batches):
+            result = run_wrk(url, seconds=seconds, connections=32, threads=2)
+        if child is None:
+            return result, ""
+        child.kill()
+        child.wait()
+        return result, _written_rate(child)
     if kind in ("ingest", "recompute", "full"):
         settings = server.settings
         if rest:  # recompute/SHARE: this phase at another computeCpuShare (1: unpaced)
@@ -194,15 +251,99 @@ def _measure(
             return _forked(
                 url, seconds, server, rest[0], run_ms=float(rest[1]), rest_ms=float(rest[2])
             ), ""
+    if kind == "none":  # the control: a second idle phase, the ratio's noise floor
+        return run_wrk(url, seconds=seconds, connections=32, threads=2), ""
     if kind == "spin":
         child = _child("spin", *rest)
     else:  # a seed of its own each time, so every phase writes new transmissions
         child = _child("ingest", rest[0], str(other), str(next(_SEEDS)))
     try:
-        return run_wrk(url, seconds=seconds, connections=32, threads=2), ""
+        result = run_wrk(url, seconds=seconds, connections=32, threads=2)
     finally:
         child.kill()
         child.wait()
+    return result, _written_rate(child) if kind == "ingest-elsewhere" else ""
+
+
+def _append_loads(loads: list[str]) -> int:
+    """How many of `loads` append prebuilt batches; such a run cannot ingest in-process."""
+    kinds = [load.split("/")[0] for load in loads]
+    appends = sum(k in ("append", "append+elsewhere", "full-elsewhere") for k in kinds)
+    if appends and {"ingest", "full"} & set(kinds):
+        # The server's own ingest would write transmission ids below the prebuilt ones,
+        # and the store takes transmissions in increasing id order only.
+        raise SystemExit("append loads cannot share a run with ingest or full")
+    return appends
+
+
+def _prebuilt_batches(db: Path, scratch: Path, count: int) -> queue.SimpleQueue[StoreBatch]:
+    """`count` store batches of 500 new sightings, made by the real pipeline on a copy of
+    `db` whose ids start 10M past its own, so the server's store can append them."""
+    shutil.copy(db, scratch)
+    storage = open_storage(Settings(db_path=scratch))
+    made: queue.SimpleQueue[StoreBatch] = queue.SimpleQueue()
+
+    class Keep:
+        def appended(self, batch: StoreBatch) -> None:
+            made.put(batch)
+
+        def pruned(self) -> None:
+            raise AssertionError("no retention while prebuilding")
+
+    try:
+        storage.db.write(
+            lambda conn: conn.execute(
+                "UPDATE sqlite_sequence SET seq = seq + 10000000"
+                " WHERE name IN ('transmissions', 'observations')"
+            )
+        )
+        storage.store.listen(Keep())
+        feed = list(sightings(count * int(INGEST_RATE) // 25 + 100, seed=8))  # ~30 heard each
+        for i in range(count):
+            storage.pipeline.process(feed[i * 500 : (i + 1) * 500])
+    finally:
+        storage.close()
+    return made
+
+
+class _Periodic:
+    """While entered, calls `tick` every `period_s` seconds on a thread of its own."""
+
+    def __init__(self, period_s: float, name: str) -> None:
+        self._period_s = period_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._period_s):
+            self.tick()
+
+    def tick(self) -> None:
+        """One period's work."""
+        raise NotImplementedError
+
+
+class _Appending(_Periodic):
+    """While entered, the server's ingest worker appends one prebuilt batch a second."""
+
+    def __init__(self, server: Server, batches: queue.SimpleQueue[StoreBatch]) -> None:
+        super().__init__(1.0, "appending")
+        self._server = server
+        self._batches = batches
+
+    def tick(self) -> None:
+        """Append the next batch on the worker's thread: the store's one writer."""
+        if not self._batches.empty():
+            batch = self._batches.get()
+            self._server.worker.call(functools.partial(self._server.store.append, batch)).result()
 
 
 def _forked(
@@ -240,26 +381,17 @@ def _forked(
         runner.stop()
 
 
-class _PacedTime:
+class _PacedTime(_Periodic):
     """Samples, every 50 ms while entered, whether the server's computes are paced."""
 
     def __init__(self, server: Server) -> None:
+        super().__init__(0.05, "paced-time")
         self._server = server
         self._samples: list[bool] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, name="paced-time")
 
-    def __enter__(self) -> _PacedTime:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            self._samples.append(self._server.pace.share < 1.0)
+    def tick(self) -> None:
+        """One sample."""
+        self._samples.append(self._server.pace.share < 1.0)
 
     def fraction(self) -> float:
         """The share of samples in which computes were paced."""
