@@ -90,7 +90,9 @@ def vacuum_step(conn: sqlite3.Connection, pages: int) -> int:
     Works in auto_vacuum=INCREMENTAL databases (every one meshlens creates); elsewhere a
     no-op, and the free pages are reused by later inserts instead.
     """
-    conn.execute(f"PRAGMA incremental_vacuum({int(pages)})").fetchall()
+    # executescript steps the pragma to completion; `execute` would step it once (Python's
+    # sqlite3 does so for statements without result columns), which frees a single page.
+    conn.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
     return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
 
 
