@@ -121,3 +121,45 @@ def test_a_read_only_open_shares_the_file_with_its_writer(tmp_path: Path) -> Non
             assert ro.read(lambda c: schema.count_rows(c).transmissions) == 1
     with pytest.raises(StorageError, match="no database"):
         ReadOnlyDatabase(tmp_path / "missing.db")
+
+
+def _observation_indexes(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'observations'"
+        " AND sql IS NOT NULL"
+    )
+    return {name for (name,) in rows}
+
+
+def test_a_version_1_database_loses_its_unused_observation_indexes_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    schema.MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO observers (idx, id, first_seen_ms, last_seen_ms) VALUES (1, 'OBS', 0, 0)"
+    )
+    tx_id = packets.insert_transmission(conn, _tx())
+    conn.execute(
+        "INSERT INTO observations (transmission_id, observer_idx, ts_ms, path_byte, hop_width,"
+        " path) VALUES (?, 1, 1000, 0, 1, x'')",
+        (tx_id,),
+    )
+    assert _observation_indexes(conn) == {
+        "observations_dedup", "observations_ts", "observations_observer_ts"
+    }  # fmt: skip
+    conn.close()
+    with Database(path) as db:
+        version = db.read(lambda c: c.execute("PRAGMA user_version").fetchone()[0])
+        indexes = db.read(_observation_indexes)
+        counts = db.read(schema.count_rows)
+    assert version == SCHEMA_VERSION == 2
+    assert indexes == {"observations_dedup"}
+    assert (counts.transmissions, counts.observations) == (1, 1)
+
+
+def test_a_new_database_indexes_observations_only_for_deduplication(tmp_path: Path) -> None:
+    with Database(tmp_path / "m.db") as db:
+        assert db.read(_observation_indexes) == {"observations_dedup"}
