@@ -1,7 +1,8 @@
 """The benchmark dataset: a simulated database, built once and cached.
 
 The cache key is the profile, the seed and a digest of the simulator's source, so a change
-to the simulator builds a fresh dataset and an unchanged one is reused. The staging build
+to the simulator builds a fresh dataset and an unchanged one is reused (migrated first
+when the database schema has moved on since it was built). The staging build
 is also published at /work/bench-data/staging-seed1.db for other engineers.
 """
 
@@ -44,6 +45,9 @@ def ensure(
     path = folder / f"{profile}-seed{seed}-{version}.db"
     meta_path = path.with_name(path.name + ".json")
     if path.is_file() and meta_path.is_file():
+        migrate(path)
+        if profile == "staging" and seed == 1 and folder == SHARED_DATA:
+            migrate(SHARED_DATA / "staging-seed1.db")
         meta: dict[str, float | int | str] = json.loads(meta_path.read_text())
         meta["cached"] = 1
         return path, meta
@@ -67,6 +71,14 @@ def ensure(
     if profile == "staging" and seed == 1 and folder == SHARED_DATA:
         publish(path)
     return path, meta
+
+
+def migrate(path: Path) -> None:
+    """Bring a cached database to this meshlens' schema (benchmarks open it read-only)."""
+    from meshlens.db.database import Database
+
+    if path.is_file():
+        Database(path).close()  # opening migrates; a current file is left as it is
 
 
 def publish(path: Path) -> None:
