@@ -122,8 +122,8 @@ CREATE INDEX dropped_packets_observer ON dropped_packets(observer_id);
 
 # Version 2: the two secondary indexes of observations go. No meshlens query used them
 # (observations are read by id and deleted by transmission, through observations_dedup),
-# yet they were a third of the staging database (295 MB -> 199 MB) and cost 20-40 % of an
-# ingest batch's CPU (docs/benchmarks.md, "Two unused indexes").
+# yet they were nearly a third of the staging database (295 MB -> 207 MB) and 30-45 % of
+# a live ingest batch's CPU (docs/benchmarks.md, "Two unused indexes").
 _V2_DROPPED = ("observations_ts", "observations_observer_ts")
 
 Migration = Callable[[sqlite3.Connection], None]
@@ -143,7 +143,7 @@ def _drop_unused_observation_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP INDEX IF EXISTS {name}")
     # Give the freed pages back to the file system now (in auto_vacuum=INCREMENTAL files,
     # which meshlens creates), not at the first retention pass that deletes something:
-    # ~97 MB at the staging profile, 0.3 s. Python's sqlite3 steps a statement without
+    # ~88 MB at the staging profile, ~0.3 s. Python's sqlite3 steps a statement without
     # result columns once, and each step of incremental_vacuum frees one page, so one
     # page per call; inside this transaction that costs ~15 µs a page.
     if int(conn.execute("PRAGMA auto_vacuum").fetchone()[0]) == 2:
