@@ -14,7 +14,6 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 
 import orjson
-from isal import igzip
 
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import Analytic
@@ -25,6 +24,7 @@ from meshlens.recomputer import (
     Rendered,
     ReplicaRunner,
     Runner,
+    gzip_compress,
     produce_on,
     render,
 )
@@ -37,8 +37,8 @@ from meshlens.store.store import PacketStore
 # an unchanged store is still recomputed after this many intervals.
 REFRESH_UNCHANGED_INTERVALS = 12
 # Detail bodies are compressed once per compute, ~60 MB of JSON at the staging profile:
-# ISA-L's level 1 takes ~50 ms of the compute child's time for 6.1 MB kept, where zlib's
-# level 1 took ~150-210 ms for 6.0 MB and its level 6 ~570 ms for 4.5 MB.
+# level 1 takes ~50 ms of the compute child's time with ISA-L for 6.1 MB kept (zlib's
+# level 1 ~150-210 ms for 6.0 MB, its level 6 ~570 ms for 4.5 MB).
 DETAIL_GZIP_LEVEL = 1
 
 
@@ -73,7 +73,7 @@ def render_analytic(analytic: Analytic, snapshot: Snapshot, query: Query) -> Ren
 
 def compress_detail(body: bytes) -> bytes:
     """A detail body as stored in Published.extra (gzip, deterministic: no mtime)."""
-    return igzip.compress(body, compresslevel=DETAIL_GZIP_LEVEL, mtime=0)
+    return gzip_compress(body, DETAIL_GZIP_LEVEL)
 
 
 def default_query(settings: Settings, now_ms: int) -> Query:

@@ -14,7 +14,14 @@ from meshlens.recomputer.child import ChildComputeError, ChildLostError
 from meshlens.recomputer.fork_runner import ForkRunner, ForkRunnerStats
 from meshlens.recomputer.on_demand import OnDemandCache, OnDemandStats, published_size, submitted
 from meshlens.recomputer.pacing import Pace
-from meshlens.recomputer.published import Published, Rendered, etag_of, gzip_variant, render
+from meshlens.recomputer.published import (
+    Published,
+    Rendered,
+    etag_of,
+    gzip_compress,
+    gzip_variant,
+    render,
+)
 from meshlens.recomputer.recomputer import Outcome, Recomputer
 from meshlens.recomputer.recomputer_set import (
     PublishSink,
@@ -57,6 +64,7 @@ __all__ = [
     "StopHandle",
     "ThreadRunner",
     "etag_of",
+    "gzip_compress",
     "gzip_variant",
     "produce_on",
     "published_size",

@@ -7,19 +7,34 @@ ever mutated after construction: readers on any thread share the same object.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from isal import igzip
+# ISA-L gzips 3-6x as fast as zlib at about its ratio: a fifth of a staging compute round
+# was zlib (docs/benchmarks.md, "A cheaper round"). It is built for x86-64 and 64-bit ARM
+# (pyproject.toml); elsewhere the stdlib's zlib does the same job, slower.
+_isal_compress: Callable[..., bytes] | None
+try:
+    from isal.igzip import compress as _isal_compress
+except ImportError:
+    _isal_compress = None
 
+# Published bodies: ISA-L's level 3 (its highest) gzips a staging round's nine bodies
+# (3.3 MB of JSON) to 786 KB in 11 ms; zlib's default level 6 took 60 ms for 755 KB.
+GZIP_LEVEL = 3 if _isal_compress is not None else 6
 # Below about one TCP segment gzip saves no round trip, only CPU on both ends.
 GZIP_MIN_BYTES = 1400
 # Keep the gzip variant only when it is clearly smaller; a near-tie costs the client CPU.
 GZIP_MAX_RATIO = 0.9
-# ISA-L's level 3 (its highest): the nine bodies of a staging round (3.3 MB of JSON) gzip
-# to 786 KB in 11 ms, where zlib's default level 6 took 60 ms for 755 KB.
-GZIP_LEVEL = 3
+
+
+def gzip_compress(body: bytes, level: int) -> bytes:
+    """The body as gzip at `level`, deterministic (mtime 0: same body, same bytes)."""
+    if _isal_compress is not None:
+        return _isal_compress(body, compresslevel=level, mtime=0)
+    return gzip.compress(body, compresslevel=level, mtime=0)
 
 
 def etag_of(body: bytes) -> str:
@@ -33,8 +48,7 @@ def gzip_variant(body: bytes) -> bytes | None:
     """The body gzipped, or None when compressing would not help."""
     if len(body) < GZIP_MIN_BYTES:
         return None
-    # mtime=0 keeps the output a pure function of the body (same body, same bytes).
-    packed = igzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+    packed = gzip_compress(body, GZIP_LEVEL)
     return packed if len(packed) <= len(body) * GZIP_MAX_RATIO else None
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import gzip
 import os
 import pickle
+import platform
 
-from meshlens.recomputer import Published, etag_of, gzip_variant, render
+import pytest
+
+from meshlens.recomputer import Published, etag_of, gzip_variant, published, render
 
 
 def test_etag_is_strong_stable_and_tracks_the_bytes() -> None:
@@ -45,3 +48,22 @@ def test_published_stamp_carries_everything_and_pickles() -> None:
     assert published.size_bytes == 5000 + gz + 2
     assert pickle.loads(pickle.dumps(published)) == published
     assert published.age_s(500) == 0.0  # never negative
+
+
+@pytest.mark.parametrize("backend", ["isal", "zlib"])
+def test_gzip_is_plain_gzip_and_deterministic_with_either_backend(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if backend == "zlib":  # as on a CPU without an ISA-L build
+        monkeypatch.setattr(published, "_isal_compress", None)
+    body = b'{"rows":[' + b",".join(b'{"n":%d}' % i for i in range(2000)) + b"]}"
+    for level in (1, 3):
+        packed = published.gzip_compress(body, level)
+        assert gzip.decompress(packed) == body
+        assert packed == published.gzip_compress(body, level)
+        assert len(packed) < len(body) // 4
+
+
+def test_isal_is_used_where_pyproject_installs_it() -> None:
+    if platform.machine() in ("x86_64", "AMD64", "aarch64", "arm64"):
+        assert published._isal_compress is not None
