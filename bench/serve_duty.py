@@ -219,13 +219,14 @@ def _measure(
         child = _child("ingest", rest[0], str(other), str(next(_SEEDS))) if rest else None
         churn = Churn(server, feed, INGEST_RATE, recompute=kind == "full-elsewhere",
                       ingest=False)  # fmt: skip
-        with churn, _Appending(server, batches):
-            result = run_wrk(url, seconds=seconds, connections=32, threads=2)
-        if child is None:
-            return result, ""
-        child.kill()
-        child.wait()
-        return result, _written_rate(child)
+        try:
+            with churn, _Appending(server, batches):
+                result = run_wrk(url, seconds=seconds, connections=32, threads=2)
+        finally:
+            if child is not None:
+                child.kill()
+                child.wait()
+        return result, "" if child is None else _written_rate(child)
     if kind in ("ingest", "recompute", "full"):
         settings = server.settings
         if rest:  # recompute/SHARE: this phase at another computeCpuShare (1: unpaced)
@@ -277,8 +278,8 @@ def _append_loads(loads: list[str]) -> int:
 
 
 def _prebuilt_batches(db: Path, scratch: Path, count: int) -> queue.SimpleQueue[StoreBatch]:
-    """`count` store batches of 500 new sightings, made by the real pipeline on a copy of
-    `db` whose ids start 10M past its own, so the server's store can append them."""
+    """`count` store batches of 500 new sightings, made by the real pipeline on a copy of `db`."""
+    # The copy's ids start 10M past the server's, so its store can append these batches.
     shutil.copy(db, scratch)
     storage = open_storage(Settings(db_path=scratch))
     made: queue.SimpleQueue[StoreBatch] = queue.SimpleQueue()
