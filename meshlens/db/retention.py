@@ -88,11 +88,19 @@ def vacuum_step(conn: sqlite3.Connection, pages: int) -> int:
     """Return up to `pages` free pages to the file system; returns the free pages left.
 
     Works in auto_vacuum=INCREMENTAL databases (every one meshlens creates); elsewhere a
-    no-op, and the free pages are reused by later inserts instead.
+    no-op, and the free pages are reused by later inserts instead. Run it inside a
+    transaction: each call below is a statement, and outside one each would commit.
     """
-    # executescript steps the pragma to completion; `execute` would step it once (Python's
-    # sqlite3 does so for statements without result columns), which frees a single page.
-    conn.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
+    free = free_page_count(conn)
+    # Python's sqlite3 steps a statement without result columns once, and each step of
+    # incremental_vacuum frees one page: so one statement a page (~15 µs in a transaction).
+    for _ in range(min(pages, free) if auto_vacuum_mode(conn) == 2 else 0):
+        conn.execute("PRAGMA incremental_vacuum(1)")
+    return free_page_count(conn)
+
+
+def free_page_count(conn: sqlite3.Connection) -> int:
+    """Pages on the free list."""
     return int(conn.execute("PRAGMA freelist_count").fetchone()[0])
 
 

@@ -285,7 +285,7 @@ class Retention:
             return
         step = functools.partial(sql.vacuum_step, pages=self._vacuum_pages)
         while not self._stop.is_set():
-            if self._write("vacuum", step, transaction=False) == 0:
+            if self._write("vacuum", step) == 0:
                 break
         self._write("checkpoint", sql.checkpoint, transaction=False)
 

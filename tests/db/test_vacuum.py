@@ -29,9 +29,9 @@ def test_one_step_frees_the_pages_it_is_asked_for(tmp_path: Path) -> None:
         _fill_then_empty(db)
         free = _free_pages(db)
         assert free >= 400
-        left = db.maintain(lambda c: retention.vacuum_step(c, 100))
+        left = db.write(lambda c: retention.vacuum_step(c, 100))
         assert left == free - 100 == _free_pages(db)
-        assert db.maintain(lambda c: retention.vacuum_step(c, free)) == 0
+        assert db.write(lambda c: retention.vacuum_step(c, free)) == 0
 
 
 def test_vacuum_and_checkpoint_shrink_the_main_file(tmp_path: Path) -> None:
@@ -40,6 +40,6 @@ def test_vacuum_and_checkpoint_shrink_the_main_file(tmp_path: Path) -> None:
         _fill_then_empty(db)
         db.maintain(retention.checkpoint)
         before = path.stat().st_size
-        db.maintain(lambda c: retention.vacuum_step(c, 10_000))
+        db.write(lambda c: retention.vacuum_step(c, 10_000))
         db.maintain(retention.checkpoint)
         assert path.stat().st_size < before - 400 * 4000
