@@ -22,6 +22,7 @@ from pathlib import Path
 import orjson
 
 from bench.compute_timing import Job, Times, cold, in_child, suite_row
+from bench.dataset import STAGING_DB
 from meshlens.analytics import (
     hash_collisions,
     hash_sizes,
@@ -76,7 +77,7 @@ def _cells(t: Times) -> str:
 def main() -> None:
     """Print one markdown row per analytic and shape."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=Path("/work/bench-data/staging-seed1.db"))
+    parser.add_argument("--db", type=Path, default=STAGING_DB)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--region", default="SJC")
     args = parser.parse_args()

@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 from isal import igzip
 
+from bench.dataset import STAGING_DB
 from meshlens.analytics import nodes_clock_skew, topology_parts
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import ANALYTICS
@@ -51,7 +52,7 @@ def _best_cpu_ms(compress: Compress, bodies: list[bytes], runs: int) -> tuple[fl
 def main() -> None:
     """Print one markdown row per body set and candidate."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=Path("/work/bench-data/staging-seed1.db"))
+    parser.add_argument("--db", type=Path, default=STAGING_DB)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     store = PacketStore()

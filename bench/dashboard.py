@@ -21,10 +21,10 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Response, sync_playwright
 
+from bench.dataset import STAGING_DB
 from bench.suite import Context, Row
 from tests.web.conftest import CHROMIUM, start_server, wait_ready
 
-STAGING = Path("/work/bench-data/staging-seed1.db")
 VIEWS = (
     "overview", "rf", "topology", "distance", "channels",
     "hash-sizes", "hash-collisions", "roles", "observers-skew", "nodes-skew",
@@ -73,7 +73,7 @@ def by_hash(page: Page, view: str, via: str) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve a copy of the database, then time every view cold and by hash."""
     parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__)
-    parser.add_argument("--db", type=Path, default=STAGING)
+    parser.add_argument("--db", type=Path, default=STAGING_DB)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="meshlens-web-bench-") as tmp:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path("/work/bench-data")
+STAGING_DB = SHARED_DATA / "staging-seed1.db"  # the published staging build (publish())
 
 
 def code_version() -> str:
@@ -47,7 +48,7 @@ def ensure(
     if path.is_file() and meta_path.is_file():
         migrate(path)
         if profile == "staging" and seed == 1 and folder == SHARED_DATA:
-            migrate(SHARED_DATA / "staging-seed1.db")
+            migrate(STAGING_DB)
         meta: dict[str, float | int | str] = json.loads(meta_path.read_text())
         meta["cached"] = 1
         return path, meta
@@ -83,7 +84,7 @@ def migrate(path: Path) -> None:
 
 def publish(path: Path) -> None:
     """Copy the staging build (and its ground truth) to the well-known shared path."""
-    target = SHARED_DATA / "staging-seed1.db"
+    target = STAGING_DB
     tmp = target.with_name(target.name + ".tmp")
     shutil.copyfile(path, tmp)
     tmp.replace(target)

@@ -30,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.dataset import STAGING_DB
 from bench.suite import Context, Row
 from meshlens.records import SystemClock
 
 ORDER = 60
-STAGING = Path("/work/bench-data/staging-seed1.db")
 SKEW = "nodes-clock-skew"
 Paths = Iterator[tuple[str, dict[str, str]]]  # request paths and their headers
 
@@ -211,7 +211,7 @@ def rows(ctx: Context) -> list[Row]:
 def main() -> None:
     """Print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=STAGING)
+    parser.add_argument("--db", type=Path, default=STAGING_DB)
     parser.add_argument("--runs", type=int, default=400)
     args = parser.parse_args()
     print(table(run(args.db, args.runs)))

@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.dataset import STAGING_DB
 from bench.suite import Context, Row
 from meshlens.records import Sighting
 
@@ -150,7 +151,7 @@ def rows(ctx: Context) -> list[Row]:
 def main() -> None:
     """Print the live batch's CPU on a database, optionally with the version-1 indexes."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=Path("/work/bench-data/staging-seed1.db"))
+    parser.add_argument("--db", type=Path, default=STAGING_DB)
     parser.add_argument("--batches", type=int, default=40)
     parser.add_argument("--v1-indexes", action="store_true")
     args = parser.parse_args()

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
+from bench.dataset import STAGING_DB
 from bench.suite import Context, Row
 from meshlens.api.resources.context import Answer, Resources
 from meshlens.api.resources.index import ObservationIndex
@@ -41,8 +42,6 @@ from meshlens.records import FakeClock
 from meshlens.storage import channel_keys
 from meshlens.store.batch import ObsBatch, StoreBatch
 from meshlens.store.store import PacketStore
-
-STAGING = Path("/work/bench-data/staging-seed1.db")
 
 
 def build(path: Path) -> tuple[ResourceService, PacketStore, float]:
@@ -225,7 +224,7 @@ def rows(ctx: Context) -> list[Row]:
 def main() -> None:
     """Parse arguments and run."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--db", type=Path, default=STAGING)
+    ap.add_argument("--db", type=Path, default=STAGING_DB)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--live", action="store_true", help="a new generation before each call")
     ap.add_argument("--live-batch", type=int, default=10, help="sightings per append")

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.dataset import STAGING_DB
 from bench.suite import Context, Row
 
 ORDER = 80
@@ -193,7 +194,7 @@ def rows(ctx: Context) -> list[Row]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure one pass and print the rows."""
     parser = argparse.ArgumentParser(prog="python -m bench.retention", description=__doc__)
-    parser.add_argument("--db", type=Path, default=Path("/work/bench-data/staging-seed1.db"))
+    parser.add_argument("--db", type=Path, default=STAGING_DB)
     parser.add_argument("--days-kept", type=int, default=6)
     args = parser.parse_args(argv)
     for row in report_rows(measure(args.db, args.days_kept)):

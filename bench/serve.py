@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.dataset import STAGING_DB
 from bench.encoder_data import DEFAULT_CACHE, sightings
 from bench.suite import Context, Row
 from meshlens import app
@@ -48,8 +49,6 @@ from meshlens.config import Settings
 from meshlens.recomputer import ForkRunner, ForkRunnerStats
 from meshlens.records import Clock, JSONValue, Sighting
 from meshlens.store.snapshot import Snapshot
-
-SIM_CACHE = Path("/work/bench-data/staging-seed1.db")
 
 
 def standin(snap: Snapshot, query: Query) -> JSONValue:
@@ -279,7 +278,7 @@ def start_server(
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = SIM_CACHE if SIM_CACHE.exists() else DEFAULT_CACHE
+    default = STAGING_DB if STAGING_DB.exists() else DEFAULT_CACHE
     parser.add_argument("--db", type=Path, default=default, help="database to serve (copied)")
     parser.add_argument("--seconds", type=int, default=8, help="length of each wrk phase")
     parser.add_argument("--pairs", type=int, default=4, help="idle/churn phase pairs")

@@ -56,9 +56,9 @@ from typing import Self
 
 import numpy as np
 
+from bench.dataset import STAGING_DB
 from bench.encoder_data import sightings
 from bench.serve import (
-    SIM_CACHE,
     Churn,
     WrkResult,
     fork_stats,
@@ -140,7 +140,7 @@ def main() -> None:
     """Run the rounds of idle/loaded pairs and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("loads", nargs="*", default=["spin/idle/0/0", "spin/idle/10/90"])
-    parser.add_argument("--db", type=Path, default=SIM_CACHE)
+    parser.add_argument("--db", type=Path, default=STAGING_DB)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cpu-share", type=float, help="analytics.computeCpuShare")

@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.dataset import STAGING_DB
 from bench.encoder_data import sightings
-from bench.serve import SIM_CACHE, Churn, WrkResult, bench_registry, run_wrk, start_server
+from bench.serve import Churn, WrkResult, bench_registry, run_wrk, start_server
 from meshlens.api import recompute
 from meshlens.app import Server
 from meshlens.config import Settings
@@ -263,7 +264,7 @@ def run_phase(
 def main() -> None:
     """Serve a copy of the staging database and run the interleaved phases."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=SIM_CACHE)
+    parser.add_argument("--db", type=Path, default=STAGING_DB)
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--variants", default="full,recompute,ingest,noop")
