@@ -159,10 +159,8 @@ class Churn:
         self._server.pace.share = 1.0  # ends a rest left from the last phase
         for thread in self._threads:
             thread.start()
-        deadline = time.monotonic() + 5.0
-        while forks is not None and _forks(self._server) == forks:
-            if time.monotonic() > deadline:
-                break
+        deadline = time.monotonic() + 5.0  # wait for this phase's first round to fork
+        while forks is not None and _forks(self._server) == forks and time.monotonic() < deadline:
             time.sleep(0.005)
         self._server.reads_busy(self._server.loop_busy.busy)
         return self

@@ -9,10 +9,6 @@ from meshlens.db import retention
 from meshlens.db.database import Database
 
 
-def _free_pages(db: Database) -> int:
-    return int(db.read(lambda c: c.execute("PRAGMA freelist_count").fetchone()[0]))
-
-
 def _fill_then_empty(db: Database) -> None:
     """About 400 pages of rows, then deleted: they become free pages."""
 
@@ -27,10 +23,10 @@ def _fill_then_empty(db: Database) -> None:
 def test_one_step_frees_the_pages_it_is_asked_for(tmp_path: Path) -> None:
     with Database(tmp_path / "v.db") as db:
         _fill_then_empty(db)
-        free = _free_pages(db)
+        free = db.read(retention.free_page_count)
         assert free >= 400
         left = db.write(lambda c: retention.vacuum_step(c, 100))
-        assert left == free - 100 == _free_pages(db)
+        assert left == free - 100 == db.read(retention.free_page_count)
         assert db.write(lambda c: retention.vacuum_step(c, free)) == 0
 
 
