@@ -38,13 +38,15 @@ def reach_of(observer: I64, hop: I64, dist: I64, n_hops: int) -> Reach:
     if hop.size == 0:
         e = np.empty(0, np.int64)
         return Reach(e, e, e, e, e)
-    pair = observer * max(n_hops, 1) + hop
-    order = np.argsort(pair * 256 + dist)  # dist < 256: one int64 sort gives min and max
-    pair = pair[order]
+    # dist < 256, so one sorted int64 key holds pair and distance: each pair's run then
+    # starts at its smallest distance and ends at its largest. Sorting the keys alone
+    # (no argsort, no gathers) costs a third of the argsort at staging scale.
+    key = (observer * max(n_hops, 1) + hop) * 256 + dist
+    key.sort()
+    pair, sorted_dist = key >> 8, key & 255
     lead = first_of_runs(pair)
     starts = np.flatnonzero(lead)
     ends = np.append(starts[1:], pair.shape[0]) - 1
-    sorted_dist = dist[order]
     return Reach(
         observer=pair[starts] // max(n_hops, 1),
         hop=pair[starts] % max(n_hops, 1),
