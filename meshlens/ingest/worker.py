@@ -84,6 +84,11 @@ class IngestWorker:
         self._capacity = capacity
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)  # the worker waits for items
+        # Queued sightings that make waking the worker worth it: 1 while it waits for a
+        # batch's first item, the rest of the batch while it gathers one. Waking it for
+        # every offer cost the event loop a GIL handoff each (docs/benchmarks.md,
+        # "Wake-ups").
+        self._wake_at = 1
         self._room = threading.Condition(self._lock)  # senders wait for room
         self._batch_size = batch_size
         self._backlog_size = max(batch_size, backlog_batch_size)
@@ -173,10 +178,12 @@ class IngestWorker:
         return self._waiting + size <= self._capacity or self._waiting == 0
 
     def _append(self, item: _Item | _Task) -> None:
-        """Queue an item (the lock held)."""
+        """Queue an item (the lock held); wake the worker only when it has work to start."""
         self._items.append(item)
         self._waiting += item.size
-        self._arrived.notify()
+        # Tasks and the stop run at their place in the queue as soon as they can.
+        if self._waiting >= self._wake_at or not isinstance(item, _Item) or item is _STOP:
+            self._arrived.notify()
 
     def submit(self, sightings: Sequence[Sighting]) -> Future[list[Result]]:
         """Queue sightings whose results the caller wants (POST /api/packets); waits for room."""
@@ -242,12 +249,14 @@ class IngestWorker:
             while True:
                 if not self._items:
                     if deadline is None:  # nothing yet: wait as long as it takes
+                        self._wake_at = 1
                         self._arrived.wait()
                         continue
                     # Some taken: wait for more until the batch is full or its time is up.
                     remaining = deadline - self._clock.monotonic_s()
                     if size >= self._batch_size or remaining <= 0:
                         break
+                    self._wake_at = self._batch_size - size
                     self._arrived.wait(remaining)
                     continue
                 item = self._items[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 from meshlens.db import schema
@@ -48,3 +50,39 @@ def test_submit_returns_results_per_sighting(tmp_path: Path) -> None:
         results = future.result(timeout=10)
         worker.stop()
         assert [r.outcome for r in results] == [Outcome.NEW, Outcome.REJECTED]
+
+
+class _CountingCondition(threading.Condition):
+    """A condition that counts its notifications: each is a wake-up of the worker."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        super().__init__(lock)
+        self.notified = 0
+
+    def notify(self, n: int = 1) -> None:
+        self.notified += 1
+        super().notify(n)
+
+
+def test_the_worker_is_woken_to_start_a_batch_and_to_end_it_not_for_each_sighting(
+    tmp_path: Path,
+) -> None:
+    with Database(tmp_path / "m.db") as db:
+        store = PacketStore()
+        # A latency no test waits out: only a full batch can end the gathering.
+        worker = IngestWorker(Pipeline(db, store), batch_size=5, batch_latency_s=600.0)
+        arrived = worker._arrived = _CountingCondition(worker._lock)
+        written = threading.Event()
+        worker._on_batch = lambda results: written.set()
+        worker.start()
+        assert worker.offer(sighting(advert_frame(1)))  # wakes the idle worker
+        while worker.depth:  # it has taken the first sighting and gathers the rest
+            time.sleep(0.001)
+        for seed in range(2, 5):
+            assert worker.offer(sighting(advert_frame(seed)))
+        assert arrived.notified == 1 and not written.is_set()
+        assert worker.offer(sighting(advert_frame(5)))  # fills the batch: wakes the worker
+        assert written.wait(10)
+        assert arrived.notified == 2
+        assert len(store.snapshot().obs) == 5
+        worker.stop()
