@@ -14,7 +14,7 @@ from meshlens.analytics import roles
 from meshlens.analytics.clockskew.nodes import node_postures, node_skews
 from meshlens.analytics.clockskew.recent import recent_window, recent_windows
 from meshlens.analytics.clockskew.samples import _by_tx_then_time, calibrate
-from meshlens.analytics.hops.arrays import distinct_inverse, sorted_order
+from meshlens.analytics.hops.arrays import distinct, distinct_inverse, sorted_order
 from meshlens.analytics.query import Query
 from meshlens.analytics.segments import medians_by_key, segments_of, sort_pairs, sorted_medians
 from meshlens.times import iso_seconds, iso_seconds_many
@@ -59,6 +59,21 @@ def test_distinct_inverse_marking_path_matches_unique(values: list[int], dtype: 
     want, want_inverse = np.unique(keys, return_inverse=True)
     assert got.tolist() == want.tolist() and inverse.tolist() == want_inverse.tolist()
     assert got.dtype == keys.dtype and inverse.dtype == np.int64
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(-5, 5000), max_size=300),
+    st.sampled_from([1, 1 << 30]),
+    st.sampled_from([np.int64, np.int32, np.float64]),
+)
+def test_distinct_is_sorted_unique_on_the_marking_and_the_sorting_path(
+    values: list[int], scale: int, dtype: type
+) -> None:
+    # Small non-negative ints take the marking path; negatives, sparse ints and floats sort.
+    keys: npt.NDArray[np.int64] = (np.array(values, np.int64) * scale).astype(dtype)
+    got = distinct(keys)
+    assert got.tolist() == np.unique(keys).tolist() and got.dtype == keys.dtype
 
 
 @settings(max_examples=100, deadline=None)

@@ -37,8 +37,21 @@ def distinct(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """Sorted distinct values (np.unique without its hashing path, which is slow here)."""
     if values.shape[0] == 0:
         return values.copy()
+    span = _dense_span(values)
+    if span is not None:  # hop ids, observers, nodes: marks instead of a sort
+        present = np.zeros(span, np.bool_)
+        present[values] = True
+        return np.flatnonzero(present).astype(values.dtype)
     ordered = np.sort(values)
     return ordered[first_of_runs(ordered)]
+
+
+def _dense_span(values: npt.NDArray[Any]) -> int | None:
+    """The table size for marking `values` (non-empty) in a dense table, or None: sort them."""
+    if values.dtype.kind != "i" or int(values.min()) < 0:
+        return None
+    span = int(values.max()) + 1
+    return span if span <= _DENSE_LIMIT and span <= _DENSE_RATIO * values.shape[0] + 1024 else None
 
 
 def sorted_order(keys: npt.NDArray[np.integer[Any]]) -> tuple[I64, I64]:
@@ -74,17 +87,16 @@ def distinct_inverse(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], I64]:
     """Sorted distinct values and, per input item, the index of its value among them."""
     if values.shape[0] == 0:
         return values.copy(), np.empty(0, np.int64)
-    if values.dtype.kind == "i" and int(values.min()) >= 0:
-        span = int(values.max()) + 1
-        if span <= _DENSE_LIMIT and span <= _DENSE_RATIO * values.shape[0] + 1024:
-            # Marks and an unfilled slot table: only the marked slots are ever read back
-            # (int32 slots: half the pages to touch).
-            present = np.zeros(span, np.bool_)
-            present[values] = True
-            found = np.flatnonzero(present)
-            slot = np.empty(span, np.int32)
-            slot[found] = np.arange(found.shape[0], dtype=np.int32)
-            return found.astype(values.dtype), slot[values].astype(np.int64)
+    span = _dense_span(values)
+    if span is not None:
+        # Marks and an unfilled slot table: only the marked slots are ever read back
+        # (int32 slots: half the pages to touch).
+        present = np.zeros(span, np.bool_)
+        present[values] = True
+        found = np.flatnonzero(present)
+        slot = np.empty(span, np.int32)
+        slot[found] = np.arange(found.shape[0], dtype=np.int32)
+        return found.astype(values.dtype), slot[values].astype(np.int64)
     if values.dtype.kind in "iu" and values.dtype.itemsize <= 8 and values.dtype != np.uint64:
         ordered_keys, order = sorted_order(values)
         ordered = ordered_keys.astype(values.dtype, copy=False)
