@@ -302,6 +302,9 @@ class Recomputer:
                 return Outcome.SKIPPED
             rendered = self._produce()
         except Exception as exc:  # a failed compute keeps the previous snapshot (point 5)
+            if self._stopping:  # its runner was stopped under it: the process is ending
+                logger.debug("recompute %s ended by stop: %r", self.name, exc)
+                return Outcome.KEPT
             self._record_failure(exc)
             return Outcome.FAILED
         duration_s = max(0.0, self._clock.monotonic_s() - started_s)

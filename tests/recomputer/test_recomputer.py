@@ -48,6 +48,27 @@ def test_refresh_runs_inline_before_start_and_is_cancelled_after_stop(
     assert r.refresh().cancelled()
 
 
+def test_a_compute_cut_short_by_stop_is_not_a_failure(
+    clock: FakeClock, produce: Scripted, caplog: pytest.LogCaptureFixture
+) -> None:
+    # At shutdown the runner is stopped under computes in flight, which then raise
+    # (RunnerStoppedError, CancelledError): the process ending, nothing to report.
+    caplog.set_level(logging.WARNING, logger="meshlens.recomputer")
+    r = Recomputer("a", produce, interval_s=300, clock=clock)
+    r.start()
+    gate = produce.hold()
+    produce.entered.clear()
+    produce.script.append(RAISE)
+    in_flight = r.refresh()
+    assert produce.entered.wait(WAIT_S)
+    r.stop(timeout_s=0)
+    gate.set()
+    assert in_flight.result(WAIT_S) is Outcome.KEPT
+    assert r.stats().failures == 0 and r.load() is not None
+    assert not [rec for rec in caplog.records if rec.levelno >= logging.WARNING]
+    r.stop()
+
+
 def test_refresh_ignores_an_unchanged_generation(clock: FakeClock, produce: Scripted) -> None:
     r = Recomputer("a", produce, interval_s=10, clock=clock, generation=lambda: 1)
     r.run_once()
