@@ -68,6 +68,10 @@ COMPUTE_NICENESS = 10
 # How long a thread holding the GIL (the ingest pipeline, a few ms per batch) may keep the
 # event loop waiting for it; CPython's default is 5 ms (docs/benchmarks.md, "Serving").
 SWITCH_INTERVAL_S = 0.001
+# While reads keep the server busy, MQTT sources read ~10 times a second, not for every
+# message or two: each read takes the GIL from the event loop (docs/benchmarks.md,
+# "Wake-ups"). Sightings wait for a 1 s ingest batch then anyway.
+BUSY_GATHER_S = 0.1
 
 
 # --- meshlens serve ---------------------------------------------------------------------
@@ -258,6 +262,9 @@ class Server:
         with self._busy_lock:
             self._busy = busy
             self.worker.set_batch_latency(latency_ms / 1000.0)
+            for feed in self.feeds:
+                if isinstance(feed, MqttFeed):
+                    feed.set_gather(BUSY_GATHER_S if busy else 0.0)
             paced = busy and self._warm
             self.pace.share = self.settings.analytics.compute_cpu_share if paced else 1.0
 

@@ -75,6 +75,7 @@ class MqttFeed:
         self._thread: threading.Thread | None = None
         self._last_failure_log = -_FAILURE_LOG_EVERY_S
         self._wait_s = QOS1_WAIT_S if source.qos == 1 else 0.0
+        self._gather_s = 0.0
 
     # --- the Feed protocol -------------------------------------------------------------
 
@@ -87,6 +88,7 @@ class MqttFeed:
             self._receipt = Receipt(
                 self.source, self.rules, self, clock=self._clock, min_backoff_s=self._min_backoff_s
             )
+            self._receipt.set_gather(self._gather_s)
         self._thread = threading.Thread(
             target=self._receipt.run, name=f"mqtt-{self.name}", daemon=True
         )
@@ -101,6 +103,22 @@ class MqttFeed:
         thread.join(timeout_s)
         if thread.is_alive():
             log.error("mqtt source %s did not stop within %.0f s", self.name, timeout_s)
+
+    @property
+    def gather_s(self) -> float:
+        """How long messages gather between reads (0: each is read as it arrives)."""
+        return self._gather_s
+
+    def set_gather(self, seconds: float) -> None:
+        """Let messages gather this long between reads (Receipt.set_gather); 0: don't.
+
+        Not passed on to a receipt in a child process (yet): the server's relay thread
+        still wakes for each batch such a child sends.
+        """
+        self._gather_s = seconds
+        receipt = self._receipt
+        if isinstance(receipt, Receipt):
+            receipt.set_gather(seconds)
 
     # --- status ------------------------------------------------------------------------
 

@@ -178,6 +178,14 @@ class MqttLink:
                 return batch
             self._fill(self._keep_alive(now))
 
+    def receive_waiting(self) -> list[mqtt5.PublishPacket]:
+        """The PUBLISH packets that have arrived by now, without waiting (maybe none).
+
+        One read of what the transport holds; a packet only partly here stays for the next.
+        """
+        self._fill(0.0)
+        return self._parse()
+
     def _fill(self, timeout_s: float) -> None:
         """One read from the transport into the buffer (making room first)."""
         if self._start == self._end:

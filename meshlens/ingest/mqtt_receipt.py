@@ -29,6 +29,8 @@ from meshlens.records import Clock, Sighting, SystemClock
 log = logging.getLogger("meshlens.mqtt")
 
 MIN_BACKOFF_S = 0.25
+# Most PUBLISHes one gathering reads before handing them on: the worker's backlog batch.
+GATHER_MAX = 20_000
 
 
 @dataclass(slots=True)
@@ -163,6 +165,16 @@ def route_batch(
     return batch
 
 
+def _gathered(link: MqttLink, packets: list[mqtt5.PublishPacket]) -> list[mqtt5.PublishPacket]:
+    """`packets` and the PUBLISHes that arrived behind them, read without waiting."""
+    while len(packets) < GATHER_MAX:
+        more = link.receive_waiting()
+        if not more:
+            return packets
+        packets += more
+    return packets
+
+
 class Receipt:
     """One source's connection loop, on the thread that calls `run`."""
 
@@ -185,6 +197,18 @@ class Receipt:
         self._stop = threading.Event()
         self._link: MqttLink | None = None
         self._link_lock = threading.Lock()
+        self._gather_s = 0.0
+
+    def set_gather(self, seconds: float) -> None:
+        """After each arrival, let messages gather this long before reading them (0: don't).
+
+        Every read takes the GIL from the server's event loop, and at 500 messages a second
+        messages arrive one or two at a time: hundreds of handoffs a second, each of which
+        can cost the loop its CPU on a busy machine (docs/benchmarks.md, "Wake-ups"). While
+        reads keep the server busy it gathers; what gathered is then read without waiting,
+        all of it, so a backlog drains as fast as before.
+        """
+        self._gather_s = max(0.0, seconds)
 
     def run(self) -> None:
         """Connect, receive until the link drops, back off, repeat; until `stop`."""
@@ -224,6 +248,9 @@ class Receipt:
             rules, where, clock = self.rules, self._where, self._clock
             while True:
                 packets = link.receive()
+                gather_s = self._gather_s
+                if gather_s and not self._stop.wait(gather_s):
+                    packets = _gathered(link, packets)
                 events.deliver(route_batch(packets, rules, clock.now_ms(), where), link)
         except LinkError as err:
             if not self._stop.is_set():

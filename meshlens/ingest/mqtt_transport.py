@@ -24,7 +24,10 @@ class Transport(Protocol):
     """A byte stream to the broker."""
 
     def recv_into(self, buffer: memoryview, timeout_s: float) -> int:
-        """Read into `buffer`; 0 when the peer closed; raises TimeoutError after `timeout_s`."""
+        """Read into `buffer`; 0 when the peer closed; raises TimeoutError after `timeout_s`.
+
+        With `timeout_s` 0 it never waits: TimeoutError at once when nothing has arrived.
+        """
         ...
 
     def send(self, data: bytes) -> None:
@@ -63,7 +66,8 @@ class SocketTransport:
             self._timeout_s = timeout_s
         try:
             return self._sock.recv_into(buffer)
-        except ssl.SSLWantReadError:  # a TLS record not complete yet: nothing to hand on
+        # A TLS record not complete yet, or (timeout 0: a non-blocking socket) nothing yet.
+        except (ssl.SSLWantReadError, BlockingIOError):
             raise TimeoutError from None
 
     def send(self, data: bytes) -> None:

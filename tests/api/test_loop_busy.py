@@ -7,7 +7,11 @@ import asyncio
 import pytest
 
 from meshlens.api.loop_busy import LoopBusy
+from meshlens.app import BUSY_GATHER_S
 from meshlens.config import Settings
+from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
+from meshlens.ingest.mqtt import MqttFeed
+from meshlens.ingest.routing import RoutingRules
 from tests.api.conftest import Serve
 
 
@@ -62,3 +66,18 @@ def test_a_busy_loop_makes_ingest_batch_for_longer_and_paces_recomputes_until_it
     server.reads_busy(False)
     assert server.worker.batch_latency_s == 0.05
     assert server.pace.share == 1.0
+
+
+def test_a_busy_loop_makes_mqtt_sources_gather_messages_between_reads(
+    serve: Serve, settings: Settings
+) -> None:
+    # Not started (no broker needed): the feed keeps the setting for its receipt.
+    feed = MqttFeed(MqttSource("s", BrokerUrl("mqtt", "127.0.0.1", 1)), RoutingRules())
+    running = serve(feeds=[feed])
+    running.wait_ready()
+    server = running.server
+    assert feed.gather_s == 0.0
+    server.reads_busy(True)
+    assert feed.gather_s == BUSY_GATHER_S == 0.1
+    server.reads_busy(False)
+    assert feed.gather_s == 0.0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -13,6 +15,7 @@ from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
 from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.mqtt_link import Login, MqttLink, open_link
+from meshlens.ingest.mqtt_receipt import Acks, Receipt, RoutedBatch
 from meshlens.ingest.mqtt_transport import Endpoint
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
@@ -98,3 +101,84 @@ def test_a_killed_receipt_process_is_replaced_and_messages_keep_arriving(
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert feed.receipt_pid is None or not psutil.pid_exists(feed.receipt_pid)
     assert worker.counters.snapshot().stored_observations == 40
+
+
+class Deliveries:
+    """ReceiptEvents that keep how many messages each delivered batch held."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.subscribed_ = threading.Event()
+        self.all_in = threading.Event()
+        self.expected = 0
+
+    def connected(self, session_present: bool) -> None:
+        del session_present
+
+    def subscribed(self, refused: list[str]) -> None:
+        del refused
+        self.subscribed_.set()
+
+    def lost(self, reason: str, protocol_error: bool) -> None:
+        del reason, protocol_error
+
+    def failed(self, reason: str) -> None:
+        del reason
+
+    def disconnected(self) -> None:
+        pass
+
+    def deliver(self, batch: RoutedBatch, acks: Acks) -> None:
+        del acks
+        self.sizes.append(batch.received)
+        if sum(self.sizes) >= self.expected:
+            self.all_in.set()
+
+
+def test_receive_waiting_returns_at_once_with_what_has_arrived(
+    shared_broker: int, publisher: Publisher
+) -> None:
+    prefix = unique_prefix()
+    endpoint = Endpoint("127.0.0.1", shared_broker, connect_timeout_s=10)
+    link, _ = open_link(endpoint, Login(f"meshlens-{prefix}", clean_start=True))
+    try:
+        assert link.subscribe([f"{prefix}/#"], qos=0, timeout_s=10) == ()
+        assert link.receive_waiting() == []  # nothing sent: no wait for anything
+        publisher.publish_all([(f"{prefix}/{i}", b"x") for i in range(20)])
+        got = [p.topic for p in link.receive()]
+        while len(got) < 20:
+            got += [p.topic for p in link.receive_waiting()]
+        assert got == [f"{prefix}/{i}" for i in range(20)]
+        assert link.receive_waiting() == []
+    finally:
+        link.close()
+
+
+@pytest.mark.parametrize("gather_s", [0.0, 2.0])
+def test_a_gathering_receipt_reads_a_trickle_in_one_batch_and_loses_none(
+    shared_broker: int, publisher: Publisher, gather_s: float
+) -> None:
+    prefix = unique_prefix()
+    source = MqttSource("s", BrokerUrl("mqtt", "127.0.0.1", shared_broker), topics=(f"{prefix}/#",))
+    events = Deliveries()
+    events.expected = 10
+    receipt = Receipt(source, RoutingRules(), events)
+    receipt.set_gather(gather_s)
+    thread = threading.Thread(target=receipt.run)
+    thread.start()
+    try:
+        assert events.subscribed_.wait(10)
+        frames = [packet_message(channel_frame(KEY, f"msg {i}")) for i in range(10)]
+        for i, body in enumerate(frames):  # a trickle: one message every 20 ms
+            publisher.publish_all([(f"{prefix}/MRY/{'AB' * 32}/packets", body)])
+            if i < 9:
+                time.sleep(0.02)  # the spacing is the point: a broker's real arrivals
+        assert events.all_in.wait(10)
+        assert sum(events.sizes) == 10
+        if gather_s:  # the first message's read, then the other nine gathered
+            assert len(events.sizes) <= 2
+        else:
+            assert len(events.sizes) >= 5
+    finally:
+        receipt.stop()
+        thread.join(10)
