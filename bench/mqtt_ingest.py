@@ -119,10 +119,13 @@ def publish_packet(topic: str, body: bytes) -> bytes:
 class RawPublisher:
     """An MQTT 3.1.1 client that only sends pre-encoded QoS 0 PUBLISH packets."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(
+        self, port: int, client_id: bytes = b"meshlens-bench-publisher", keepalive_s: int = 60
+    ) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port))
-        client_id = b"meshlens-bench-publisher"
-        rest = b"\x00\x04MQTT\x04\x02\x00\x3c" + len(client_id).to_bytes(2, "big") + client_id
+        # Keep-alive 0: no limit, for a publisher that stays silent between phases.
+        head = b"\x00\x04MQTT\x04\x02" + keepalive_s.to_bytes(2, "big")
+        rest = head + len(client_id).to_bytes(2, "big") + client_id
         self.sock.sendall(b"\x10" + _varint(len(rest)) + rest)
         if self.sock.recv(4)[:1] != b"\x20":
             raise RuntimeError("no CONNACK from the broker")

@@ -14,7 +14,10 @@ then loaded. The load of a pair is one of:
   - `ingest-elsewhere/NICE`: the real ingest pipeline in a separate process at niceness
     NICE (`idle`: 10 and SCHED_IDLE), on a database of its own, at 500 observations/s;
     its line says how many observations a second it wrote;
-  - `ingest`: the server's own IngestWorker at 500 observations/s (as bench.serve does);
+  - `ingest`: 500 observations/s published to the machine's Mosquitto by a process of
+    their own (bench.mqtt_load) and received by the server's own MQTT source, as in
+    bench.serve; `ingest@thread` offers them from a thread of the server every 10 ms
+    instead (how bench.serve fed it before session 16), `ingest@thread100` every 100 ms;
   - `append`: what the server would keep of ingest if the pipeline ran in another
     process: its store appends, once a second, the store batch of 500 sightings that the
     real pipeline made beforehand (on a copy of the database, ids past the server's);
@@ -22,7 +25,9 @@ then loaded. The load of a pair is one of:
     `full-elsewhere/NICE` adds the recomputers too: `full` with ingest moved out;
   - `recompute`: every recomputer back to back (as bench.serve does; paced unless
     `--cpu-share 1`); `recompute/SHARE` runs the phase at that computeCpuShare instead;
-  - `full`: both, as bench.serve's churn (`full/SHARE` as for recompute).
+  - `full`: both, as bench.serve's churn (`full/SHARE` as for recompute; `@thread` and
+    `@thread100` as for ingest).
+  - `wake/HZ/US`: a thread of the server waking HZ times a second for US µs of Python.
 A churn phase starts with a round of computes (bench.serve.Churn ends any rest left from
 the last phase), and its line says how many computes ended in it and their children's CPU
 time, so a phase that a paced runner's rest left empty cannot pass for a cheap one.
@@ -58,13 +63,16 @@ import numpy as np
 
 from bench.dataset import STAGING_DB
 from bench.encoder_data import sightings
+from bench.mqtt_load import MqttLoad
 from bench.serve import (
     Churn,
     WrkResult,
+    feeds_of,
     fork_stats,
     offer_at_rate,
     run_wrk,
     start_server,
+    wait_ready,
 )
 from meshlens.analytics.registry import ANALYTICS
 from meshlens.app import Server
@@ -168,13 +176,14 @@ def main() -> None:
         batches = _prebuilt_batches(
             db, Path(tmp) / "prebuilt.db", args.rounds * args.seconds * appends
         ) if appends else queue.SimpleQueue[StoreBatch]()  # fmt: skip
+        mqtt = _mqtt_load(args.loads, args.rounds, args.seconds)
         server, port, stop = start_server(
             Settings(db_path=db), ANALYTICS, cpu_share=args.cpu_share,
             busy_batch_latency_ms=args.busy_batch_latency_ms, replica=args.replica,
+            feeds=feeds_of(mqtt),
         )  # fmt: skip
         try:
-            while not (server.status.loaded and server.recomputers.ready()):
-                time.sleep(0.05)
+            wait_ready(server)
             if args.pin is not None:
                 for task in os.listdir("/proc/self/task"):
                     os.sched_setaffinity(int(task), {args.pin})
@@ -186,7 +195,7 @@ def main() -> None:
                     idle = run_wrk(url, seconds=args.seconds, connections=32, threads=2)
                     loaded, work = _measure(
                         load, url, args.seconds, server=server, feed=feed, other=other,
-                        batches=batches,
+                        batches=batches, mqtt=mqtt,
                     )  # fmt: skip
                     ratio = loaded.p99_ms / idle.p99_ms
                     ratios.setdefault(load, []).append(ratio)
@@ -196,6 +205,8 @@ def main() -> None:
                           flush=True)  # fmt: skip
         finally:
             stop()
+            if mqtt is not None:
+                mqtt.close()
     print("\n| load | p99 loaded / idle (each round) | median |\n|---|---|---|")
     for load, values in ratios.items():
         each = ", ".join(f"x{v:.2f}" for v in values)
@@ -212,6 +223,7 @@ def _measure(
     feed: Iterator[Sighting],
     other: Path,
     batches: queue.SimpleQueue[StoreBatch],
+    mqtt: MqttLoad | None,
 ) -> tuple[WrkResult, str]:
     """One loaded phase, and what the server's own churn did while wrk ran."""
     kind, *rest = load.split("/")
@@ -227,13 +239,18 @@ def _measure(
                 child.kill()
                 child.wait()
         return result, "" if child is None else _written_rate(child)
+    # Ingest comes through Mosquitto and the server's MQTT source, or with `@thread` from
+    # a thread of the server offering every 10 ms (`@thread100`: every 100 ms).
+    kind, _, feeder = kind.partition("@")
+    period_s = 0.1 if feeder == "thread100" else 0.01
     if kind in ("ingest", "recompute", "full"):
         settings = server.settings
         if rest:  # recompute/SHARE: this phase at another computeCpuShare (1: unpaced)
             analytics = dataclasses.replace(settings.analytics, compute_cpu_share=float(rest[0]))
             server.settings = dataclasses.replace(settings, analytics=analytics)
         churn = Churn(server, feed, INGEST_RATE, recompute=kind in ("recompute", "full"),
-                      ingest=kind in ("ingest", "full"))  # fmt: skip
+                      ingest=kind in ("ingest", "full"), offer_period_s=period_s,
+                      mqtt=None if feeder else mqtt)  # fmt: skip
         try:
             with churn, _PacedTime(server) as paced:
                 cpu_before = _compute_cpu_s(server)
@@ -252,6 +269,9 @@ def _measure(
             return _forked(
                 url, seconds, server, rest[0], run_ms=float(rest[1]), rest_ms=float(rest[2])
             ), ""
+    if kind == "wake":  # a thread of the server waking HZ times a second for US µs of Python
+        with _Waking(1.0 / float(rest[0]), float(rest[1])):
+            return run_wrk(url, seconds=seconds, connections=32, threads=2), ""
     if kind == "none":  # the control: a second idle phase, the ratio's noise floor
         return run_wrk(url, seconds=seconds, connections=32, threads=2), ""
     if kind == "spin":
@@ -264,6 +284,15 @@ def _measure(
         child.kill()
         child.wait()
     return result, _written_rate(child) if kind == "ingest-elsewhere" else ""
+
+
+def _mqtt_load(loads: list[str], rounds: int, seconds: int) -> MqttLoad | None:
+    """The publisher for the loads that ingest through MQTT (None when none does)."""
+    phases = sum(load.split("/")[0] in ("ingest", "full") for load in loads)
+    if not phases:
+        return None
+    messages = int(INGEST_RATE * seconds * rounds * phases * 1.2) + 100
+    return MqttLoad(root=f"mlduty{os.getpid()}", rate_per_s=INGEST_RATE, messages=messages)
 
 
 def _append_loads(loads: list[str]) -> int:
@@ -380,6 +409,20 @@ def _forked(
         stop.set()
         thread.join()
         runner.stop()
+
+
+class _Waking(_Periodic):
+    """While entered, wakes every `period_s` and runs `busy_us` of pure Python."""
+
+    def __init__(self, period_s: float, busy_us: float) -> None:
+        super().__init__(period_s, "waking")
+        self._busy_s = busy_us / 1e6
+
+    def tick(self) -> None:
+        """One wake-up's work."""
+        end = time.thread_time() + self._busy_s
+        while time.thread_time() < end:
+            sum(range(50))
 
 
 class _PacedTime(_Periodic):
