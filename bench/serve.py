@@ -5,9 +5,12 @@ ForkRunner computes) on a staging-scale database, measured by `wrk` at 32 keep-a
 connections, in phases:
   1. idle: the default-shape read of rf through the fast path;
   2. the same bytes through the Starlette route (`?region=` is the default shape too);
-  3. churn: every recomputer recomputing back to back (interval ~0) plus ingest at
-     500 observations/s through the IngestWorker;
-  4. idle again (drift check).
+  3. pairs of an idle phase and a churn phase: every recomputer recomputing back to
+     back (paced as shipped) plus ingest at 500 observations/s, published to the
+     machine's Mosquitto (127.0.0.1:1883) by a process of its own and received by the
+     server's own MQTT source (bench/mqtt_load.py; `--feeder-thread`: offered by a thread
+     of the server instead). The ratio is the median over the pairs of the churn p99
+     over the idle p99 just before it.
 Analytics whose compute has not landed are replaced by stand-ins that do comparable
 vectorised work over the same columns, so nine recomputers really churn. Run:
 
