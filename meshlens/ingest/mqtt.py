@@ -88,7 +88,7 @@ class MqttFeed:
             self._receipt = Receipt(
                 self.source, self.rules, self, clock=self._clock, min_backoff_s=self._min_backoff_s
             )
-            self._receipt.set_gather(self._gather_s)
+        self._receipt.set_gather(self._gather_s)
         self._thread = threading.Thread(
             target=self._receipt.run, name=f"mqtt-{self.name}", daemon=True
         )
@@ -112,12 +112,12 @@ class MqttFeed:
     def set_gather(self, seconds: float) -> None:
         """Let messages gather this long between reads (Receipt.set_gather); 0: don't.
 
-        Not passed on to a receipt in a child process (yet): the server's relay thread
-        still wakes for each batch such a child sends.
+        A receipt in a child process is told too: each batch it sends wakes the server's
+        relay thread.
         """
         self._gather_s = seconds
         receipt = self._receipt
-        if isinstance(receipt, Receipt):
+        if receipt is not None:
             receipt.set_gather(seconds)
 
     # --- status ------------------------------------------------------------------------

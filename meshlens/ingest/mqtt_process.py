@@ -95,6 +95,8 @@ def _child_main(
             message = conn.recv()
             if message[0] == "ack":
                 events.ack(message[1], message[2])
+            elif message[0] == "gather":
+                receipt.set_gather(message[1])
             elif message[0] == "stop":
                 break
     receipt.stop()
@@ -136,6 +138,7 @@ class ChildReceipt:
         self._acks: dict[int, _ChildAcks] = {}
         self.pid: int | None = None  # the child process running now, if any
         self._generation = 0  # children started so far
+        self._gather_s = 0.0
 
     def run(self) -> None:
         """Start the child and relay what it reports; start another if it dies."""
@@ -154,6 +157,8 @@ class ChildReceipt:
             with self._send_lock:
                 self._conn = ours
                 self._generation += 1
+                if self._gather_s:  # a child started again gathers as the one before did
+                    self._send_locked(("gather", self._gather_s))
             if self._stop.is_set():  # stop() came before the pipe was there to tell
                 self.send(("stop",))
             self._relay(ours)
@@ -171,6 +176,16 @@ class ChildReceipt:
             self._events.disconnected()
             self._stop.wait(self._backoff.next_s())
 
+    def set_gather(self, seconds: float) -> None:
+        """Tell the child's receipt to gather messages between reads (Receipt.set_gather).
+
+        Each batch the child sends wakes the server's relay thread, so the child gathers
+        for the same reason a receipt in the server does.
+        """
+        with self._send_lock:  # in order with the value a new child is sent
+            self._gather_s = seconds
+            self._send_locked(("gather", seconds))
+
     def stop(self) -> None:
         """Tell the child to disconnect and end; `run` returns once it has."""
         self._stop.set()
@@ -179,8 +194,12 @@ class ChildReceipt:
     def send(self, message: tuple[Any, ...], generation: int | None = None) -> None:
         """Send to the child (any thread); dropped if there is none or it is not `generation`."""
         with self._send_lock:
-            if self._conn is None or generation not in (None, self._generation):
-                return
+            if generation in (None, self._generation):
+                self._send_locked(message)
+
+    def _send_locked(self, message: tuple[Any, ...]) -> None:
+        """Send to the child if there is one (the send lock held)."""
+        if self._conn is not None:
             with contextlib.suppress(OSError):  # the child is gone; run() notices
                 self._conn.send(message)
 

@@ -15,6 +15,7 @@ from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
 from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.mqtt_link import Login, MqttLink, open_link
+from meshlens.ingest.mqtt_process import ChildReceipt
 from meshlens.ingest.mqtt_receipt import Acks, Receipt, RoutedBatch
 from meshlens.ingest.mqtt_transport import Endpoint
 from meshlens.ingest.routing import RoutingRules
@@ -154,20 +155,24 @@ def test_receive_waiting_returns_at_once_with_what_has_arrived(
         link.close()
 
 
-@pytest.mark.parametrize("gather_s", [0.0, 2.0])
+@pytest.mark.parametrize(("gather_s", "child"), [(0.0, False), (2.0, False), (2.0, True)])
 def test_a_gathering_receipt_reads_a_trickle_in_one_batch_and_loses_none(
-    shared_broker: int, publisher: Publisher, gather_s: float
+    shared_broker: int, publisher: Publisher, gather_s: float, child: bool
 ) -> None:
     prefix = unique_prefix()
     source = MqttSource("s", BrokerUrl("mqtt", "127.0.0.1", shared_broker), topics=(f"{prefix}/#",))
     events = Deliveries()
     events.expected = 10
-    receipt = Receipt(source, RoutingRules(), events)
+    receipt: Receipt | ChildReceipt = (
+        ChildReceipt(source, RoutingRules(), events, min_backoff_s=0.1)
+        if child  # told before its child process starts, which is then sent the setting
+        else Receipt(source, RoutingRules(), events)
+    )
     receipt.set_gather(gather_s)
     thread = threading.Thread(target=receipt.run)
     thread.start()
     try:
-        assert events.subscribed_.wait(10)
+        assert events.subscribed_.wait(30)
         frames = [packet_message(channel_frame(KEY, f"msg {i}")) for i in range(10)]
         for i, body in enumerate(frames):  # a trickle: one message every 20 ms
             publisher.publish_all([(f"{prefix}/MRY/{'AB' * 32}/packets", body)])
