@@ -1,8 +1,9 @@
 """The serving benchmarks' ingest: a paced MQTT publisher in a process of its own.
 
 In production sightings reach meshlens from a broker, so the serving benchmarks feed them
-the same way: this process publishes meshcoretomqtt packet messages of bench.encoder_data's
-sightings to the machine's Mosquitto, and the server under test receives them through a
+the same way: this process publishes the simulator's meshcoretomqtt packet messages (a
+slice of the staging mesh, `bench.mqtt_ingest.messages_of`, under a topic root of the
+run's own) to the machine's Mosquitto, and the server under test receives them through a
 real `MqttFeed` (its receipt thread, link and routing, as `meshlens serve` runs them).
 Every 10 ms it publishes what is due at the rate, as a broker relays many independent
 observers. Lines on its stdin steer it: `go` starts publishing, `pause` stops and prints
@@ -16,40 +17,30 @@ how many messages it has published in all; end of input ends it.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import select
 import subprocess
 import sys
 import time
 
-import orjson
-
-from bench.encoder_data import sightings
-from bench.mqtt_ingest import RawPublisher, publish_packet
+from bench.mqtt_ingest import RawPublisher, messages_of, publish_packet
 from meshlens.app import routing_rules
 from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
 from meshlens.ingest.mqtt import MqttFeed
-from meshlens.records import Sighting
 
 SHARED_PORT = 1883  # the machine's Mosquitto
 PERIOD_S = 0.01
 
 
-def message_of(sighting: Sighting, root: str) -> tuple[str, bytes]:
-    """The topic and meshcoretomqtt packet message (protocol §2.4) of one sighting."""
-    when = dt.datetime.fromtimestamp(sighting.received_at_ms / 1000, dt.UTC)
-    body = {
-        "origin": sighting.observer_name,
-        "timestamp": when.isoformat(timespec="microseconds"),
-        "type": "PACKET",
-        "direction": sighting.direction or "rx",
-        "raw": sighting.raw.hex().upper(),
-        "SNR": f"{sighting.snr_db}",
-        "RSSI": f"{sighting.rssi_dbm}",
-    }
-    return f"{root}/{sighting.region}/{sighting.observer_id}/packets", orjson.dumps(body)
+def messages(root: str, count: int, seed: int, days: float = 0.05) -> list[tuple[str, bytes]]:
+    """`count` packet messages of the simulated staging mesh, their topics under `root`.
+
+    `days` is the first slice simulated; a slice without enough messages is doubled.
+    """
+    while len(found := messages_of("staging", seed, days)) < count:
+        days *= 2  # the simulator's message rate depends on the mesh: ask for more
+    return [(root + topic.removeprefix("meshcore"), body) for topic, body in found[:count]]
 
 
 class MqttLoad:
@@ -64,11 +55,11 @@ class MqttLoad:
             sys.executable, "-m", "bench.mqtt_load", "--root", root, "--port", str(port),
             "--rate", str(rate_per_s), "--messages", str(messages), "--seed", str(seed),
         ]  # fmt: skip
+        # It simulates its messages first (~10 s), meanwhile the server loads its store.
         self._child = subprocess.Popen(
             command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        if self._readline() != "ready":
-            raise RuntimeError("the MQTT publisher did not start")
+        self._ready = False
 
     def feed(self) -> MqttFeed:
         """The source a server under test subscribes with (its own receipt, no child)."""
@@ -93,6 +84,10 @@ class MqttLoad:
         self._child.wait(30)
 
     def _send(self, line: str) -> None:
+        if not self._ready:
+            if self._readline() != "ready":
+                raise RuntimeError("the MQTT publisher did not start")
+            self._ready = True
         assert self._child.stdin is not None
         self._child.stdin.write(line + "\n")
         self._child.stdin.flush()
@@ -105,12 +100,9 @@ class MqttLoad:
         return line.strip()
 
 
-def _publish(root: str, port: int, rate: float, messages: int, seed: int) -> None:
+def _publish(root: str, port: int, rate: float, count: int, seed: int) -> None:
     """The publisher process: build the messages, then publish while told to."""
-    # ~30 sightings per transmission (encoder_data's mean); a few spare.
-    packets = [
-        publish_packet(*message_of(s, root)) for s in sightings(messages // 25 + 10, seed=seed)
-    ][:messages]
+    packets = [publish_packet(topic, body) for topic, body in messages(root, count, seed)]
     publisher = RawPublisher(port, client_id=f"{root}-publisher".encode(), keepalive_s=0)
     print("ready", flush=True)
     stdin = sys.stdin.fileno()

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-from bench.mqtt_load import message_of
+from bench.mqtt_load import messages
 from bench.serve import WrkResult, pair_ratios
 from meshlens.ingest.routing import RoutingRules, route_message
 from meshlens.records import Sighting
 
 
-def test_a_published_sighting_routes_back_to_the_same_sighting() -> None:
-    sent = Sighting(
-        raw=bytes.fromhex("1100aabbccdd"),
-        observer_id="OBSERVER07",
-        observer_name="Observer 7",
-        region="SEA",
-        snr_db=4.25,
-        rssi_dbm=-101.5,
-        score=None,
-        direction="rx",
-        received_at_ms=1_767_225_600_123,
-        where="bench",
-    )
-    topic, body = message_of(sent, "mlbench1")
-    assert topic == "mlbench1/SEA/OBSERVER07/packets"
-    got = route_message(topic, body, RoutingRules(), received_at_ms=1)
-    assert isinstance(got, Sighting)
-    assert (got.raw, got.observer_id, got.observer_name, got.region) == (
-        sent.raw, "OBSERVER07", "Observer 7", "SEA"
-    )  # fmt: skip
-    assert (got.snr_db, got.rssi_dbm, got.direction) == (4.25, -101.5, "rx")
+def test_the_load_publishes_simulated_packet_messages_under_its_own_topic_root() -> None:
+    published = messages("mlbench1", 40, seed=7, days=0.001)  # a short slice: quick
+    assert len(published) == 40
+    for topic, body in published:
+        root, region, observer, kind = topic.split("/")
+        assert (root, kind) == ("mlbench1", "packets") and region and observer
+        assert isinstance(route_message(topic, body, RoutingRules(), received_at_ms=1), Sighting)
 
 
 def _wrk(p99_ms: float) -> WrkResult:
