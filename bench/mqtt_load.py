@@ -7,11 +7,11 @@ run's own) to the machine's Mosquitto, and the server under test receives them t
 real `MqttFeed` (its receipt thread, link and routing, as `meshlens serve` runs them).
 Every 10 ms it publishes what is due at the rate, as a broker relays many independent
 observers. Lines on its stdin steer it: `go` starts publishing, `pause` stops and prints
-how many messages it has published in all; end of input ends it.
+how many messages it published since the `go`; end of input ends it.
 
     load = MqttLoad(port=1883, root="mlbench1234", rate_per_s=500, messages=20_000)
     feed = load.feed()  # give it to the Server
-    load.go(); ...; published = load.pause()
+    load.go(); ...; published = load.pause()  # in this phase
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class MqttLoad:
         self._send("go")
 
     def pause(self) -> int:
-        """Stop publishing; how many messages have been published in all."""
+        """Stop publishing; how many messages were published since `go`."""
         self._send("pause")
         return int(self._readline())
 
@@ -100,6 +100,13 @@ class MqttLoad:
         return line.strip()
 
 
+def load_for(name: str, rate_per_s: float, seconds: float) -> MqttLoad:
+    """A publisher with messages for `seconds` of publishing (a fifth spare), rooted at
+    `name` and this process's id, so concurrent runs on one broker never mix."""
+    messages = int(rate_per_s * seconds * 1.2) + 100
+    return MqttLoad(root=f"{name}{os.getpid()}", rate_per_s=rate_per_s, messages=messages)
+
+
 def _publish(root: str, port: int, rate: float, count: int, seed: int) -> None:
     """The publisher process: build the messages, then publish while told to."""
     packets = [publish_packet(topic, body) for topic, body in messages(root, count, seed)]
@@ -120,7 +127,7 @@ def _publish(root: str, port: int, rate: float, count: int, seed: int) -> None:
                     publishing, started, at_start = True, time.perf_counter(), sent
                 else:
                     publishing = False
-                    print(sent, flush=True)
+                    print(sent - at_start, flush=True)
             continue
         due = min(len(packets), at_start + int((time.perf_counter() - started) * rate))
         if due > sent:

@@ -42,7 +42,7 @@ import numpy as np
 
 from bench.dataset import STAGING_DB
 from bench.encoder_data import DEFAULT_CACHE, sightings
-from bench.mqtt_load import MqttLoad
+from bench.mqtt_load import MqttLoad, load_for
 from bench.suite import Context, Row
 from meshlens import app
 from meshlens.analytics.query import Query
@@ -155,7 +155,6 @@ class Churn:
         self._feed = feed
         self._rate = rate_per_s
         self._stop = threading.Event()
-        self._published = 0
         self._recomputing = recompute
         self.rounds = 0
         self.computes = 0
@@ -173,7 +172,6 @@ class Churn:
         for thread in self._threads:
             thread.start()
         if self._mqtt is not None:
-            self._published = self._mqtt.pause()
             self._mqtt.go()
         deadline = time.monotonic() + 5.0  # wait for this phase's first round to fork
         while forks is not None and _forks(self._server) == forks and time.monotonic() < deadline:
@@ -184,7 +182,7 @@ class Churn:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         if self._mqtt is not None:
-            self.offered = self._mqtt.pause() - self._published
+            self.offered = self._mqtt.pause()
         self._server.pace.share = 1.0  # a round waiting out its rest runs now
         for thread in self._threads:
             thread.join()
@@ -298,8 +296,7 @@ def mqtt_load(args: argparse.Namespace) -> MqttLoad | None:
     """The churn's publisher (None with --feeder-thread or --no-ingest)."""
     if args.feeder_thread or args.no_ingest:
         return None
-    messages = int(args.ingest_rate * args.seconds * args.pairs * 1.2) + 100
-    return MqttLoad(root=f"mlbench{os.getpid()}", rate_per_s=args.ingest_rate, messages=messages)
+    return load_for("mlbench", args.ingest_rate, args.seconds * args.pairs)
 
 
 def feeds_of(mqtt: MqttLoad | None) -> list[Feed]:

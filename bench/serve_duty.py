@@ -63,7 +63,7 @@ import numpy as np
 
 from bench.dataset import STAGING_DB
 from bench.encoder_data import sightings
-from bench.mqtt_load import MqttLoad
+from bench.mqtt_load import MqttLoad, load_for
 from bench.serve import (
     Churn,
     WrkResult,
@@ -291,8 +291,7 @@ def _mqtt_load(loads: list[str], rounds: int, seconds: int) -> MqttLoad | None:
     phases = sum(load.split("/")[0] in ("ingest", "full") for load in loads)
     if not phases:
         return None
-    messages = int(INGEST_RATE * seconds * rounds * phases * 1.2) + 100
-    return MqttLoad(root=f"mlduty{os.getpid()}", rate_per_s=INGEST_RATE, messages=messages)
+    return load_for("mlduty", INGEST_RATE, seconds * rounds * phases)
 
 
 def _append_loads(loads: list[str]) -> int:
