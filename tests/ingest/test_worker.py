@@ -70,10 +70,14 @@ def test_the_worker_is_woken_to_start_a_batch_and_to_end_it_not_for_each_sightin
     with Database(tmp_path / "m.db") as db:
         store = PacketStore()
         # A latency no test waits out: only a full batch can end the gathering.
-        worker = IngestWorker(Pipeline(db, store), batch_size=5, batch_latency_s=600.0)
-        arrived = worker._arrived = _CountingCondition(worker._lock)
         written = threading.Event()
-        worker._on_batch = lambda results: written.set()
+        worker = IngestWorker(
+            Pipeline(db, store),
+            batch_size=5,
+            batch_latency_s=600.0,
+            on_batch=lambda results: written.set(),
+        )
+        arrived = worker._arrived = _CountingCondition(worker._lock)
         worker.start()
         assert worker.offer(sighting(advert_frame(1)))  # wakes the idle worker
         while worker.depth:  # it has taken the first sighting and gathers the rest
