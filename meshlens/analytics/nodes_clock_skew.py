@@ -3,15 +3,20 @@
 The fleet list (`/api/nodes/clock-skew`) holds one row per node with clock data,
 sorted by public key; the detail (`/api/nodes/{pubkey}/clock-skew`) adds the sparkline
 samples, the evidence of the latest adverts and a calibration summary. Both come from
-one engine run per snapshot; the details are published with the list, so serving one
-node is a lookup, never a recompute.
+one engine run per snapshot and are published together. The details are published as
+`NodeDetails`: what the engine found, in columns, from which one node's object is made
+when that node is read. Serving a node never recomputes, and a round no longer encodes
+and compresses 60 MB of JSON (staging) that is read a node at a time, if at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
-from meshlens.analytics.clockskew.evidence import Evidence, evidence_of
+import numpy as np
+import numpy.typing as npt
+
+from meshlens.analytics.clockskew.evidence import Evidence, EvidenceTable, evidence_table
 from meshlens.analytics.clockskew.nodes import NodeSkew, node_skews
 from meshlens.analytics.clockskew.samples import engine_of
 from meshlens.analytics.query import Query
@@ -22,22 +27,67 @@ from meshlens.store.snapshot import Snapshot
 NOT_FOUND = "No clock skew data for this node"
 
 
+class NodeDetails(Mapping[str, JSONValue]):
+    """Public key -> the full per-node object, made when read; holds no snapshot.
+
+    It is what a compute child sends back, pickled, so it keeps only what the objects
+    are made of: each node's fleet row, its samples as two columns, and the evidence
+    table. That pickles to ~5 MB at the staging profile and loads in a few ms.
+    """
+
+    def __init__(
+        self,
+        rows: Mapping[str, JSONObject],
+        sample_spans: Mapping[str, tuple[int, int]],
+        sample_ts: npt.NDArray[np.int64],
+        sample_skew: npt.NDArray[np.float64],
+        evidence: EvidenceTable,
+    ) -> None:
+        self._rows = dict(rows)
+        self._spans = dict(sample_spans)
+        self._ts = sample_ts
+        self._skew = sample_skew
+        self._evidence = evidence
+
+    def __getitem__(self, pubkey: str) -> JSONValue:
+        start, end = self._spans[pubkey]
+        samples: list[JSONValue] = [
+            {"ts": ts, "skew": skew}
+            for ts, skew in zip(
+                self._ts[start:end].tolist(), self._skew[start:end].tolist(), strict=True
+            )
+        ]
+        return _with_detail(self._rows[pubkey], samples, self._evidence.of(pubkey))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 def compute(snap: Snapshot, query: Query) -> list[JSONValue]:
     """The fleet list: every node with clock data, without samples and evidence."""
     del query  # no parameters; the engine does not depend on the time
-    return [_row(snap, node, None) for node in node_skews(snap).values()]
+    return [_row(snap, node) for node in node_skews(snap).values()]
 
 
-def details(snap: Snapshot, query: Query) -> Mapping[str, JSONValue]:
+def details(snap: Snapshot, query: Query) -> NodeDetails:
     """Public key -> the full per-node object, for the detail route."""
     del query
     nodes = node_skews(snap)
-    evidence = evidence_of(snap, engine_of(snap), nodes.values())
-    return {pk: _row(snap, node, evidence[pk]) for pk, node in nodes.items()}
+    sizes = np.fromiter((len(n.ts) for n in nodes.values()), np.int64, len(nodes))
+    ends = np.cumsum(sizes)
+    spans = dict(zip(nodes, zip((ends - sizes).tolist(), ends.tolist(), strict=True), strict=True))
+    total = int(ends[-1]) if len(nodes) else 0
+    ts = np.fromiter((t for n in nodes.values() for t in n.ts), np.int64, total)
+    skew = np.fromiter((v for n in nodes.values() for v in n.skews), np.float64, total)
+    rows = {pk: _row(snap, node) for pk, node in nodes.items()}
+    return NodeDetails(rows, spans, ts, skew, evidence_table(snap, engine_of(snap), nodes.values()))
 
 
-def _row(snap: Snapshot, node: NodeSkew, evidence: Evidence | None) -> JSONObject:
-    """§5.2's object in its key order; fleet rows leave out the three detail keys."""
+def _row(snap: Snapshot, node: NodeSkew) -> JSONObject:
+    """§5.2's object in its key order, without the detail's three keys (a fleet row)."""
     row: JSONObject = {
         "pubkey": node.pubkey,
         "meanSkewSec": round1(node.mean_s),
@@ -50,25 +100,31 @@ def _row(snap: Snapshot, node: NodeSkew, evidence: Evidence | None) -> JSONObjec
         "calibrated": node.calibrated,
         "lastAdvertTS": node.last_advert_ts,
         "lastObservedTS": node.last_observed_s,
+        "goodFraction": round2(node.good_fraction),
+        "recentBadSampleCount": node.recent_bad,
     }
-    if evidence is not None:
-        row["samples"] = [
-            {"ts": ts, "skew": skew} for ts, skew in zip(node.ts, node.skews, strict=True)
-        ]
-    row["goodFraction"] = round2(node.good_fraction)
-    row["recentBadSampleCount"] = node.recent_bad
     if node.bad_samples:
         row["recentBadSamples"] = [
             {"hash": snap.content_hash(b.tx), "advertTS": b.advert_ts, "skewSec": round1(b.skew_s)}
             for b in node.bad_samples
         ]
     row["recentSampleCount"] = node.recent_count
-    if evidence is not None:
-        row["recentHashEvidence"] = evidence.hashes
-        row["calibrationSummary"] = evidence.summary
     known = snap.node(node.pubkey)
     if known is not None and known.name:
         row["nodeName"] = known.name
     if known is not None and known.role:
         row["nodeRole"] = known.role
     return row
+
+
+def _with_detail(row: JSONObject, samples: list[JSONValue], evidence: Evidence) -> JSONObject:
+    """A fleet row with the detail's keys in their places (§5.2's order)."""
+    out: JSONObject = {}
+    for key, value in row.items():
+        out[key] = value
+        if key == "lastObservedTS":
+            out["samples"] = samples
+        elif key == "recentSampleCount":
+            out["recentHashEvidence"] = evidence.hashes
+            out["calibrationSummary"] = evidence.summary
+    return out

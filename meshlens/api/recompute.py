@@ -11,7 +11,8 @@ forked child must never touch the store's writer side).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+import pickle
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import orjson
 
@@ -19,6 +20,7 @@ from meshlens.analytics.query import Query
 from meshlens.analytics.registry import Analytic
 from meshlens.config import Settings
 from meshlens.recomputer import (
+    LazyExtra,
     Pace,
     RecomputerSet,
     Rendered,
@@ -64,11 +66,39 @@ def render_analytic(analytic: Analytic, snapshot: Snapshot, query: Query) -> Ren
             details = detail.compute(snapshot, query)
         else:
             raise ValueError(f"detail of {analytic.name!r} has neither compute nor derive")
-        # Detail bodies are kept gzip-compressed: per-node clock skew is ~40 KB a node
-        # (60 MB at the staging profile) as JSON, about a tenth of that compressed, and
-        # gzip is what most clients receive anyway. See AnalyticsService.detail.
-        extra = {key: compress_detail(encode(part)) for key, part in details.items()}
+        if isinstance(details, dict):
+            # Detail bodies are kept gzip-compressed: about a tenth of the JSON, and gzip
+            # is what most clients receive anyway. See AnalyticsService.detail.
+            extra = {key: compress_detail(encode(part)) for key, part in details.items()}
+        else:  # a mapping that makes each body when read (NodeDetails): sent as it is
+            extra = EncodedDetails(details)
     return render(body, extra)
+
+
+class EncodedDetails(LazyExtra):
+    """Details made when read: each key's body encoded and compressed (as a dict's would be).
+
+    Per-node clock skew is ~40 KB of JSON a node, 60 MB at the staging profile: making,
+    encoding and compressing all of it took ~180 ms of a ~700 ms round of CPU, for bodies
+    read a node at a time (docs/benchmarks.md, "Node details made when read").
+    """
+
+    def __init__(self, details: Mapping[str, JSONValue]) -> None:
+        self._details = details
+
+    def __getitem__(self, key: str) -> bytes:
+        return compress_detail(encode(self._details[key]))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._details)
+
+    def __len__(self) -> int:
+        return len(self._details)
+
+    @property
+    def size_bytes(self) -> int:
+        """What it holds, as it crossed the pipe (only a cache bounded in bytes asks)."""
+        return len(pickle.dumps(self._details, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def compress_detail(body: bytes) -> bytes:

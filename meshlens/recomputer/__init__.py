@@ -2,7 +2,7 @@
 
 - `Recomputer` (recomputer.py): recomputes one result on a cadence; `load()` is one read.
 - `RecomputerSet` (recomputer_set.py): start/stop together, stagger, warm-up gate, sink.
-- `Published`, `Rendered`, `render` (published.py): the immutable encoded snapshot.
+- `Published`, `Rendered`, `render`, `LazyExtra` (published.py): the immutable encoded snapshot.
 - `OnDemandCache` (on_demand.py): single-flight bounded cache for filtered shapes.
 - Runners (runners.py, fork_runner.py): where a job runs; `produce_on` composes them.
 - child.py: what a compute child is and does to itself (frames, fork, priority, memory).
@@ -15,6 +15,7 @@ from meshlens.recomputer.fork_runner import ForkRunner, ForkRunnerStats
 from meshlens.recomputer.on_demand import OnDemandCache, OnDemandStats, published_size, submitted
 from meshlens.recomputer.pacing import Pace
 from meshlens.recomputer.published import (
+    LazyExtra,
     Published,
     Rendered,
     etag_of,
@@ -46,6 +47,7 @@ __all__ = [
     "ForkRunner",
     "ForkRunnerStats",
     "InlineRunner",
+    "LazyExtra",
     "OnDemandCache",
     "OnDemandStats",
     "Outcome",

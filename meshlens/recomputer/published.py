@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -52,6 +53,19 @@ def gzip_variant(body: bytes) -> bytes | None:
     return packed if len(packed) <= len(body) * GZIP_MAX_RATIO else None
 
 
+class LazyExtra(Mapping[str, bytes], ABC):
+    """Side outputs made when a key is read: for many keys that are read one at a time.
+
+    Sent from the compute child as it is (so it must pickle), kept in `Published.extra`,
+    and never mutated; reading a key may cost a little CPU, never a compute.
+    """
+
+    @property
+    @abstractmethod
+    def size_bytes(self) -> int:
+        """About how many bytes it holds (what a cache bounded in bytes counts)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     """An encoded compute result: the body, its ETag, its gzip variant and side outputs."""
@@ -59,8 +73,8 @@ class Rendered:
     body: bytes
     etag: str
     gzip_body: bytes | None = None
-    # Side outputs keyed by name (e.g. one body per node); a plain dict so it pickles
-    # across the compute child's pipe, typed read-only so nobody mutates it.
+    # Side outputs keyed by name (e.g. one body per node): a plain dict, or a LazyExtra;
+    # either pickles across the compute child's pipe, typed read-only so nobody mutates it.
     extra: Mapping[str, bytes] = field(default_factory=dict)
 
 
@@ -70,7 +84,7 @@ def render(body: bytes, extra: Mapping[str, bytes] | None = None) -> Rendered:
         body=body,
         etag=etag_of(body),
         gzip_body=gzip_variant(body),
-        extra=dict(extra) if extra else {},
+        extra=extra if isinstance(extra, LazyExtra) else dict(extra) if extra else {},
     )
 
 
@@ -109,4 +123,6 @@ class Published:
     def size_bytes(self) -> int:
         """Bytes held by this snapshot (body, gzip variant and side outputs)."""
         gz = len(self.gzip_body) if self.gzip_body is not None else 0
+        if isinstance(self.extra, LazyExtra):  # counting its items would make them all
+            return len(self.body) + gz + self.extra.size_bytes
         return len(self.body) + gz + sum(len(k) + len(v) for k, v in self.extra.items())

@@ -6,7 +6,10 @@ and observation times are chosen so each answer can be worked out by hand.
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
+
+import pytest
 
 from meshlens.analytics import nodes_clock_skew, observers_clock_skew, roles
 from meshlens.analytics.clockskew.drift import drift_per_day
@@ -330,3 +333,45 @@ def test_roles_count_every_node_and_each_severity(tmp_path: Path) -> None:
     assert (by_role["companion"]["nodeCount"], by_role["companion"]["withSkew"]) == (2, 1)
     assert by_role["room"]["bimodalClockCount"] == 1
     assert by_role["room"]["meanAbsSkewSec"] == 12.0
+
+
+def test_details_are_made_when_read_and_survive_the_pipe(tmp_path: Path) -> None:
+    """NodeDetails holds columns, not objects: pickled (as a compute child sends it) it
+    still makes exactly the objects, and a node is made only when read."""
+    s = AdvertStore()
+    for k in range(12):
+        t = T0_S + k * 600
+        s.heard_by(advert(1, t + 60), [("OBS1", t), ("OBS2", t), ("OBS3", t + 30)])
+        s.heard_by(advert(2, t - 20 * (k % 3)), [("OBS1", t), ("OBS2", t + 5)])
+    snap = s.snapshot(tmp_path)
+    details = nodes_clock_skew.details(snap, Q)
+    assert isinstance(details, nodes_clock_skew.NodeDetails)
+    made = {pk: details[pk] for pk in details}
+    assert made[public_key_hex(1)] == details[public_key_hex(1)]  # made again, equal
+    again = pickle.loads(pickle.dumps(details))
+    assert list(again) == sorted(made) == sorted([public_key_hex(1), public_key_hex(2)])
+    assert {pk: again[pk] for pk in again} == made
+    node2 = obj(made[public_key_hex(2)])
+    evidence = node2["recentHashEvidence"]
+    assert isinstance(evidence, list) and len(evidence) == 10
+    assert [len(obj(e)["observers"]) for e in evidence] == [2] * 10
+    assert node2["calibrationSummary"] == {
+        "totalSamples": 20,
+        "calibratedSamples": 20,
+        "uncalibratedSamples": 0,
+    }
+    with pytest.raises(KeyError):
+        details[public_key_hex(3)]
+
+
+def test_detail_keys_keep_the_fleet_rows_order(tmp_path: Path) -> None:
+    s = AdvertStore()
+    for k in range(3):
+        s.heard_by(advert(1, T0_S + k * 600 + 60), [("OBS1", T0_S + k * 600)])
+    detail = obj(nodes_clock_skew.details(s.snapshot(tmp_path), Q)[public_key_hex(1)])
+    assert list(detail) == [
+        "pubkey", "meanSkewSec", "medianSkewSec", "lastSkewSec", "recentMedianSkewSec",
+        "driftPerDaySec", "severity", "sampleCount", "calibrated", "lastAdvertTS",
+        "lastObservedTS", "samples", "goodFraction", "recentBadSampleCount",
+        "recentSampleCount", "recentHashEvidence", "calibrationSummary", "nodeName", "nodeRole",
+    ]  # fmt: skip

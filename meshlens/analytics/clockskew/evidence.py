@@ -2,8 +2,9 @@
 
 For each node, its 10 adverts first heard most recently, each with every sample: the
 observer, the raw and corrected skew, the observer's offset. Built for all nodes at
-once: the samples of every kept advert are gathered with one index array, rounded in
-numpy, and only the dicts themselves are made in Python.
+once, in numpy, as an `EvidenceTable`: columns small enough to send from a compute
+child (a few MB at the staging profile, where the same evidence as JSON is 60 MB), from
+which one node's dicts are made when that node is asked for.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from meshlens.store.snapshot import Snapshot
 
 EVIDENCE_HASHES = 10
 
+I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,51 +39,126 @@ class Evidence:
     summary: JSONObject
 
 
-def evidence_of(snap: Snapshot, engine: Engine, nodes: Iterable[NodeSkew]) -> dict[str, Evidence]:
-    """The evidence of every node, by public key."""
-    h = engine.hashes
-    kept = _latest_hashes(h.first_observed_s, h.tx, list(nodes))
-    every = np.array([r for rows in kept.values() for r in rows], np.int64)
-    content = [f"{v:016x}" for v in snap.tx.hash[h.tx[every]].tolist()]
-    first = h.first_observed_s[every].tolist()
-    sample_rows = ranges(h.start[every], h.count[every])
-    s = engine.samples
-    offset_of, calibrated_of = engine.calibration.by_observer(len(snap.observers))
-    observer = s.observer[sample_rows]
-    calibrated = calibrated_of[observer]
-    entries = _entries(snap, offset_of, calibrated_of, observer, s.raw_s[sample_rows])
-    medians = round_array(_evidence_medians(s.corrected_q[sample_rows], h.count[every]), 1)
-    calibrated_per_hash = np.add.reduceat(calibrated, np.cumsum(h.count[every]) - h.count[every])
-    counts = h.count[every].tolist()
-    median_list = medians.tolist()
-    cal_list = calibrated_per_hash.tolist() if every.size else []
-    out: dict[str, Evidence] = {}
-    at = 0  # next position in `entries`
-    k = 0  # next position in `every`
-    for pubkey, rows in kept.items():
+@dataclass(frozen=True, slots=True)
+class EvidenceTable:
+    """Every node's evidence as columns; `of(pubkey)` makes one node's `Evidence`.
+
+    Rows are the kept adverts, node after node. Each sample of a row is the index of
+    its `observers` entry: an entry is a function of (observer, raw skew) alone, since
+    the offset, the corrected skew and `calibrated` all follow from the observer, and at
+    the staging profile ~290k samples hold ~29k distinct entries.
+    """
+
+    spans: dict[str, tuple[int, int]]  # public key -> (its first row, its row count)
+    content: list[str]  # per row: the advert's content hash
+    timestamp: list[int]  # per row: when it was first heard
+    median: list[float]  # per row: the median corrected skew (RTC resets left out)
+    calibrated: list[int]  # per row: its samples from calibrated observers
+    sample_start: I64  # per row, then one past the last: its first sample
+    entry: I32  # per sample: its entry
+    who: I32  # per entry: the observer's index
+    raw_s: F64
+    corrected_s: F64  # rounded to 0.1 s
+    offset_s: F64  # rounded to 0.1 s
+    entry_calibrated: npt.NDArray[np.bool_]
+    observer_ids: list[str]  # per observer index
+    observer_names: list[str]
+
+    def of(self, pubkey: str) -> Evidence:
+        """One node's evidence (KeyError for a node without clock data)."""
+        first, count = self.spans[pubkey]
+        bounds = self.sample_start[first : first + count + 1].tolist()
+        entries = self._entries(self.entry[bounds[0] : bounds[-1]]) if count else []
         hashes: list[JSONValue] = []
-        total = cal = 0
-        for _ in rows:
-            n = counts[k]
+        for k in range(count):
+            row = first + k
             hashes.append(
                 {
-                    "hash": content[k],
-                    "observers": entries[at : at + n],
-                    "medianCorrectedSkewSec": median_list[k],
-                    "timestamp": first[k],
+                    "hash": self.content[row],
+                    "observers": entries[bounds[k] - bounds[0] : bounds[k + 1] - bounds[0]],
+                    "medianCorrectedSkewSec": self.median[row],
+                    "timestamp": self.timestamp[row],
                 }
             )
-            total += n
-            cal += cal_list[k]
-            at += n
-            k += 1
+        total = bounds[-1] - bounds[0]
+        cal = sum(self.calibrated[first : first + count])
         summary: JSONObject = {
             "totalSamples": total,
             "calibratedSamples": cal,
             "uncalibratedSamples": total - cal,
         }
-        out[pubkey] = Evidence(hashes, summary)
-    return out
+        return Evidence(hashes, summary)
+
+    def _entries(self, entry: I32) -> list[JSONValue]:
+        """The `observers` entries of these samples; each distinct one made once and shared."""
+        distinct, inverse = np.unique(entry, return_inverse=True)
+        ids, names = self.observer_ids, self.observer_names
+        made: list[JSONValue] = [
+            {
+                "observerID": ids[o],
+                "observerName": names[o],
+                "rawSkewSec": r,
+                "correctedSkewSec": corrected,
+                "observerOffsetSec": off,
+                "calibrated": cal,
+            }
+            for o, r, corrected, off, cal in zip(
+                self.who[distinct].tolist(),
+                self.raw_s[distinct].tolist(),
+                self.corrected_s[distinct].tolist(),
+                self.offset_s[distinct].tolist(),
+                self.entry_calibrated[distinct].tolist(),
+                strict=True,
+            )
+        ]
+        return list(map(made.__getitem__, inverse.tolist()))
+
+
+def evidence_table(snap: Snapshot, engine: Engine, nodes: Iterable[NodeSkew]) -> EvidenceTable:
+    """The evidence of every node, as columns."""
+    h = engine.hashes
+    kept = _latest_hashes(h.first_observed_s, h.tx, list(nodes))
+    spans: dict[str, tuple[int, int]] = {}
+    at = 0
+    for pubkey, rows in kept.items():
+        spans[pubkey] = (at, len(rows))
+        at += len(rows)
+    every = np.array([r for rows in kept.values() for r in rows], np.int64)
+    counts = h.count[every]
+    sample_start = np.zeros(every.shape[0] + 1, np.int64)
+    np.cumsum(counts, out=sample_start[1:])
+    sample_rows = ranges(h.start[every], counts)
+    s = engine.samples
+    offset_of, calibrated_of = engine.calibration.by_observer(len(snap.observers))
+    observer = s.observer[sample_rows]
+    raw = s.raw_s[sample_rows]
+    if observer.shape[0]:
+        lo = int(raw.min())
+        span = int(raw.max()) - lo + 1
+        keys, entry = distinct_inverse(observer.astype(np.int64) * span + (raw - lo))
+        who, raw_u = keys // span, keys % span + lo
+    else:
+        entry = who = raw_u = np.zeros(0, np.int64)
+    offset = offset_of[who]
+    medians = round_array(_evidence_medians(s.corrected_q[sample_rows], counts), 1)
+    calibrated = calibrated_of[observer].astype(np.int64)
+    per_row = np.add.reduceat(calibrated, sample_start[:-1]) if every.size else calibrated
+    return EvidenceTable(
+        spans=spans,
+        content=[f"{v:016x}" for v in snap.tx.hash[h.tx[every]].tolist()],
+        timestamp=h.first_observed_s[every].tolist(),
+        median=medians.tolist(),
+        calibrated=per_row.tolist(),
+        sample_start=sample_start,
+        entry=entry.astype(np.int32),
+        who=who.astype(np.int32),
+        raw_s=raw_u.astype(np.float64),
+        corrected_s=round_array(raw_u + offset, 1),
+        offset_s=round_array(offset, 1),
+        entry_calibrated=calibrated_of[who],
+        observer_ids=[o.id for o in snap.observers],
+        observer_names=[o.name or o.id for o in snap.observers],
+    )
 
 
 def _latest_hashes(
@@ -102,52 +180,6 @@ def _latest_hashes(
         out[node.pubkey] = picked[at : at + n]
         at += n
     return out
-
-
-def _entries(
-    snap: Snapshot,
-    offset_of: npt.NDArray[np.float64],
-    calibrated_of: npt.NDArray[np.bool_],
-    observer: npt.NDArray[np.int32],
-    raw: I64,
-) -> list[JSONValue]:
-    """One `observers` entry per sample, each distinct entry made once and shared.
-
-    An entry is a function of (observer, raw skew) alone: the offset, the corrected
-    skew and `calibrated` all follow from the observer. At the staging profile the
-    ~290k samples of the kept adverts hold ~29k distinct pairs, so most dicts are
-    reused (the JSON encoder writes a shared dict like any other).
-    """
-    if observer.shape[0] == 0:
-        return []
-    lo = int(raw.min())
-    span = int(raw.max()) - lo + 1
-    key = observer.astype(np.int64) * span + (raw - lo)
-    keys, inverse = distinct_inverse(key)
-    who = keys // span
-    raw_u = keys % span + lo
-    offset = offset_of[who]
-    ids = [o.id for o in snap.observers]
-    names = [o.name or o.id for o in snap.observers]
-    made: list[JSONValue] = [
-        {
-            "observerID": ids[o],
-            "observerName": names[o],
-            "rawSkewSec": r,
-            "correctedSkewSec": corrected,
-            "observerOffsetSec": off,
-            "calibrated": cal,
-        }
-        for o, r, corrected, off, cal in zip(
-            who.tolist(),
-            raw_u.astype(np.float64).tolist(),
-            round_array(raw_u + offset, 1).tolist(),
-            round_array(offset, 1).tolist(),
-            calibrated_of[who].tolist(),
-            strict=True,
-        )
-    ]
-    return list(map(made.__getitem__, inverse.tolist()))
 
 
 def _evidence_medians(quarters: I64, counts: I64) -> npt.NDArray[np.float64]:
