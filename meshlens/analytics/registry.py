@@ -41,7 +41,10 @@ class Detail:
     """A per-key view published alongside an analytic (e.g. one node's clock skew)."""
 
     route: str  # with one {key} placeholder, e.g. /api/nodes/{pubkey}/clock-skew
-    compute: DetailCompute | None  # key -> body, computed with the default shape
+    # key -> body, computed with the default shape. A dict is encoded whole with the
+    # compute; any other Mapping is published as it is (it must pickle) and each key's
+    # body is made and encoded when first read (nodes_clock_skew.NodeDetails).
+    compute: DetailCompute | None
     not_found: str  # the 404 message when the key has no entry
     # key -> body cut from the analytic's own result, for parts of a large body that
     # clients fetch alone (topology's reach rings); costs no second compute.

@@ -36,6 +36,8 @@ def test_bench_runs_at_small_scale_and_writes_its_rows(tmp_path: Path) -> None:
             "analytics_skew_hashes",
             "--only",
             "topology",
+            "--only",
+            "compute_round",
         ],
         check=False,
         cwd=REPO,
@@ -55,6 +57,7 @@ def test_bench_runs_at_small_scale_and_writes_its_rows(tmp_path: Path) -> None:
         "nodes-clock-skew compute",
         "distance compute",
         "topology compute",
+        "a compute round: the nine jobs",
     ):
         assert figure in text
     assert "| failed |" not in text
