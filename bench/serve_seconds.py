@@ -1,0 +1,147 @@
+"""Serving second by second: the p99 of each 1 s under a load, and whether a round's child lived.
+
+A 30 s phase's p99 mixes steady costs with a few bad seconds. This runs wrk for one second
+at a time instead (32 connections, 2 threads, as bench.serve), on the same server and
+loads as bench.serve's churn, and prints each phase's median and 90th percentile of the
+per-second p99s, with the seconds in which a round's compute child was alive listed
+apart. Loads, each after an idle phase:
+  - `full`, `ingest`, `recompute`: bench.serve's churn, or one half of it;
+  - `publish`: the same publisher at the same rate to a topic the server does not
+    subscribe to, consumed by `mosquitto_sub` instead: the harness's own cost;
+  - `LOAD@MS` runs the pair at a GIL switch interval of MS ms instead of the server's.
+Run:
+
+    flock /work/bench.lock env PYTHONPATH=. python -m bench.serve_seconds full ingest publish
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench.dataset import STAGING_DB
+from bench.mqtt_load import MqttLoad, load_for
+from bench.serve import (
+    Churn,
+    bench_registry,
+    feeds_of,
+    fork_stats,
+    run_wrk,
+    start_server,
+    wait_ready,
+)
+from meshlens.app import Server
+from meshlens.config import Settings
+
+
+class ChildWatch:
+    """Samples, every 20 ms, whether the recomputers' runner has a child alive."""
+
+    def __init__(self, server: Server) -> None:
+        self._server = server
+        self.samples: list[tuple[float, bool]] = []
+        threading.Thread(target=self._run, name="child-watch", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            stats = fork_stats(self._server)
+            self.samples.append((time.monotonic(), bool(stats and stats.active_children)))
+            time.sleep(0.02)
+
+    def alive_between(self, start: float, end: float) -> bool:
+        """Whether a child was seen alive in [start, end]."""
+        return any(alive for at, alive in self.samples if start <= at <= end)
+
+
+def phase(url: str, seconds: int, watch: ChildWatch) -> list[tuple[float, bool]]:
+    """Per second: wrk's p99 in ms, and whether a child was alive in it."""
+    out = []
+    for _ in range(seconds):
+        start = time.monotonic()
+        result = run_wrk(url, seconds=1, connections=32, threads=2)
+        out.append((result.p99_ms, watch.alive_between(start, time.monotonic())))
+    return out
+
+
+def line(label: str, seconds: list[tuple[float, bool]]) -> str:
+    """One phase: the median and p90 of its per-second p99s, and the child's seconds."""
+    p99s = sorted(p for p, _ in seconds)
+    child = [f"{p:.1f}" for p, alive in seconds if alive]
+    return (f"{label:16} per-second p99: median {statistics.median(p99s):5.2f} ms,"
+            f" p90 {p99s[int(len(p99s) * 0.9)]:5.2f} ms | child alive in {len(child)} s:"
+            f" {' '.join(child)}")  # fmt: skip
+
+
+def run_pair(
+    load: str, url: str, *, seconds: int, server: Server, mqtt: MqttLoad, other: MqttLoad,
+    watch: ChildWatch,
+) -> tuple[str, str]:  # fmt: skip
+    """An idle phase, then the loaded one; their lines."""
+    kind, _, switch_ms = load.partition("@")
+    before = sys.getswitchinterval()
+    if switch_ms:
+        sys.setswitchinterval(float(switch_ms) / 1000)
+    try:
+        idle = line("idle", phase(url, seconds, watch))
+        if kind == "publish":
+            other.go()
+            try:
+                loaded = phase(url, seconds, watch)
+            finally:
+                other.pause()
+        else:
+            churn = Churn(server, iter(()), 500.0, mqtt=mqtt,
+                          recompute=kind in ("full", "recompute"),
+                          ingest=kind in ("full", "ingest"))  # fmt: skip
+            with churn:
+                loaded = phase(url, seconds, watch)
+        return idle, line(load, loaded)
+    finally:
+        sys.setswitchinterval(before)
+
+
+def main() -> None:
+    """Serve a copy of the staging database and run each load after an idle phase."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("loads", nargs="+", help="full, ingest, recompute, publish; LOAD@MS")
+    parser.add_argument("--db", type=Path, default=STAGING_DB)
+    parser.add_argument("--seconds", type=int, default=30, help="seconds per phase")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
+        db = Path(tmp) / "serve.db"
+        shutil.copy(args.db, db)
+        budget = args.seconds * len(args.loads)
+        mqtt, other = load_for("mlsec", 500, budget), load_for("mlpub", 500, budget)
+        # Something must take the harness's messages off the broker, as the server would.
+        sink = subprocess.Popen(
+            ["mosquitto_sub", "-h", "127.0.0.1", "-t", f"{other.root}/#"],
+            stdout=subprocess.DEVNULL,
+        )
+        server, port, stop = start_server(Settings(db_path=db), bench_registry(),
+                                          feeds=feeds_of(mqtt))  # fmt: skip
+        try:
+            wait_ready(server)
+            watch = ChildWatch(server)
+            url = f"http://127.0.0.1:{port}/api/analytics/rf"
+            for load in args.loads:
+                pair = run_pair(load, url, seconds=args.seconds, server=server, mqtt=mqtt,
+                                other=other, watch=watch)  # fmt: skip
+                for text in pair:
+                    print(text, flush=True)
+        finally:
+            stop()
+            sink.kill()
+            sink.wait()
+            mqtt.close()
+            other.close()
+
+
+if __name__ == "__main__":
+    main()
