@@ -20,8 +20,9 @@ from meshlens.config.values import (
 )
 
 DEFAULT_INTERVAL_S = 300
-# A round of the nine analytics at the staging profile takes ~1 s of CPU: paced at 2 % of
-# a CPU (only while reads are busy) it finishes within ~50 s, inside the 300 s cadence.
+# A round of the nine analytics at the staging profile takes ~0.5-0.6 s of CPU
+# (bench/compute_round.py): paced at 2 % of a CPU (only while reads are busy) it
+# finishes within ~30 s, inside the 300 s cadence.
 DEFAULT_COMPUTE_CPU_SHARE = 0.02
 
 
