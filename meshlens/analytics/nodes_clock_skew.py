@@ -69,7 +69,7 @@ class NodeDetails(Mapping[str, JSONValue]):
 def compute(snap: Snapshot, query: Query) -> list[JSONValue]:
     """The fleet list: every node with clock data, without samples and evidence."""
     del query  # no parameters; the engine does not depend on the time
-    return [_row(snap, node) for node in node_skews(snap).values()]
+    return list(_rows(snap).values())
 
 
 def details(snap: Snapshot, query: Query) -> NodeDetails:
@@ -82,8 +82,15 @@ def details(snap: Snapshot, query: Query) -> NodeDetails:
     total = int(ends[-1]) if len(nodes) else 0
     ts = np.fromiter((t for n in nodes.values() for t in n.ts), np.int64, total)
     skew = np.fromiter((v for n in nodes.values() for v in n.skews), np.float64, total)
-    rows = {pk: _row(snap, node) for pk, node in nodes.items()}
-    return NodeDetails(rows, spans, ts, skew, evidence_table(snap, engine_of(snap), nodes.values()))
+    evidence = evidence_table(snap, engine_of(snap), nodes.values())
+    return NodeDetails(_rows(snap), spans, ts, skew, evidence)
+
+
+def _rows(snap: Snapshot) -> dict[str, JSONObject]:
+    """Every node's fleet row, by public key; made once per snapshot for list and details."""
+    return snap.memo(
+        "clockskew.fleet_rows", lambda: {pk: _row(snap, n) for pk, n in node_skews(snap).items()}
+    )
 
 
 def _row(snap: Snapshot, node: NodeSkew) -> JSONObject:

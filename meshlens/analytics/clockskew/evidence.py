@@ -91,7 +91,7 @@ class EvidenceTable:
 
     def _entries(self, entry: I32) -> list[JSONValue]:
         """The `observers` entries of these samples; each distinct one made once and shared."""
-        distinct, inverse = np.unique(entry, return_inverse=True)
+        distinct, inverse = distinct_inverse(entry)
         ids, names = self.observer_ids, self.observer_names
         made: list[JSONValue] = [
             {
