@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from bench.dataset import STAGING_DB
@@ -42,31 +41,34 @@ from meshlens.config import Settings
 
 
 class ChildWatch:
-    """Samples, every 20 ms, whether the recomputers' runner has a child alive."""
+    """Counts, every 20 ms, the samples in which the recomputers' runner had a child alive."""
 
     def __init__(self, server: Server) -> None:
         self._server = server
-        self.samples: list[tuple[float, bool]] = []
-        threading.Thread(target=self._run, name="child-watch", daemon=True).start()
+        self.alive_samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="child-watch", daemon=True)
+        self._thread.start()
 
     def _run(self) -> None:
-        while True:
+        while not self._stop.wait(0.02):
             stats = fork_stats(self._server)
-            self.samples.append((time.monotonic(), bool(stats and stats.active_children)))
-            time.sleep(0.02)
+            if stats is not None and stats.active_children:
+                self.alive_samples += 1
 
-    def alive_between(self, start: float, end: float) -> bool:
-        """Whether a child was seen alive in [start, end]."""
-        return any(alive for at, alive in self.samples if start <= at <= end)
+    def stop(self) -> None:
+        """End the sampling."""
+        self._stop.set()
+        self._thread.join()
 
 
 def phase(url: str, seconds: int, watch: ChildWatch) -> list[tuple[float, bool]]:
     """Per second: wrk's p99 in ms, and whether a child was alive in it."""
     out = []
     for _ in range(seconds):
-        start = time.monotonic()
+        before = watch.alive_samples
         result = run_wrk(url, seconds=1, connections=32, threads=2)
-        out.append((result.p99_ms, watch.alive_between(start, time.monotonic())))
+        out.append((result.p99_ms, watch.alive_samples > before))
     return out
 
 
@@ -130,11 +132,14 @@ def main() -> None:
             wait_ready(server)
             watch = ChildWatch(server)
             url = f"http://127.0.0.1:{port}/api/analytics/rf"
-            for load in args.loads:
-                pair = run_pair(load, url, seconds=args.seconds, server=server, mqtt=mqtt,
-                                other=other, watch=watch)  # fmt: skip
-                for text in pair:
-                    print(text, flush=True)
+            try:
+                for load in args.loads:
+                    pair = run_pair(load, url, seconds=args.seconds, server=server, mqtt=mqtt,
+                                    other=other, watch=watch)  # fmt: skip
+                    for text in pair:
+                        print(text, flush=True)
+            finally:
+                watch.stop()
         finally:
             stop()
             sink.kill()
