@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
-
-import numpy as np
 
 _UTC = dt.UTC
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
@@ -27,22 +24,6 @@ def iso_seconds(ms: int) -> str:
     """Format unix ms as RFC3339 UTC with second precision: 2026-03-28T01:17:11Z."""
     t = _EPOCH + dt.timedelta(milliseconds=ms)
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# Years 1970..9999 (unix ms): where numpy's datetime text and strftime agree exactly.
-_VECTOR_MS = (0, 253_402_300_800_000)
-
-
-def iso_seconds_many(ms: Sequence[int]) -> list[str]:
-    """`iso_seconds` of many instants at once (numpy formats them in one call)."""
-    values = np.asarray(ms, np.int64)
-    if values.size == 0:
-        return []
-    if int(values.min()) < _VECTOR_MS[0] or int(values.max()) >= _VECTOR_MS[1]:
-        return [iso_seconds(int(v)) for v in values.tolist()]
-    # Whole seconds by floor division, as the datetime arithmetic of iso_seconds gives.
-    seconds = (values // 1000).astype("datetime64[s]")
-    return [f"{text}Z" for text in np.datetime_as_string(seconds, unit="s").tolist()]
 
 
 def iso_millis(ms: int) -> str:

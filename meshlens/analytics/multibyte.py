@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from meshlens.analytics.hash_info import hash_info
+from meshlens.analytics.instants import iso_seconds_many
 from meshlens.records import JSONValue
 from meshlens.store.hops import hop_key
 from meshlens.store.snapshot import Snapshot
-from meshlens.times import iso_seconds_many
 
 STATUS_RANK = {"confirmed": 0, "suspected": 1, "unknown": 2}
 PREFIX_CHARS = (4, 6)  # 1-byte hops never make a suspect (see path_suspects)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import orjson
 
 from meshlens.errors import InputError
+from meshlens.frozen import constructor
 from meshlens.records import Sighting
 from meshlens.times import is_naive, parse_instant
-from meshlens.wire.frozen import constructor
 
 # §2.4: one trailing unit suffix may be stripped, checked in this order.
 _UNITS = ("dbm", "db", "mw", "km", "mi", "m")

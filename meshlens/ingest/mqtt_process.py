@@ -25,10 +25,10 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from meshlens.config import MqttSource
+from meshlens.frozen import constructor
 from meshlens.ingest.mqtt_receipt import Acks, Backoff, Receipt, ReceiptEvents, RoutedBatch
 from meshlens.ingest.routing import RoutingRules
 from meshlens.records import Sighting
-from meshlens.wire.frozen import constructor
 
 log = logging.getLogger("meshlens.mqtt")
 

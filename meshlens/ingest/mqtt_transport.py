@@ -1,7 +1,7 @@
 """Byte streams to an MQTT broker: TCP, TLS over it, or a WebSocket (`ws://`, `wss://`).
 
 The MQTT link (meshlens/ingest/mqtt_link.py) reads and writes through a Transport and
-knows nothing of how the bytes travel.
+knows nothing of how the bytes travel. The WebSocket is in mqtt_websocket.py.
 """
 
 from __future__ import annotations
@@ -11,13 +11,6 @@ import socket
 import ssl
 from dataclasses import dataclass
 from typing import Protocol
-
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection
-from websockets.sync.client import connect as websocket_connect
-from websockets.typing import Subprotocol
-
-from meshlens.ingest.mqtt_errors import MalformedPacketError
 
 
 class Transport(Protocol):
@@ -81,60 +74,16 @@ class SocketTransport:
         self._sock.close()
 
 
-class WebSocketTransport:
-    """MQTT over a WebSocket: binary messages whose bytes are the MQTT stream."""
-
-    def __init__(self, connection: ClientConnection) -> None:
-        self._ws = connection
-        self._left = b""  # the part of the last message that did not fit the buffer
-
-    def recv_into(self, buffer: memoryview, timeout_s: float) -> int:
-        """Bytes of the next message (or of what remains of the last one)."""
-        data = self._left
-        if not data:
-            try:
-                message = self._ws.recv(timeout=timeout_s)
-            except ConnectionClosed:
-                return 0
-            if isinstance(message, str):
-                raise MalformedPacketError("the broker sent a text WebSocket message")
-            data = message
-        take = min(len(data), len(buffer))
-        buffer[:take] = data[:take]
-        self._left = data[take:]
-        return take
-
-    def send(self, data: bytes) -> None:
-        """One binary message."""
-        try:
-            self._ws.send(data)
-        except ConnectionClosed as err:
-            raise ConnectionError(str(err)) from None
-
-    def close(self) -> None:
-        """Close the WebSocket (a blocked reader sees the connection closed)."""
-        self._ws.close()
-
-
 def open_transport(endpoint: Endpoint) -> Transport:
     """Connect to the broker: TCP, TLS or WebSocket, within the connect timeout."""
     context = _tls_context(endpoint.verify_tls) if endpoint.tls else None
     timeout = endpoint.connect_timeout_s
     if endpoint.websocket:
-        scheme = "wss" if endpoint.tls else "ws"
-        host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
-        path = endpoint.path if endpoint.path.startswith("/") else f"/{endpoint.path}"
-        connection = websocket_connect(
-            f"{scheme}://{host}:{endpoint.port}{path}",
-            ssl=context,
-            subprotocols=[Subprotocol("mqtt")],
-            open_timeout=timeout,
-            close_timeout=2.0,  # a broker that does not answer the close is not waited for
-            compression=None,
-            max_size=None,  # MQTT's own limit applies to what the messages carry
-            legacy=True,  # the connection outlives this call (websockets 17.1+ asks to say so)
-        )
-        return WebSocketTransport(connection)
+        # Imported here: websockets is ~5 MB more in every MQTT receipt process, and only
+        # a ws:// or wss:// source needs it.
+        from meshlens.ingest.mqtt_websocket import open_websocket  # noqa: PLC0415 - see above
+
+        return open_websocket(endpoint, context)
     sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -19,6 +19,7 @@ import numpy as np
 from meshlens.db import directory
 from meshlens.db.database import Database
 from meshlens.errors import DecodeError
+from meshlens.frozen import constructor
 from meshlens.ingest.counters import IngestCounters
 from meshlens.ingest.frames import (
     adopt_node,
@@ -28,13 +29,13 @@ from meshlens.ingest.frames import (
     tx_row,
 )
 from meshlens.ingest.outcome import Outcome, Result
-from meshlens.ingest.status import ObserverStatus, write_statuses
+from meshlens.ingest.status import ObserverStatus
+from meshlens.ingest.status_rows import write_statuses
 from meshlens.ingest.transaction import NewTx, Plan, Written, write_batch
 from meshlens.records import Node, Observer, Sighting
 from meshlens.store.batch import ObsBatch, ObserverRow, StoreBatch, TxRow
 from meshlens.store.store import PacketStore
 from meshlens.wire import ChannelKeys, RegionKeys, decode_packet, peek_frame
-from meshlens.wire.frozen import constructor
 
 log = logging.getLogger("meshlens.ingest")
 

@@ -1,28 +1,23 @@
-"""Observer status messages (protocol §2.5, §11): read them, and write them to observers.
+"""Observer status messages (protocol §2.5, §11): what one says, read from its JSON.
 
 meshcoretomqtt publishes one on `meshcore/{IATA}/{OBSERVER}/status` when an observer comes
 online and every few minutes after: its model, firmware, radio settings and device stats.
-Reading is pure; `write_statuses` runs inside a write transaction of the database.
+Reading is pure, and imports neither the database nor the store, so the MQTT receipt
+process stays small (mqtt_child.py); `status_rows` writes what was read.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
-from meshlens.db import directory
 from meshlens.errors import InputError
 from meshlens.ingest.messages import Topic, coerce_number
-from meshlens.records import Observer, ObserverId
-from meshlens.store.batch import ObserverRow
 
 _INT_STATS = ("battery_mv", "uptime_secs", "tx_air_secs", "rx_air_secs", "recv_errors",
               "packets_sent", "packets_recv")  # fmt: skip
-T = TypeVar("T")
 _ON = frozenset({"on", "true", "1", "yes"})
 _OFF = frozenset({"off", "false", "0", "no"})
 
@@ -119,58 +114,3 @@ def _repeat(value: object) -> bool | None:
         if word in _OFF:
             return False
     return None
-
-
-def _pick(new: T | None, current: T | None) -> T | None:
-    return current if new is None else new
-
-
-def merge_status(old: Observer | None, s: ObserverStatus) -> Observer:
-    """The observer row after a status message: said values replace, unsaid ones stay."""
-    at = s.received_at_ms
-    if old is None:
-        old = Observer(id=ObserverId(s.observer_id), name="", iata="", first_seen_ms=at,
-                       last_seen_ms=at)  # fmt: skip
-
-    return dataclasses.replace(
-        old,
-        name=s.name or old.name,
-        iata=s.iata or old.iata,
-        first_seen_ms=min(old.first_seen_ms, at),
-        last_seen_ms=max(old.last_seen_ms, at),
-        packet_count=old.packet_count + 1,  # §11: it counts messages
-        model=_pick(s.model, old.model),
-        firmware=_pick(s.firmware, old.firmware),
-        client_version=_pick(s.client_version, old.client_version),
-        radio=_pick(s.radio, old.radio),
-        battery_mv=_pick(s.battery_mv, old.battery_mv),
-        uptime_secs=_pick(s.uptime_secs, old.uptime_secs),
-        noise_floor=_pick(s.noise_floor, old.noise_floor),
-        inactive=False,
-        can_relay=old.can_relay if s.can_relay is None else s.can_relay,
-        can_relay_seen=old.can_relay_seen or s.can_relay is not None,
-    )
-
-
-def write_statuses(
-    conn: sqlite3.Connection, statuses: Sequence[ObserverStatus], *, sample_interval_s: int
-) -> list[ObserverRow]:
-    """Apply status messages in order (inside the caller's transaction); the changed rows."""
-    rows: dict[str, ObserverRow] = {}
-    step_ms = sample_interval_s * 1000
-    for s in statuses:
-        found = directory.get_observer(conn, s.observer_id)
-        merged = merge_status(None if found is None else found[1], s)
-        rowid, observer = directory.update_observer(conn, merged)
-        rows[s.observer_id] = ObserverRow(rowid, observer)
-        if s.has_meta:
-            # §11: the nearest multiple of the interval, halves rounding up.
-            ts_ms = (s.received_at_ms + step_ms // 2) // step_ms * step_ms
-            directory.replace_observer_metrics(
-                conn,
-                directory.ObserverMetrics(
-                    s.observer_id, ts_ms, s.noise_floor, s.tx_air_secs, s.rx_air_secs,
-                    s.recv_errors, s.battery_mv, s.packets_sent, s.packets_recv,
-                ),
-            )  # fmt: skip
-    return list(rows.values())

@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 
 from meshlens.db.database import Database
+from meshlens.frozen import constructor
 from meshlens.ingest.pipeline import Pipeline
 from meshlens.records import Observer, ObserverId, Sighting
 from meshlens.sim import messages
@@ -24,7 +25,6 @@ from meshlens.sim.events import Observation, StatusReport
 from meshlens.sim.simulation import Simulation, SimulationSpec, channel_keys, region_keys
 from meshlens.sim.truth import TruthRecorder
 from meshlens.store.store import PacketStore
-from meshlens.wire.frozen import constructor
 
 BATCH = 20_000
 _new_sighting = constructor(Sighting)  # millions of them: the fast frozen-record build

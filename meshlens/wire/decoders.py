@@ -9,9 +9,9 @@ from __future__ import annotations
 import struct
 from typing import Final
 
+from meshlens.frozen import constructor
 from meshlens.wire.channels import ChannelKey, ChannelKeys
 from meshlens.wire.crypto import verify_advert
-from meshlens.wire.frozen import constructor
 from meshlens.wire.payloads import (
     ADVERT_TYPE_SENSOR,
     FLAG_FEAT1,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from meshlens.errors import DecodeError
+from meshlens.frozen import constructor
 from meshlens.records import ContentHash
 from meshlens.wire.channels import ChannelKeys
 from meshlens.wire.decoders import (
@@ -27,7 +28,6 @@ from meshlens.wire.decoders import (
     decode_reserved,
     decode_trace,
 )
-from meshlens.wire.frozen import constructor
 from meshlens.wire.header import MAX_PATH_BYTES, MAX_PAYLOAD_BYTES, PAYLOAD_NAMES, ROUTE_NAMES
 from meshlens.wire.payloads import Advert, GroupMessage, Payload, Trace
 from meshlens.wire.regions import RegionKeys

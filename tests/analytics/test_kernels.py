@@ -15,9 +15,10 @@ from meshlens.analytics.clockskew.nodes import node_postures, node_skews
 from meshlens.analytics.clockskew.recent import recent_window, recent_windows
 from meshlens.analytics.clockskew.samples import _by_tx_then_time, calibrate
 from meshlens.analytics.hops.arrays import distinct, distinct_inverse, sorted_order
+from meshlens.analytics.instants import iso_seconds_many
 from meshlens.analytics.query import Query
 from meshlens.analytics.segments import medians_by_key, segments_of, sort_pairs, sorted_medians
-from meshlens.times import iso_seconds, iso_seconds_many
+from meshlens.times import iso_seconds
 from tests.analytics.adverts import T0_S, AdvertStore, advert
 
 ints = st.lists(st.integers(-(1 << 40), 1 << 40), max_size=300)

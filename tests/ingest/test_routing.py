@@ -9,7 +9,8 @@ from meshlens.errors import InputError
 from meshlens.ingest.messages import parse_topic
 from meshlens.ingest.mqtt_receipt import Backoff
 from meshlens.ingest.routing import Filtered, RoutingRules, route_message
-from meshlens.ingest.status import ObserverStatus, merge_status, read_status_message
+from meshlens.ingest.status import ObserverStatus, read_status_message
+from meshlens.ingest.status_rows import merge_status
 from meshlens.records import Observer, ObserverId, Sighting
 from tests.ingest.helpers import T0, advert_frame, packet_message, status_message
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from meshlens.frozen import constructor
 from meshlens.wire import Packet, decode_hex
-from meshlens.wire.frozen import constructor
 
 
 @dataclass(frozen=True, slots=True)
