@@ -384,6 +384,6 @@ class IngestSettings:
         BOOLEAN,
         "Receive and route each MQTT source in a child process of its own, so receipt and"
         " writing use two cores (for feeds above ~20,000 messages/s on a dedicated server;"
-        " ~45 MB more per source); false: on a thread of the server.",
+        " ~18 MB more per source); false: on a thread of the server.",
         origin="meshlens",
     )

@@ -1,10 +1,18 @@
-"""The receipt process's acknowledgements reach only the child, and connection, they belong to."""
+"""The receipt process: small, and its acks reach only the child and connection they belong to."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
+from meshlens.ingest import mqtt_process
 from meshlens.ingest.mqtt_process import ChildReceipt, _ChildAcks, _PipeEvents
 from meshlens.ingest.mqtt_receipt import RoutedBatch
 from meshlens.ingest.routing import RoutingRules
@@ -44,3 +52,29 @@ def test_in_the_child_an_ack_goes_only_to_the_connection_of_its_epoch() -> None:
     events.ack(1, [1, 2])  # for the first connection: it is gone
     events.ack(2, [3])
     assert (first.acked, second.acked) == ([], [[3]])
+
+
+def test_the_receipt_process_imports_neither_numpy_nor_the_decoder_store_or_database() -> None:
+    # Each would cost every receipt process megabytes of memory it has no use for
+    # (docs/architecture.md, "Live MQTT receipt").
+    modules = subprocess.run(
+        [sys.executable, "-c", "import sys, meshlens.ingest.mqtt_child; print(*sys.modules)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    assert "meshlens.ingest.mqtt_process" in modules
+    heavy = ("numpy", "websockets", "meshlens.wire", "meshlens.store", "meshlens.db",
+             "meshlens.analytics", "sqlite3", "starlette", "granian")  # fmt: skip
+    assert [m for m in modules if m.split(".")[0] in heavy or m.startswith(heavy)] == []
+
+
+def test_the_child_finds_this_meshlens_without_putting_site_packages_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = Path(mqtt_process.__file__).resolve().parents[2]
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    monkeypatch.setattr(site, "getsitepackages", lambda: ["/usr/lib/python3/dist-packages"])
+    assert mqtt_process._child_environment()["PYTHONPATH"] == f"{root}{os.pathsep}/elsewhere"
+    monkeypatch.delenv("PYTHONPATH")
+    assert mqtt_process._child_environment()["PYTHONPATH"] == str(root)
+    monkeypatch.setattr(site, "getsitepackages", lambda: [str(root)])  # an installed one
+    assert "PYTHONPATH" not in mqtt_process._child_environment()
