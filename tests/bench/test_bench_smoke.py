@@ -38,6 +38,8 @@ def test_bench_runs_at_small_scale_and_writes_its_rows(tmp_path: Path) -> None:
             "topology",
             "--only",
             "compute_round",
+            "--only",
+            "receipt_memory",
         ],
         check=False,
         cwd=REPO,
@@ -58,6 +60,7 @@ def test_bench_runs_at_small_scale_and_writes_its_rows(tmp_path: Path) -> None:
         "distance compute",
         "topology compute",
         "a compute round: the nine jobs",
+        "PSS of an MQTT receipt process",
     ):
         assert figure in text
     assert "| failed |" not in text
