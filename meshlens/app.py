@@ -65,6 +65,10 @@ log = logging.getLogger("meshlens")
 
 # Computes yield the CPU to serving (and to ingest) when both want it.
 COMPUTE_NICENESS = 10
+# Added to the niceness of ingest's threads (MQTT receipts, the ingest worker, the
+# database writer): reads come first on a busy machine, and ingest, which needs ~2 % of a
+# core at 500 obs/s, runs in their gaps (docs/architecture.md, "Priorities").
+INGEST_NICENESS = 10
 # How long a thread holding the GIL (the ingest pipeline, a few ms per batch) may keep the
 # event loop waiting for it; CPython's default is 5 ms (docs/benchmarks.md, "Serving").
 SWITCH_INTERVAL_S = 0.001
@@ -144,7 +148,7 @@ class Server:
         self._load_store = load  # tests hold the load to watch the warm-up gate
         self.clock: Clock = clock or SystemClock()
         self.feeds = tuple(feeds)
-        self.db = Database(settings.db_path)
+        self.db = Database(settings.db_path, writer_niceness=INGEST_NICENESS)
         try:
             self._build(analytics, demo, interval_override_s, runner)
         except BaseException:  # nothing may keep the database (and its lock) open
@@ -177,6 +181,7 @@ class Server:
             capacity=settings.ingest_buffer_size,
             batch_size=settings.meshlens.ingest.batch_size,
             batch_latency_s=settings.meshlens.ingest.batch_latency_ms / 1000.0,
+            niceness=INGEST_NICENESS,
         )
         worker = self.worker
         # While reads keep the event loop busy, ingest batches for longer and recomputes

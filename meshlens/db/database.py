@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from meshlens.db.schema import SCHEMA_VERSION, migrate
 from meshlens.errors import StorageError
+from meshlens.priority import lower_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 class Database:
     """A meshlens database file: schema on open, a writer thread, read connections."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, writer_niceness: int = 0) -> None:
+        """Open (or create) the file; the writer thread runs `writer_niceness` below normal."""
         self.path = path
+        self._writer_niceness = writer_niceness
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -78,6 +81,7 @@ class Database:
 
     # Infinite loop of the thread that protects the single write connection.
     def _run_writes(self) -> None:
+        lower_thread_priority(self._writer_niceness)
         conn = self._write_conn
         while True:
             task = self._tasks.get()

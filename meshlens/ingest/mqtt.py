@@ -23,6 +23,7 @@ from meshlens.ingest.outcome import Result
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.source_counters import SourceCounters, SourceSnapshot
 from meshlens.ingest.worker import IngestWorker
+from meshlens.priority import lower_thread_priority
 from meshlens.records import Clock, SystemClock
 
 log = logging.getLogger("meshlens.mqtt")
@@ -90,9 +91,16 @@ class MqttFeed:
             )
         self._receipt.set_gather(self._gather_s)
         self._thread = threading.Thread(
-            target=self._receipt.run, name=f"mqtt-{self.name}", daemon=True
-        )
+            target=self._run, args=(self._receipt, worker.niceness), name=f"mqtt-{self.name}",
+            daemon=True,
+        )  # fmt: skip
         self._thread.start()
+
+    @staticmethod
+    def _run(receipt: Receipt | ChildReceipt, niceness: int) -> None:
+        """The receipt's thread, at the worker's priority (a receipt process inherits it)."""
+        lower_thread_priority(niceness)
+        receipt.run()
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Disconnect and stop reconnecting; returns once nothing more will be offered."""

@@ -23,6 +23,7 @@ from meshlens.ingest.counters import IngestCounters
 from meshlens.ingest.outcome import Result
 from meshlens.ingest.pipeline import Pipeline
 from meshlens.ingest.status import ObserverStatus
+from meshlens.priority import lower_thread_priority
 from meshlens.records import Clock, Sighting, SystemClock
 
 log = logging.getLogger("meshlens.ingest")
@@ -77,8 +78,12 @@ class IngestWorker:
         backlog_batch_size: int = BACKLOG_BATCH_SIZE,
         clock: Clock | None = None,
         on_batch: Callable[[Sequence[Result]], None] | None = None,
+        niceness: int = 0,
     ) -> None:
         self.pipeline = pipeline
+        # Added to the worker thread's niceness, and to that of the receipts feeding it
+        # (mqtt.py): ingest yields the CPU to reads (docs/architecture.md, "Priorities").
+        self.niceness = niceness
         self._items: deque[_Item | _Task] = deque()
         self._waiting = 0  # sightings and statuses in `_items`
         self._capacity = capacity
@@ -235,6 +240,7 @@ class IngestWorker:
             log.error("ingest worker did not finish within %.0f s", timeout_s)
 
     def _run(self) -> None:
+        lower_thread_priority(self.niceness)
         stopping = False
         while not stopping:
             items, stopping = self._take()

@@ -11,10 +11,8 @@ recomputer ignorant of runners: it only ever sees a callable.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
-import os
 import queue
 import threading
 import time
@@ -23,6 +21,7 @@ from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
 
 from meshlens.errors import MeshlensError
+from meshlens.priority import lower_thread_priority
 from meshlens.recomputer.pacing import Pace
 from meshlens.recomputer.published import Rendered, render
 
@@ -70,15 +69,6 @@ class InlineRunner:
         """Nothing runs in the background: nothing to stop."""
 
 
-def _lower_thread_priority(niceness: int) -> None:
-    """Add `niceness` to the calling thread only (Linux schedules threads as tasks)."""
-    # Not Linux, or not permitted: the thread runs at normal priority.
-    with contextlib.suppress(AttributeError, OSError):
-        thread = threading.get_native_id()
-        current = os.getpriority(os.PRIO_PROCESS, thread)
-        os.setpriority(os.PRIO_PROCESS, thread, min(19, current + niceness))
-
-
 class ThreadRunner:
     """Runs jobs one at a time on worker threads of this process (they share its GIL).
 
@@ -120,7 +110,7 @@ class ThreadRunner:
 
     def _work(self) -> None:
         if self._niceness:
-            _lower_thread_priority(self._niceness)
+            lower_thread_priority(self._niceness)
         while (item := self._queue.get()) is not None:
             future, job = item
             if not future.set_running_or_notify_cancel():
