@@ -159,6 +159,8 @@ class Churn:
         self.rounds = 0
         self.computes = 0
         self.offered = 0
+        self.stored = 0  # observations the server stored during the phase
+        self._stored_before = 0
         self._lock = threading.Lock()
         feeding = ingest and mqtt is None  # with `mqtt`, sightings come through the broker
         self._threads = [
@@ -169,6 +171,7 @@ class Churn:
     def __enter__(self) -> Churn:
         forks = _forks(self._server) if self._recomputing else None
         self._server.pace.share = 1.0  # ends a rest left from the last phase
+        self._stored_before = self._stored_now()
         for thread in self._threads:
             thread.start()
         if self._mqtt is not None:
@@ -183,10 +186,15 @@ class Churn:
         self._stop.set()
         if self._mqtt is not None:
             self.offered = self._mqtt.pause()
+        # Stored by the phase's end: short of what was published when ingest fell behind.
+        self.stored = self._stored_now() - self._stored_before
         self._server.pace.share = 1.0  # a round waiting out its rest runs now
         for thread in self._threads:
             thread.join()
         self._server.reads_busy(self._server.loop_busy.busy)
+
+    def _stored_now(self) -> int:
+        return self._server.worker.counters.snapshot().stored_observations
 
     def _recompute(self) -> None:
         members = list(self._server.recomputers)
@@ -332,6 +340,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--niceness", type=int, help="replace the compute children's niceness")
     parser.add_argument(
+        "--ingest-niceness", type=int, help="replace what ingest's threads add to their niceness"
+    )
+    parser.add_argument(
         "--replica", action="store_true", help="recompute on the replica child (computeIn)"
     )
     parser.add_argument(
@@ -369,7 +380,7 @@ def measure(
         with churning as churn:
             result = run_wrk(url, **run)
             computes = churn.computes  # in the measured window
-        label = f"churn {pair + 1}: {computes} computes, {churn.offered} obs"
+        label = f"churn {pair + 1}: {computes} computes, {churn.offered} obs, {churn.stored} stored"
         rows.append((label, result))
     return rows
 
@@ -472,6 +483,9 @@ def main() -> None:
         print(f"database {args.db} (copied); built analytics: {built or 'none'}; others stand-ins")
         started = time.perf_counter()
         mqtt = mqtt_load(args)
+        if args.ingest_niceness is not None:  # read when the Server builds its ingest
+            app.INGEST_NICENESS = args.ingest_niceness
+        print(f"ingest threads' niceness +{app.INGEST_NICENESS}")
         server, port, stop = start_server(
             Settings(db_path=db),
             bench_registry(),
