@@ -61,12 +61,12 @@ class MqttLoad:
         )
         self._ready = False
 
-    def feed(self) -> MqttFeed:
-        """The source a server under test subscribes with (its own receipt, no child)."""
+    def feed(self, *, child_process: bool = False) -> MqttFeed:
+        """The source a server under test subscribes with (receipt on a thread, by default)."""
         source = MqttSource(
             "bench", BrokerUrl("mqtt", "127.0.0.1", self.port), topics=(f"{self.root}/+/+/packets",)
         )
-        return MqttFeed(source, routing_rules(Settings()))
+        return MqttFeed(source, routing_rules(Settings()), child_process=child_process)
 
     def go(self) -> None:
         """Start publishing at the rate."""

@@ -8,7 +8,12 @@ apart. Loads, each after an idle phase:
   - `full`, `ingest`, `recompute`: bench.serve's churn, or one half of it;
   - `publish`: the same publisher at the same rate to a topic the server does not
     subscribe to, consumed by `mosquitto_sub` instead: the harness's own cost;
-  - `LOAD@MS` runs the pair at a GIL switch interval of MS ms instead of the server's.
+  - `LOAD@MS` runs the pair at a GIL switch interval of MS ms instead of the server's;
+  - `LOAD%S` gathers MQTT receipts for S s while reads are busy instead of BUSY_GATHER_S;
+  - `LOAD^N` runs ingest's threads (receipt, worker, database writer) at niceness N, or
+    SCHED_IDLE for `^idle`, for the pair (their priority is raised back after it: root);
+  - the marks combine (`ingest@0.25%0.02`).
+`--child-process` receives in a receipt process (`mqttChildProcess: true`).
 Run:
 
     flock /work/bench.lock env PYTHONPATH=. python -m bench.serve_seconds full ingest publish
@@ -17,6 +22,8 @@ Run:
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -30,14 +37,16 @@ from bench.mqtt_load import MqttLoad, load_for
 from bench.serve import (
     Churn,
     bench_registry,
-    feeds_of,
     fork_stats,
     run_wrk,
     start_server,
     wait_ready,
 )
+from meshlens import app
 from meshlens.app import Server
 from meshlens.config import Settings
+
+GATHER_S = app.BUSY_GATHER_S
 
 
 class ChildWatch:
@@ -81,15 +90,26 @@ def line(label: str, seconds: list[tuple[float, bool]]) -> str:
             f" {' '.join(child)}")  # fmt: skip
 
 
+def marks_of(load: str) -> tuple[str, dict[str, str]]:
+    """A load and its marks: `ingest@0.25%0.02` -> ("ingest", {"@": "0.25", "%": "0.02"})."""
+    parts = re.split(r"([@%^])", load)
+    return parts[0], dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
 def run_pair(
     load: str, url: str, *, seconds: int, server: Server, mqtt: MqttLoad, other: MqttLoad,
     watch: ChildWatch,
 ) -> tuple[str, str]:  # fmt: skip
     """An idle phase, then the loaded one; their lines."""
-    kind, _, switch_ms = load.partition("@")
+    kind, marks = marks_of(load)
     before = sys.getswitchinterval()
-    if switch_ms:
-        sys.setswitchinterval(float(switch_ms) / 1000)
+    if "@" in marks:
+        sys.setswitchinterval(float(marks["@"]) / 1000)
+    if "%" in marks:
+        app.BUSY_GATHER_S = float(marks["%"])
+        server.reads_busy(server.loop_busy.busy)  # tells the receipts the new gathering
+    if "^" in marks:
+        set_ingest_priority(marks["^"])
     try:
         idle = line("idle", phase(url, seconds, watch))
         if kind == "publish":
@@ -107,14 +127,36 @@ def run_pair(
         return idle, line(load, loaded)
     finally:
         sys.setswitchinterval(before)
+        if "%" in marks:
+            app.BUSY_GATHER_S = GATHER_S
+            server.reads_busy(server.loop_busy.busy)
+        if "^" in marks:
+            set_ingest_priority(str(app.INGEST_NICENESS))
+
+
+def set_ingest_priority(policy: str) -> None:
+    """Ingest's threads at niceness `policy`, or SCHED_IDLE for "idle"."""
+    for thread in threading.enumerate():
+        if thread.native_id is None or not (
+            thread.name in ("ingest", "db-writer") or thread.name.startswith("mqtt-")
+        ):
+            continue
+        if policy == "idle":
+            os.sched_setscheduler(thread.native_id, os.SCHED_IDLE, os.sched_param(0))
+        else:
+            os.sched_setscheduler(thread.native_id, os.SCHED_OTHER, os.sched_param(0))
+            os.setpriority(os.PRIO_PROCESS, thread.native_id, int(policy))
 
 
 def main() -> None:
     """Serve a copy of the staging database and run each load after an idle phase."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("loads", nargs="+", help="full, ingest, recompute, publish; LOAD@MS")
+    parser.add_argument(
+        "loads", nargs="+", help="full, ingest, recompute, publish; LOAD@MS, LOAD%%S, LOAD^N"
+    )
     parser.add_argument("--db", type=Path, default=STAGING_DB)
     parser.add_argument("--seconds", type=int, default=30, help="seconds per phase")
+    parser.add_argument("--child-process", action="store_true", help="receive in a receipt process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
         db = Path(tmp) / "serve.db"
@@ -126,8 +168,8 @@ def main() -> None:
             ["mosquitto_sub", "-h", "127.0.0.1", "-t", f"{other.root}/#"],
             stdout=subprocess.DEVNULL,
         )
-        server, port, stop = start_server(Settings(db_path=db), bench_registry(),
-                                          feeds=feeds_of(mqtt))  # fmt: skip
+        feed = mqtt.feed(child_process=args.child_process)
+        server, port, stop = start_server(Settings(db_path=db), bench_registry(), feeds=[feed])
         try:
             wait_ready(server)
             watch = ChildWatch(server)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bench.mqtt_load import messages
 from bench.serve import WrkResult, pair_ratios
+from bench.serve_seconds import marks_of
 from meshlens.ingest.routing import RoutingRules, route_message
 from meshlens.records import Sighting
 
@@ -25,8 +26,14 @@ def test_each_churn_phase_is_judged_against_the_idle_phase_of_its_pair() -> None
     rows = [
         ("idle, fast path", _wrk(9.0)),  # not a pair's idle phase
         ("idle 1", _wrk(4.0)),
-        ("churn 1: 9 computes, 10 obs", _wrk(5.0)),
+        ("churn 1: 9 computes, 10 obs, 10 stored", _wrk(5.0)),
         ("idle 2", _wrk(2.0)),
-        ("churn 2: 9 computes, 10 obs", _wrk(3.0)),
+        ("churn 2: 9 computes, 10 obs, 9 stored", _wrk(3.0)),
     ]
     assert pair_ratios(rows) == [1.25, 1.5]
+
+
+def test_a_per_second_load_names_its_marks_in_any_order() -> None:
+    assert marks_of("ingest") == ("ingest", {})
+    assert marks_of("full@0.25") == ("full", {"@": "0.25"})
+    assert marks_of("ingest%0.02^idle@5") == ("ingest", {"%": "0.02", "^": "idle", "@": "5"})
