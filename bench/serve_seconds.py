@@ -12,6 +12,8 @@ apart. Loads, each after an idle phase:
   - `LOAD%S` gathers MQTT receipts for S s while reads are busy instead of BUSY_GATHER_S;
   - `LOAD^N` runs ingest's threads (receipt, worker, database writer) at niceness N, or
     SCHED_IDLE for `^idle`, for the pair (their priority is raised back after it: root);
+  - `LOAD~N` runs the recomputers' threads in the server (each recomputer's, the
+    runner's dispatcher and result readers) at niceness N for the pair (root, as `^`);
   - the marks combine (`ingest@0.25%0.02`).
 `--child-process` receives in a receipt process (`mqttChildProcess: true`).
 Run:
@@ -92,7 +94,7 @@ def line(label: str, seconds: list[tuple[float, bool]]) -> str:
 
 def marks_of(load: str) -> tuple[str, dict[str, str]]:
     """A load and its marks: `ingest@0.25%0.02` -> ("ingest", {"@": "0.25", "%": "0.02"})."""
-    parts = re.split(r"([@%^])", load)
+    parts = re.split(r"([@%^~])", load)
     return parts[0], dict(zip(parts[1::2], parts[2::2], strict=True))
 
 
@@ -110,6 +112,8 @@ def run_pair(
         server.reads_busy(server.loop_busy.busy)  # tells the receipts the new gathering
     if "^" in marks:
         set_ingest_priority(marks["^"])
+    if "~" in marks:
+        set_recompute_priority(int(marks["~"]))
     try:
         idle = line("idle", phase(url, seconds, watch))
         if kind == "publish":
@@ -132,6 +136,8 @@ def run_pair(
             server.reads_busy(server.loop_busy.busy)
         if "^" in marks:
             set_ingest_priority(str(app.INGEST_NICENESS))
+        if "~" in marks:
+            set_recompute_priority(0)
 
 
 def set_ingest_priority(policy: str) -> None:
@@ -148,11 +154,18 @@ def set_ingest_priority(policy: str) -> None:
             os.setpriority(os.PRIO_PROCESS, thread.native_id, int(policy))
 
 
+def set_recompute_priority(niceness: int) -> None:
+    """The recomputers' threads in the server at `niceness` (the compute children keep theirs)."""
+    for thread in threading.enumerate():
+        if thread.native_id is not None and thread.name.startswith("recompute-"):
+            os.setpriority(os.PRIO_PROCESS, thread.native_id, niceness)
+
+
 def main() -> None:
     """Serve a copy of the staging database and run each load after an idle phase."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "loads", nargs="+", help="full, ingest, recompute, publish; LOAD@MS, LOAD%%S, LOAD^N"
+        "loads", nargs="+", help="full, ingest, recompute, publish; marks @MS %%S ^N ~N"
     )
     parser.add_argument("--db", type=Path, default=STAGING_DB)
     parser.add_argument("--seconds", type=int, default=30, help="seconds per phase")

@@ -37,3 +37,4 @@ def test_a_per_second_load_names_its_marks_in_any_order() -> None:
     assert marks_of("ingest") == ("ingest", {})
     assert marks_of("full@0.25") == ("full", {"@": "0.25"})
     assert marks_of("ingest%0.02^idle@5") == ("ingest", {"%": "0.02", "^": "idle", "@": "5"})
+    assert marks_of("full~10") == ("full", {"~": "10"})
