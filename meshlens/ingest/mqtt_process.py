@@ -10,7 +10,7 @@ tagged with the connection (epoch) it belongs to, once the batch's write has com
 
 The child is a fresh interpreter started with `python -m meshlens.ingest.mqtt_child`,
 not multiprocessing's spawn: spawn would import the server's whole main module into it
-and start a resource tracker beside it (~45 MB of PSS together, against ~18 MB for the
+and start a resource tracker beside it (~56 MB of PSS together, against ~18 MB for the
 modules a receipt needs: the link, routing and the config records, without numpy, the
 decoder or the store; a test keeps that import list short). The pipe is a socketpair
 wrapped in multiprocessing's Connection, as multiprocessing.Pipe is on POSIX.
