@@ -1,7 +1,7 @@
 """The MQTT receipt process: `python -m meshlens.ingest.mqtt_child FD` (mqtt_process.py).
 
-FD is the child's end of the socketpair the server made; everything else, the source to
-receive among it, arrives over that pipe.
+FD is the child's end of the socketpair the server made; the rest, the source to receive
+first, arrives over that pipe.
 """
 
 from __future__ import annotations

@@ -109,8 +109,7 @@ class ThreadRunner:
         return future
 
     def _work(self) -> None:
-        if self._niceness:
-            lower_thread_priority(self._niceness)
+        lower_thread_priority(self._niceness)
         while (item := self._queue.get()) is not None:
             future, job = item
             if not future.set_running_or_notify_cancel():
