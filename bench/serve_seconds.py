@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.dataset import STAGING_DB
@@ -47,8 +48,6 @@ from bench.serve import (
 from meshlens import app
 from meshlens.app import Server
 from meshlens.config import Settings
-
-GATHER_S = app.BUSY_GATHER_S
 
 
 class ChildWatch:
@@ -104,16 +103,16 @@ def run_pair(
 ) -> tuple[str, str]:  # fmt: skip
     """An idle phase, then the loaded one; their lines."""
     kind, marks = marks_of(load)
-    before = sys.getswitchinterval()
+    before, gather_before = sys.getswitchinterval(), app.BUSY_GATHER_S
     if "@" in marks:
         sys.setswitchinterval(float(marks["@"]) / 1000)
     if "%" in marks:
         app.BUSY_GATHER_S = float(marks["%"])
         server.reads_busy(server.loop_busy.busy)  # tells the receipts the new gathering
     if "^" in marks:
-        set_ingest_priority(marks["^"])
+        set_priority(_is_ingest, marks["^"])
     if "~" in marks:
-        set_recompute_priority(int(marks["~"]))
+        set_priority(_is_recompute, marks["~"])
     try:
         idle = line("idle", phase(url, seconds, watch))
         if kind == "publish":
@@ -132,33 +131,32 @@ def run_pair(
     finally:
         sys.setswitchinterval(before)
         if "%" in marks:
-            app.BUSY_GATHER_S = GATHER_S
+            app.BUSY_GATHER_S = gather_before
             server.reads_busy(server.loop_busy.busy)
         if "^" in marks:
-            set_ingest_priority(str(app.INGEST_NICENESS))
+            set_priority(_is_ingest, str(app.INGEST_NICENESS))
         if "~" in marks:
-            set_recompute_priority(0)
+            set_priority(_is_recompute, "0")
 
 
-def set_ingest_priority(policy: str) -> None:
-    """Ingest's threads at niceness `policy`, or SCHED_IDLE for "idle"."""
+def _is_ingest(name: str) -> bool:
+    return name in ("ingest", "db-writer") or name.startswith("mqtt-")
+
+
+def _is_recompute(name: str) -> bool:
+    return name.startswith("recompute-")  # each recomputer's, the runner's dispatch and rounds
+
+
+def set_priority(chosen: Callable[[str], bool], policy: str) -> None:
+    """The server's threads whose names are `chosen` at niceness `policy`, or SCHED_IDLE."""
     for thread in threading.enumerate():
-        if thread.native_id is None or not (
-            thread.name in ("ingest", "db-writer") or thread.name.startswith("mqtt-")
-        ):
+        if thread.native_id is None or not chosen(thread.name):
             continue
         if policy == "idle":
             os.sched_setscheduler(thread.native_id, os.SCHED_IDLE, os.sched_param(0))
         else:
             os.sched_setscheduler(thread.native_id, os.SCHED_OTHER, os.sched_param(0))
             os.setpriority(os.PRIO_PROCESS, thread.native_id, int(policy))
-
-
-def set_recompute_priority(niceness: int) -> None:
-    """The recomputers' threads in the server at `niceness` (the compute children keep theirs)."""
-    for thread in threading.enumerate():
-        if thread.native_id is not None and thread.name.startswith("recompute-"):
-            os.setpriority(os.PRIO_PROCESS, thread.native_id, niceness)
 
 
 def main() -> None:
