@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,41 +67,45 @@ def test_the_database_writer_runs_at_its_niceness(tmp_path: Path) -> None:
     assert writer == min(19, base + 4)
 
 
-def test_the_ingest_worker_runs_at_its_niceness(tmp_path: Path) -> None:
-    base = own_niceness()
-    storage = open_storage(Settings(db_path=tmp_path / "worker.db"))
-    worker = IngestWorker(storage.pipeline, niceness=5)
+@contextmanager
+def running_worker(tmp_path: Path, niceness: int) -> Iterator[IngestWorker]:
+    """A started IngestWorker over a fresh database, stopped and closed afterwards."""
+    storage = open_storage(Settings(db_path=tmp_path / "nice.db"))
+    worker = IngestWorker(storage.pipeline, niceness=niceness)
     worker.start()
     try:
-        assert worker.call(own_niceness).result(timeout=10) == min(19, base + 5)
+        yield worker
     finally:
         worker.stop()
         storage.close()
 
 
+def test_the_ingest_worker_runs_at_its_niceness(tmp_path: Path) -> None:
+    base = own_niceness()
+    with running_worker(tmp_path, 5) as worker:
+        assert worker.call(own_niceness).result(timeout=10) == min(19, base + 5)
+
+
+@pytest.mark.broker
 @pytest.mark.parametrize("child", [False, True])
 def test_a_receipt_runs_at_the_niceness_of_the_worker_it_feeds(
     tmp_path: Path, shared_broker: int, child: bool
 ) -> None:
     base = own_niceness()
-    storage = open_storage(Settings(db_path=tmp_path / "receipt.db"))
-    worker = IngestWorker(storage.pipeline, niceness=6)
-    worker.start()
     source = MqttSource("nice", BrokerUrl("mqtt", "127.0.0.1", shared_broker),
                         topics=(f"{unique_prefix()}/+/+/packets",))  # fmt: skip
     feed = MqttFeed(source, RoutingRules(), child_process=child)
-    try:
-        feed.start(worker)
-        assert feed.wait_subscribed(timeout_s=30)
-        receipt = next(t for t in threading.enumerate() if t.name == "mqtt-nice")
-        assert receipt.native_id is not None
-        assert niceness_of(receipt.native_id) == min(19, base + 6)
-        if child:  # the receipt process inherits its parent thread's niceness
-            wait_for(lambda: feed.receipt_pid is not None)
-            assert feed.receipt_pid is not None
-            assert niceness_of(feed.receipt_pid) == min(19, base + 6)
-    finally:
-        feed.stop()
-        worker.stop()
-        storage.close()
+    with running_worker(tmp_path, 6) as worker:
+        try:
+            feed.start(worker)
+            assert feed.wait_subscribed(timeout_s=30)
+            receipt = next(t for t in threading.enumerate() if t.name == "mqtt-nice")
+            assert receipt.native_id is not None
+            assert niceness_of(receipt.native_id) == min(19, base + 6)
+            if child:  # the receipt process inherits its parent thread's niceness
+                wait_for(lambda: feed.receipt_pid is not None)
+                assert feed.receipt_pid is not None
+                assert niceness_of(feed.receipt_pid) == min(19, base + 6)
+        finally:
+            feed.stop()
     assert own_niceness() == base
