@@ -34,6 +34,17 @@ def _frames(n: int) -> list[bytes]:
     return [channel_frame(key, f"sustained {i}", timestamp=1_767_225_600 + i) for i in range(n)]
 
 
+def _sustained(publisher: Publisher, messages: list[tuple[str, bytes]]) -> None:
+    """Publish at QoS 1 in chunks of 100, 20 ms apart, so the feed is still going at the kill.
+
+    Published all at once, the 4,000 could arrive as one backlog, written in one batch of
+    up to 20,000 before the test saw 500 stored: then nothing was killed mid-feed.
+    """
+    for start in range(0, len(messages), 100):
+        publisher.publish_all(messages[start : start + 100], 1)
+        time.sleep(0.02)
+
+
 class ServeProcess:
     """`meshlens serve` in a child process, its log in a file."""
 
@@ -99,7 +110,7 @@ def test_sigkill_mid_feed_keeps_every_committed_observation_and_qos1_redelivers_
     try:
         wait_for(serve.subscribed, 60)
         messages = [("live/SEA/OBS1/packets", packet_message(f)) for f in _frames(MESSAGES)]
-        feeding = threading.Thread(target=publisher.publish_all, args=(messages, 1))
+        feeding = threading.Thread(target=_sustained, args=(publisher, messages))
         feeding.start()
         wait_for(lambda: db.exists() and len(_stored(db)) >= 500, 60)
         committed = _stored(db)  # every one of these was in a committed transaction
