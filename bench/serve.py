@@ -217,6 +217,31 @@ class Churn:
         self.offered += 1
 
 
+def _ingest_ms(label: str) -> str:
+    """The ingest threads' CPU ms/s a churn phase's label gives."""
+    found = re.search(r"ingest's threads (\d+) ms", label)
+    return found.group(1) if found else "?"
+
+
+def is_ingest_thread(name: str) -> bool:
+    """Whether a thread of the server is ingest's: an MQTT receipt, the worker, the writer."""
+    return name in ("ingest", "db-writer") or name.startswith("mqtt-")
+
+
+def thread_cpu_s(chosen: Callable[[str], bool]) -> float:
+    """CPU seconds so far of this process's live threads whose names are `chosen` (Linux)."""
+    total_ns = 0
+    for thread in threading.enumerate():
+        if thread.native_id is None or not chosen(thread.name):
+            continue
+        try:  # schedstat's first field: time on a CPU, in ns
+            with open(f"/proc/self/task/{thread.native_id}/schedstat") as stat:
+                total_ns += int(stat.read().split()[0])
+        except OSError:  # the thread ended meanwhile
+            continue
+    return total_ns / 1e9
+
+
 def fork_stats(server: Server) -> ForkRunnerStats | None:
     """The counters of the recomputers' runner (None for runners that do not fork)."""
     runner = server.background
@@ -378,9 +403,12 @@ def measure(
             recompute=not args.no_recompute, ingest=not args.no_ingest, mqtt=mqtt,
         )  # fmt: skip
         with churning as churn:
+            cpu_before = thread_cpu_s(is_ingest_thread)
             result = run_wrk(url, **run)
+            ingest_ms = (thread_cpu_s(is_ingest_thread) - cpu_before) * 1000 / args.seconds
             computes = churn.computes  # in the measured window
-        label = f"churn {pair + 1}: {computes} computes, {churn.offered} obs, {churn.stored} stored"
+        label = (f"churn {pair + 1}: {computes} computes, {churn.offered} obs,"
+                 f" {churn.stored} stored, ingest's threads {ingest_ms:.0f} ms CPU/s")  # fmt: skip
         rows.append((label, result))
     return rows
 
@@ -443,11 +471,13 @@ def rows(ctx: Context) -> list[Row]:
     churn_p99 = statistics.median(r.p99_ms for _, r in churn)
     ratios = pair_ratios(results)
     computes = ", ".join(name.split(": ", 1)[1].split(",")[0] for name, _ in churn)
+    ingest_cpu = ", ".join(_ingest_ms(name) for name, _ in churn)
     note = (f"wrk -c{args.connections} -t{args.threads}, medians of {pairs} idle/churn pairs of "
             f"{seconds} s phases; churn: every recomputer back to back (paced by "
             f"analytics.computeCpuShare, each phase starting with a round; ended per phase: "
             f"{computes}) and {args.ingest_rate:g} obs/s ingest published to the machine's "
-            f"Mosquitto and received by the server's own MQTT source")  # fmt: skip
+            f"Mosquitto and received by the server's own MQTT source; ingest's threads (receipt,"
+            f" worker, writer) used {ingest_cpu} ms of CPU a second")  # fmt: skip
     return [
         Row(
             "serving",

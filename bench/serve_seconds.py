@@ -41,6 +41,7 @@ from bench.serve import (
     Churn,
     bench_registry,
     fork_stats,
+    is_ingest_thread,
     run_wrk,
     start_server,
     wait_ready,
@@ -110,7 +111,7 @@ def run_pair(
         app.BUSY_GATHER_S = float(marks["%"])
         server.reads_busy(server.loop_busy.busy)  # tells the receipts the new gathering
     if "^" in marks:
-        set_priority(_is_ingest, marks["^"])
+        set_priority(is_ingest_thread, marks["^"])
     if "~" in marks:
         set_priority(_is_recompute, marks["~"])
     try:
@@ -134,13 +135,9 @@ def run_pair(
             app.BUSY_GATHER_S = gather_before
             server.reads_busy(server.loop_busy.busy)
         if "^" in marks:
-            set_priority(_is_ingest, str(app.INGEST_NICENESS))
+            set_priority(is_ingest_thread, str(app.INGEST_NICENESS))
         if "~" in marks:
             set_priority(_is_recompute, "0")
-
-
-def _is_ingest(name: str) -> bool:
-    return name in ("ingest", "db-writer") or name.startswith("mqtt-")
 
 
 def _is_recompute(name: str) -> bool:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from bench.mqtt_load import messages
-from bench.serve import WrkResult, pair_ratios
+from bench.serve import WrkResult, _ingest_ms, is_ingest_thread, pair_ratios, thread_cpu_s
 from bench.serve_seconds import marks_of
 from meshlens.ingest.routing import RoutingRules, route_message
 from meshlens.records import Sighting
@@ -38,3 +41,35 @@ def test_a_per_second_load_names_its_marks_in_any_order() -> None:
     assert marks_of("full@0.25") == ("full", {"@": "0.25"})
     assert marks_of("ingest%0.02^idle@5") == ("ingest", {"%": "0.02", "^": "idle", "@": "5"})
     assert marks_of("full~10") == ("full", {"~": "10"})
+
+
+def test_the_cpu_of_chosen_threads_counts_theirs_and_no_others() -> None:
+    stop = threading.Event()
+
+    def spin() -> None:
+        deadline = time.thread_time() + 0.05  # 50 ms of this thread's own CPU
+        while time.thread_time() < deadline:
+            pass
+        stop.wait()
+
+    busy = threading.Thread(target=spin, name="cpu-probe-busy")
+    idle = threading.Thread(target=stop.wait, name="cpu-probe-idle")
+    busy.start()
+    idle.start()
+    try:
+        while busy.is_alive() and thread_cpu_s(lambda n: n == "cpu-probe-busy") < 0.05:
+            time.sleep(0.005)
+        assert 0.05 <= thread_cpu_s(lambda n: n == "cpu-probe-busy") < 1.0
+        assert thread_cpu_s(lambda n: n == "cpu-probe-idle") < 0.01
+        assert thread_cpu_s(lambda n: n == "no such thread") == 0.0
+    finally:
+        stop.set()
+        busy.join()
+        idle.join()
+
+
+def test_ingest_threads_are_the_receipts_the_worker_and_the_writer() -> None:
+    assert all(map(is_ingest_thread, ["mqtt-staging", "ingest", "db-writer"]))
+    assert not any(map(is_ingest_thread, ["server", "recompute-rf", "ingest-status"]))
+    label = "churn 1: 9 computes, 15037 obs, 14625 stored, ingest's threads 37 ms CPU/s"
+    assert (_ingest_ms(label), _ingest_ms("churn 1: 9 computes")) == ("37", "?")
