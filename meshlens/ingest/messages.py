@@ -6,6 +6,7 @@ InputError with a stable reason (the counter label) and where it came from.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -38,16 +39,24 @@ class Topic:
     region: str  # parts[1], upper-cased and trimmed ("" when absent)
     observer_id: str  # parts[2], verbatim ("" when absent)
     kind: str  # parts[3] ("" when absent)
+    raw_region: str  # parts[1] exactly as sent ("" when absent): what iataFilter compares
+    where: str  # "topic {text}": where a message of this topic came from, for counters
 
 
+# A feed repeats one topic per observer, so a live source splits each topic once; the
+# bound keeps a flood of made-up topics from growing it.
+@functools.lru_cache(maxsize=4096)
 def parse_topic(topic: str) -> Topic:
     """Split a topic on '/' the way the reference ingestor does (§2.2)."""
     parts = topic.split("/")
+    raw_region = parts[1] if len(parts) > 1 else ""
     return Topic(
         text=topic,
-        region=parts[1].strip().upper() if len(parts) > 1 else "",
+        region=raw_region.strip().upper(),
         observer_id=parts[2] if len(parts) > 2 else "",
         kind=parts[3] if len(parts) > 3 else "",
+        raw_region=raw_region,
+        where=f"topic {topic}",
     )
 
 
@@ -91,14 +100,15 @@ def coerce_number(value: object) -> float | None:
 
     Booleans are not numbers. Returns None for anything that does not coerce.
     """
+    # What observers send, first: a plain decimal string, on which the rules below agree.
+    if type(value) is str and _PLAIN_DECIMAL.fullmatch(value):
+        return float(value)
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value)
     if not isinstance(value, str):
         return None
-    if _PLAIN_DECIMAL.fullmatch(value):  # what observers send; the rules below agree
-        return float(value)
     text = value.strip()
     lower = text.lower()
     for unit in _UNITS:
@@ -174,7 +184,7 @@ def read_packet_message(
     The reference ingestor deliberately stamps packets with its own receive time rather
     than the observer's envelope timestamp (observer clocks are unreliable, §9).
     """
-    where = f"topic {topic.text}"
+    where = topic.where
     raw = raw_frame(payload, where)
     region = topic.region or default_region.strip().upper()
     override = payload.get("region")

@@ -66,8 +66,7 @@ def route_payload(
     if parts.kind == "status":
         return read_status_message(parts, payload, received_at_ms=received_at_ms)
     # iataFilter compares the topic segment exactly as sent (§2.3 step 7).
-    raw_region = topic.split("/")[1] if topic.count("/") >= 1 else ""
-    if rules.iata_filter and raw_region not in rules.iata_filter:
+    if rules.iata_filter and parts.raw_region not in rules.iata_filter:
         return Filtered("iata_filter")
     raw = payload.get("raw")
     if (raw is not None and raw != "") or parts.kind == "packets":

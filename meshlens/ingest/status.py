@@ -59,7 +59,7 @@ def read_status_message(
     topic: Topic, payload: Mapping[str, object], *, received_at_ms: int
 ) -> ObserverStatus:
     """One status message (§11) as an ObserverStatus; raises InputError without an observer."""
-    where = f"topic {topic.text}"
+    where = topic.where
     if not topic.observer_id:
         raise InputError("missing_observer", where, "a status topic names no observer")
     stats = payload.get("stats")

@@ -20,8 +20,16 @@ from meshlens.ingest.messages import (
 def test_topic_parts() -> None:
     t = parse_topic("meshcore/sea /ABCDEF/packets")
     assert (t.region, t.observer_id, t.kind) == ("SEA", "ABCDEF", "packets")
+    assert (t.raw_region, t.where) == ("sea ", "topic meshcore/sea /ABCDEF/packets")
     short = parse_topic("meshcore")
-    assert (short.region, short.observer_id, short.kind) == ("", "", "")
+    assert (short.region, short.observer_id, short.kind, short.raw_region) == ("", "", "", "")
+
+
+def test_a_topic_is_split_once_and_the_cache_stays_bounded() -> None:
+    assert parse_topic("meshcore/SEA/O1/packets") is parse_topic("meshcore/SEA/O1/packets")
+    for i in range(5000):  # a flood of made-up topics
+        parse_topic(f"meshcore/SEA/flood{i}/packets")
+    assert parse_topic.cache_info().currsize <= 4096
 
 
 @pytest.mark.parametrize(
