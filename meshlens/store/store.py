@@ -28,7 +28,7 @@ from meshlens.store.compaction import (
 from meshlens.store.directory import NodeDirectory, ObserverDirectory
 from meshlens.store.hops import HopTable, HopUsage
 from meshlens.store.links import LinkLog
-from meshlens.store.sightings import TX_MUTABLE, fold_sightings
+from meshlens.store.sightings import TX_MUTABLE, fold_sightings, grown, new_rows
 from meshlens.store.snapshot import (
     OBS_DTYPES,
     TX_DTYPES,
@@ -154,8 +154,8 @@ class PacketStore:
         tx_rows = resolve_tx_rows(batch, self._tx["db_id"].view(), self._observers.rowids())
         self._observers.upsert(batch.observers)
         self._nodes.upsert(batch.nodes)
-        self._append_transmissions(batch.transmissions)
-        self._append_observations(batch.observations, tx_rows)
+        added = self._append_transmissions(batch.transmissions)
+        self._append_observations(batch.observations, tx_rows, added)
         self._generation += 1
         self._publish()
         return self._generation
@@ -163,9 +163,10 @@ class PacketStore:
     def _intern(self, text: str | None) -> int:
         return -1 if text is None else self._strings.intern(text, text)
 
-    def _append_transmissions(self, rows: list[TxRow]) -> None:
+    def _append_transmissions(self, rows: list[TxRow]) -> dict[str, npt.NDArray[Any]]:
+        """Append the immutable columns; returns the new rows' mutable values (see sightings)."""
         if not rows:
-            return
+            return {}
         n = len(rows)
         first_row = len(self._tx["db_id"])
         raw_off = len(self._raw)
@@ -204,22 +205,20 @@ class PacketStore:
         self._tx_by_hash.extend(
             np.asarray(cols["hash"], np.uint64), np.arange(first_row, first_row + n, dtype=np.int64)
         )
-        grow = {
-            "first_seen_ms": np.array([r.first_seen_ms for r in rows], np.int64),
-            "last_seen_ms": np.array([r.first_seen_ms for r in rows], np.int64),
-            "best_obs": np.full(n, -1, np.int32),
-            "obs_count": np.zeros(n, np.int32),
-        }
-        for name, extra in grow.items():
-            self._tx_mut[name] = np.concatenate([self._tx_mut[name], extra])
+        return new_rows(np.array([r.first_seen_ms for r in rows], np.int64))
 
     def _append_observations(
         self,
         batch: ObsBatch,
         tx_rows: npt.NDArray[np.int64],
+        added: dict[str, npt.NDArray[Any]],
     ) -> None:
+        """Append the observations, and fold them and the new transmissions' rows `added`
+        into the mutable transmission columns."""
         n = len(batch)
         if n == 0:
+            if added:
+                self._tx_mut = grown(self._tx_mut, added)
             return
         first_obs = len(self._obs["db_id"])
         observer = self._observers.lookup()[batch.observer_rowid]
@@ -245,11 +244,9 @@ class PacketStore:
         }
         for name, values in cols.items():
             self._obs[name].append(values)
-        self._tx_mut.update(
-            fold_sightings(
-                self._tx_mut, self._obs["path_len"].view(),
-                tx_rows=tx_rows, ts_ms=batch.ts_ms, path_len=path_len, first_obs=first_obs,
-            )
+        self._tx_mut = fold_sightings(
+            self._tx_mut, self._obs["path_len"].view(), added=added,
+            tx_rows=tx_rows, ts_ms=batch.ts_ms, path_len=path_len, first_obs=first_obs,
         )  # fmt: skip
         self._mark_hops(tx_rows, hop_ids, path_len)
         self._add_links(tx_rows, observer, batch.ts_ms, hop_ids, path_len)
