@@ -100,7 +100,7 @@ def write_batch(conn: sqlite3.Connection, plan: Plan, store: PacketStore) -> Wri
 def _write_observers(
     conn: sqlite3.Connection, plan: Plan
 ) -> tuple[list[ObserverRow], dict[str, int]]:
-    """One upsert per observer per batch, with the batch's message count."""
+    """The batch's observers upserted in one statement, each with its message count."""
     # The latest non-empty name and region win, and the earliest message (not the
     # latest) starts it. Grouped first: a few appends per sighting, the rest per observer.
     groups: dict[str, list[Sighting]] = {}
@@ -121,8 +121,9 @@ def _write_observers(
         seen[oid] = directory.ObserverSeen(oid, name, iata, last, len(group), last, first)
     rows: list[ObserverRow] = []
     idx: dict[str, int] = {}
-    for observer_id, info in seen.items():
-        rowid, observer = directory.upsert_observer_seen(conn, info)
+    for observer_id, (rowid, observer) in zip(
+        seen, directory.upsert_observers_seen(conn, list(seen.values())), strict=True
+    ):
         rows.append(ObserverRow(rowid, observer))
         idx[observer_id] = rowid
     return rows, idx
