@@ -70,6 +70,7 @@ def load_settings(
     settings = build(Settings, values)
     settings = _with_rainbow(settings, "channelKeysPath" in values, config_path, warnings)
     warnings += _channel_name_notes(settings)
+    warnings += _client_rx_notes(settings)
     return settings, warnings
 
 
@@ -222,6 +223,17 @@ def _channel_name_notes(settings: Settings) -> list[str]:
         " spell it 'Public' to replace it"
         for name in settings.channel_keys
         if name.lower() == "public" and name != "Public"
+    ]
+
+
+def _client_rx_notes(settings: Settings) -> list[str]:
+    """protocol §2.7 is not built yet: an operator who turns it on is told, not ignored."""
+    if not settings.client_rx_coverage.enabled:
+        return []
+    return [
+        "clientRxCoverage.enabled is set, but meshlens does not record phones' RX coverage yet"
+        " (protocol §2.7): messages on meshcore/client/<pubkey>/packets are stored as the"
+        " packets of an observer in region CLIENT, as with the setting off"
     ]
 
 

@@ -47,8 +47,9 @@ class ClientRxCoverageSettings:
         "enabled",
         False,
         BOOLEAN,
-        "Accept `meshcore/client/<pubkey>/packets` from phones that report what they heard"
-        " and where (protocol §2.7).",
+        "Record what phones on `meshcore/client/<pubkey>/packets` heard and where (protocol"
+        " §2.7). Not built yet: turning it on logs a warning at start, and those messages"
+        " are stored as any observer's packets, as with it off.",
     )
 
 
