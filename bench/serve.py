@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
@@ -228,18 +229,36 @@ def is_ingest_thread(name: str) -> bool:
     return name in ("ingest", "db-writer") or name.startswith("mqtt-")
 
 
-def thread_cpu_s(chosen: Callable[[str], bool]) -> float:
-    """CPU seconds so far of this process's live threads whose names are `chosen` (Linux)."""
-    total_ns = 0
-    for thread in threading.enumerate():
-        if thread.native_id is None or not chosen(thread.name):
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of this process's threads by name, and of its child processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = defaultdict(float)
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
             continue
-        try:  # schedstat's first field: time on a CPU, in ns
-            with open(f"/proc/self/task/{thread.native_id}/schedstat") as stat:
-                total_ns += int(stat.read().split()[0])
-        except OSError:  # the thread ended meanwhile
+        # Python threads by their names (numbers dropped); others (granian's, SQLite's) "native".
+        name = names.get(int(task.name), "native")
+        name = "-".join(p for p in name.split("-") if not p.isdigit() and "(" not in p)
+        out[name] += (int(fields[11]) + int(fields[12])) / tick
+    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
             continue
-    return total_ns / 1e9
+        out[f"child:{comm}"] += (int(fields[11]) + int(fields[12])) / tick
+    times = os.times()
+    out["reaped (wrk, per-round children)"] = times.children_user + times.children_system
+    return out
+
+
+def ingest_cpu_s() -> float:
+    """CPU seconds so far of ingest's threads in this process (`thread_cpu`)."""
+    return sum(cpu for name, cpu in thread_cpu().items() if is_ingest_thread(name))
 
 
 def fork_stats(server: Server) -> ForkRunnerStats | None:
@@ -403,9 +422,9 @@ def measure(
             recompute=not args.no_recompute, ingest=not args.no_ingest, mqtt=mqtt,
         )  # fmt: skip
         with churning as churn:
-            cpu_before = thread_cpu_s(is_ingest_thread)
+            cpu_before = ingest_cpu_s()
             result = run_wrk(url, **run)
-            ingest_ms = (thread_cpu_s(is_ingest_thread) - cpu_before) * 1000 / args.seconds
+            ingest_ms = (ingest_cpu_s() - cpu_before) * 1000 / args.seconds
             computes = churn.computes  # in the measured window
         label = (f"churn {pair + 1}: {computes} computes, {churn.offered} obs,"
                  f" {churn.stored} stored, ingest's threads {ingest_ms:.0f} ms CPU/s")  # fmt: skip

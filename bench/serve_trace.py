@@ -42,7 +42,7 @@ from typing import Any
 
 from bench.dataset import STAGING_DB
 from bench.encoder_data import sightings
-from bench.serve import Churn, WrkResult, bench_registry, run_wrk, start_server
+from bench.serve import Churn, WrkResult, bench_registry, run_wrk, start_server, thread_cpu
 from meshlens.api import recompute
 from meshlens.app import Server
 from meshlens.config import Settings
@@ -203,33 +203,6 @@ def configure(server: Server, variant: str) -> Callable[[], None]:
         server.worker._latency_s = latency
 
     return restore
-
-
-def thread_cpu() -> dict[str, float]:
-    """CPU seconds so far of this process's threads by name, and of its child processes."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out: dict[str, float] = defaultdict(float)
-    names = {t.native_id: t.name for t in threading.enumerate()}
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        # Python threads by their names (numbers dropped); others (granian's, SQLite's) "native".
-        name = names.get(int(task.name), "native")
-        name = "-".join(p for p in name.split("-") if not p.isdigit() and "(" not in p)
-        out[name] += (int(fields[11]) + int(fields[12])) / tick
-    children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
-    for pid in children:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            comm = Path(f"/proc/{pid}/comm").read_text().strip()
-        except OSError:
-            continue
-        out[f"child:{comm}"] += (int(fields[11]) + int(fields[12])) / tick
-    times = os.times()
-    out["reaped (wrk, per-round children)"] = times.children_user + times.children_system
-    return out
 
 
 def run_phase(
