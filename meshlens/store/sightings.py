@@ -19,9 +19,9 @@ TX_MUTABLE = ("first_seen_ms", "last_seen_ms", "best_obs", "obs_count")
 def new_rows(first_seen_ms: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[Any]]:
     """The mutable values of new transmissions first seen at `first_seen_ms`, no sighting yet."""
     n = first_seen_ms.shape[0]
-    return {
+    return {  # one array for both: they are only ever read, by `grown`'s concatenation
         "first_seen_ms": first_seen_ms,
-        "last_seen_ms": first_seen_ms.copy(),
+        "last_seen_ms": first_seen_ms,
         "best_obs": np.full(n, -1, np.int32),
         "obs_count": np.zeros(n, np.int32),
     }
@@ -51,7 +51,8 @@ def fold_sightings(
     The observations are first_obs... (of `tx_rows`). `obs_path_len` is the whole
     observation column, the batch already in it, so any current best row can be looked
     up. Each column is copied once a batch: at the staging scale, copying them twice
-    (once to grow, once to fold) was a quarter of a live batch's work on the ingest thread.
+    (once to grow, once to fold) was a quarter of the ingest thread's busy samples in a
+    profile of the live server (docs/benchmarks.md, session 19).
     """
     columns = grown(mutable, added)
     first, last = columns["first_seen_ms"], columns["last_seen_ms"]
