@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from meshlens.db.schema import SCHEMA_VERSION, migrate
 from meshlens.errors import StorageError
@@ -164,6 +164,37 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Writer(Protocol):
+    """Runs write transactions: a Database's writer thread, or a DirectWriter."""
+
+    def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` in one transaction: committed when it returns, rolled back if it raises."""
+        ...
+
+
+class DirectWriter:
+    """Write transactions on the calling thread, on one connection it is given.
+
+    For a process whose one thread writes (the pipeline process, meshlens/ingest/
+    pipeline_process.py): it needs no writer thread to hand its transactions to.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` in one transaction on this thread: committed, or rolled back if it raises."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
 
 
 def _take_writer_lock(path: Path) -> Any:

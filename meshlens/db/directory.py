@@ -178,6 +178,14 @@ def get_observer(conn: sqlite3.Connection, observer_id: str) -> tuple[int, Obser
     return None if row is None else _observer(row)
 
 
+def get_node(conn: sqlite3.Connection, public_key: str) -> Node | None:
+    """One node row by public key."""
+    row = conn.execute(
+        f"SELECT {_NODE_COLUMNS} FROM nodes WHERE public_key = ?", (public_key,)
+    ).fetchone()
+    return None if row is None else _node(row)
+
+
 def upsert_node(conn: sqlite3.Connection, node: Node) -> None:
     """Write a node row computed by the caller (the merge rules of protocol §13 live there)."""
     n = node

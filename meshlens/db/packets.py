@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,25 @@ def _chunks(
             sql = _statements[(head, k)] = head + ",".join([one] * k) + tail
         yield rows[start : start + k], sql
         start += k
+
+
+def known_transmissions(
+    conn: sqlite3.Connection, content_hashes: Sequence[str]
+) -> list[tuple[str, int, int, str | None]]:
+    """(hash, id, payload type, from_pubkey) of the stored ones among `content_hashes`."""
+    found: list[tuple[str, int, int, str | None]] = []
+    for start in range(0, len(content_hashes), _HASHES_PER_QUERY):
+        chunk = content_hashes[start : start + _HASHES_PER_QUERY]
+        # One JSON array bound as a whole: no limit on the number of SQL variables.
+        found += conn.execute(
+            "SELECT hash, id, payload_type, from_pubkey FROM transmissions"
+            " WHERE hash IN (SELECT value FROM json_each(?))",
+            (json.dumps(chunk),),
+        ).fetchall()
+    return found
+
+
+_HASHES_PER_QUERY = 10_000
 
 
 def touch_transmissions(conn: sqlite3.Connection, spans: list[tuple[int, int, int]]) -> None:

@@ -8,12 +8,11 @@ each routed batch's sightings as rows of plain values (pickled in ~1 µs each, w
 Sighting object costs ~16), and back the other way the QoS 1 acknowledgements, each
 tagged with the connection (epoch) it belongs to, once the batch's write has committed.
 
-The child is a fresh interpreter started with `python -m meshlens.ingest.mqtt_child`,
-not multiprocessing's spawn: spawn would import the server's whole main module into it
-and start a resource tracker beside it (~56 MB of PSS together, against ~18 MB for the
-modules a receipt needs: the link, routing and the config records, without numpy, the
-decoder or the store; a test keeps that import list short). The pipe is a socketpair
-wrapped in multiprocessing's Connection, as multiprocessing.Pipe is on POSIX.
+The child is a fresh interpreter started with `python -m meshlens.ingest.mqtt_child`
+(child_process.py), not multiprocessing's spawn: spawn would import the server's whole
+main module into it and start a resource tracker beside it (~56 MB of PSS together,
+against ~18 MB for the modules a receipt needs: the link, routing and the config records,
+without numpy, the decoder or the store; a test keeps that import list short).
 
 The child ends when told to stop, or when the pipe closes because the server died; a
 child that dies is counted as a failed connection and started again after a backoff.
@@ -22,31 +21,20 @@ child that dies is counted as a failed connection and started again after a back
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
-import operator
-import os
 import signal
-import site
-import socket
 import subprocess
-import sys
 import threading
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 from meshlens.config import MqttSource
-from meshlens.frozen import constructor
+from meshlens.ingest.child_process import sighting_rows, sightings_of, start_child
 from meshlens.ingest.mqtt_receipt import Acks, Backoff, Receipt, ReceiptEvents, RoutedBatch
 from meshlens.ingest.routing import RoutingRules
-from meshlens.records import Sighting
 
 log = logging.getLogger("meshlens.mqtt")
 
-_SIGHTING_FIELDS = tuple(f.name for f in dataclasses.fields(Sighting))
-_sighting_row = operator.attrgetter(*_SIGHTING_FIELDS)
-_new_sighting = constructor(Sighting)
 # The child gives its receipt this long to disconnect (a websocket close handshake
 # included); a receipt still stuck in a connection attempt is abandoned with the child.
 _CHILD_STOP_S = 5.0
@@ -80,7 +68,7 @@ class _PipeEvents:
         if acks is not link:  # a new connection: acks for older ones must not reach it
             epoch += 1
             self._current = (epoch, acks)
-        rows = list(map(_sighting_row, batch.sightings))
+        rows = sighting_rows(batch.sightings)
         self._conn.send(
             ("batch", epoch, batch.received, rows, batch.statuses, batch.to_ack,
              batch.rejected, batch.filtered)
@@ -157,7 +145,7 @@ class ChildReceipt:
     def run(self) -> None:
         """Start the child and relay what it reports; start another if it dies."""
         while not self._stop.is_set():
-            process, ours = _start_child()
+            process, ours = start_child("meshlens.ingest.mqtt_child")
             self.pid = process.pid
             with self._send_lock:
                 self._conn = ours
@@ -235,7 +223,7 @@ class ChildReceipt:
             if acks is None:
                 self._acks = {epoch: _ChildAcks(self, self._generation, epoch)}
                 acks = self._acks[epoch]
-            sightings = [_new_sighting(*row) for row in rows]
+            sightings = sightings_of(rows)
             batch = RoutedBatch(received, sightings, statuses, to_ack, rejected, filtered)
             events.deliver(batch, acks)
         elif kind == "connected":
@@ -249,35 +237,3 @@ class ChildReceipt:
             events.failed(message[1])
         elif kind == "disconnected":
             events.disconnected()
-
-
-def _start_child() -> tuple[subprocess.Popen[bytes], Connection]:
-    """A new receipt process, and the server's end of its pipe."""
-    ours, theirs = socket.socketpair()
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "meshlens.ingest.mqtt_child", str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-            env=_child_environment(),
-        )
-    except BaseException:
-        ours.close()
-        raise
-    finally:
-        theirs.close()
-    return process, Connection(ours.detach())
-
-
-def _child_environment() -> dict[str, str]:
-    """The server's environment, with this meshlens on the path when it is not installed.
-
-    A checkout run with `PYTHONPATH=.` from another directory, say, would otherwise start
-    a child that cannot import meshlens. An installed one is found as it is: putting
-    site-packages on PYTHONPATH would put it ahead of the standard library.
-    """
-    root = Path(__file__).resolve().parents[2]
-    if any(root == Path(p).resolve() for p in site.getsitepackages()):
-        return dict(os.environ)
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{path}" if path else str(root)}

@@ -4,6 +4,9 @@ One batch is: frame identity for every sighting (cheap), a full decode only for 
 hashes not stored yet, the advert gates, one write transaction on the database's writer
 thread, and one atomic store append. The database decides what is new, so importing the
 same input twice adds nothing. Only the pipeline's own thread appends to the store.
+
+What is stored already is read from the store in the process that holds it, or from the
+database where the pipeline runs in a process of its own (known.py, pipeline_process.py).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from operator import attrgetter, itemgetter
 import numpy as np
 
 from meshlens.db import directory
-from meshlens.db.database import Database
+from meshlens.db.database import Writer
 from meshlens.errors import DecodeError
 from meshlens.frozen import constructor
 from meshlens.ingest.counters import IngestCounters
@@ -28,6 +31,7 @@ from meshlens.ingest.frames import (
     direction_code,
     tx_row,
 )
+from meshlens.ingest.known import Known, StoreKnown
 from meshlens.ingest.outcome import Outcome, Result
 from meshlens.ingest.status import ObserverStatus
 from meshlens.ingest.status_rows import write_statuses
@@ -67,8 +71,8 @@ class Pipeline:
 
     def __init__(
         self,
-        db: Database,
-        store: PacketStore,
+        db: Writer,
+        store: PacketStore | Known,
         *,
         keys: ChannelKeys | None = None,
         regions: RegionKeys | None = None,
@@ -76,7 +80,8 @@ class Pipeline:
         counters: IngestCounters | None = None,
     ) -> None:
         self._db = db
-        self._store = store
+        # What is stored: the store's own answers, or another Known (the database's).
+        self._known: Known = StoreKnown(store) if isinstance(store, PacketStore) else store
         self._keys = keys
         self._regions = regions
         self._options = options or PipelineOptions()
@@ -88,7 +93,7 @@ class Pipeline:
             return []
         self.counters.received(len(sightings))
         plan = self._plan(sightings)
-        written = self._db.write(lambda conn: write_batch(conn, plan, self._store))
+        written = self._db.write(lambda conn: write_batch(conn, plan, self._known))
         return self._publish(plan, written)
 
     def adopt(self, nodes: Sequence[Node], observers: Sequence[Observer]) -> None:
@@ -96,9 +101,9 @@ class Pipeline:
 
         They fill gaps in what meshlens knows and never erase it.
         """
-        snap = self._store.snapshot()
-        merged_nodes = [adopt_node(snap.node(n.public_key), n) for n in nodes]
-        merged_observers = [adopt_observer(snap.observer(o.id), o) for o in observers]
+        known = self._known
+        merged_nodes = [adopt_node(known.node(n.public_key), n) for n in nodes]
+        merged_observers = [adopt_observer(known.observer(o.id), o) for o in observers]
 
         def write(conn: sqlite3.Connection) -> list[ObserverRow]:
             for node in merged_nodes:
@@ -106,7 +111,7 @@ class Pipeline:
             return [ObserverRow(*directory.update_observer(conn, o)) for o in merged_observers]
 
         rows = self._db.write(write)
-        self._store.append(StoreBatch(nodes=merged_nodes, observers=rows))
+        known.append(StoreBatch(nodes=merged_nodes, observers=rows))
 
     def apply_statuses(self, statuses: Sequence[ObserverStatus]) -> None:
         """Write observer status messages (protocol §11) and show the rows in the store."""
@@ -116,7 +121,7 @@ class Pipeline:
         rows = self._db.write(
             lambda conn: write_statuses(conn, statuses, sample_interval_s=interval_s)
         )
-        self._store.append(StoreBatch(observers=rows))
+        self._known.append(StoreBatch(observers=rows))
 
     # -- before the transaction: identity, decode of what is new, advert gates --------
 
@@ -140,7 +145,7 @@ class Pipeline:
         lookup = (
             keys if len(plan.results) - plan.results.count(None) == 0 else [max(k, 0) for k in keys]
         )  # a rejected frame has no hash: look up 0 in its place, then skip it
-        plan.rows = rows = self._store.tx_rows_of_hashes(lookup)
+        plan.rows = rows = self._known.tx_rows_of_hashes(lookup)
         hashes = plan.hashes
         for i, key in enumerate(keys):
             if key < 0:
@@ -254,7 +259,7 @@ class Pipeline:
             hop_width=np.fromiter(map(_second, paths), np.uint8, n),
             paths=list(map(_third, paths)),
         )
-        self._store.append(
+        self._known.append(
             StoreBatch(
                 transmissions=new_rows,
                 observations=observations,

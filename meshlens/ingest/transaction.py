@@ -18,10 +18,10 @@ import orjson
 
 from meshlens.db import directory, packets, retention
 from meshlens.ingest.frames import merge_node, touch_node
+from meshlens.ingest.known import Known
 from meshlens.ingest.outcome import Result
 from meshlens.records import Node, Sighting
 from meshlens.store.batch import ObserverRow
-from meshlens.store.store import PacketStore
 from meshlens.wire import Packet
 from meshlens.wire.json import channel_hash_column, payload_json
 
@@ -48,8 +48,8 @@ class Plan:
     hashes: list[int]  # per sighting, -1 when rejected
     paths: list[tuple[int, int, bytes]]  # (path byte, hop width, hop bytes) per sighting
     adverts: list[int] = field(default_factory=list)  # sightings whose frame is an ADVERT
-    # Per sighting, its transmission's store row or -1 (valid for the whole batch:
-    # retention swaps the store only between batches).
+    # Per sighting, its transmission's row (Known.tx_rows_of_hashes) or -1, valid for the
+    # whole batch: retention swaps the store only between batches.
     rows: list[int] = field(default_factory=list)
     new_tx: dict[int, NewTx] = field(default_factory=dict)
     dropped: list[tuple[Sighting, Packet, str]] = field(default_factory=list)
@@ -66,10 +66,10 @@ class Written:
     nodes: list[Node]
 
 
-def write_batch(conn: sqlite3.Connection, plan: Plan, store: PacketStore) -> Written:
+def write_batch(conn: sqlite3.Connection, plan: Plan, known: Known) -> Written:
     """The batch's one write transaction: observers, transmissions, observations, nodes."""
     observers, observer_idx = _write_observers(conn, plan)
-    tx_ids = _write_transmissions(conn, plan, store)
+    tx_ids = _write_transmissions(conn, plan, known)
     obs_ids: list[int | None] = [None] * len(plan.sightings)
     hashes, sightings, paths = plan.hashes, plan.sightings, plan.paths
     accepted = [i for i, key in enumerate(hashes) if key >= 0]
@@ -80,7 +80,7 @@ def write_batch(conn: sqlite3.Connection, plan: Plan, store: PacketStore) -> Wri
     ]  # fmt: skip
     for i, obs_id in zip(accepted, packets.insert_observations(conn, rows), strict=True):
         obs_ids[i] = obs_id
-    nodes = _write_nodes(conn, plan, store)
+    nodes = _write_nodes(conn, plan, known)
     for s, packet, reason in plan.dropped:
         advert = packet.advert
         packets.insert_dropped(
@@ -129,9 +129,7 @@ def _write_observers(
     return rows, idx
 
 
-def _write_transmissions(
-    conn: sqlite3.Connection, plan: Plan, store: PacketStore
-) -> dict[int, int]:
+def _write_transmissions(conn: sqlite3.Connection, plan: Plan, known: Known) -> dict[int, int]:
     """New transmissions inserted, known ones' first/last seen moved; ids by content hash."""
     tx_ids: dict[int, int] = {}
     for key, new in plan.new_tx.items():
@@ -161,7 +159,7 @@ def _write_transmissions(
         tx_ids[key] = new.db_id
     # Known transmissions: first_seen may move down, last_seen up (§6.2).
     times: dict[int, list[int]] = {}  # key -> its sightings' times
-    stored: dict[int, int] = {}  # key -> its store row
+    stored: dict[int, int] = {}  # key -> its row (Known.tx_rows_of_hashes)
     new_tx, rows = plan.new_tx, plan.rows
     for i, s in enumerate(plan.sightings):
         key = plan.hashes[i]
@@ -175,16 +173,15 @@ def _write_transmissions(
             at.append(s.received_at_ms)
     touched: list[tuple[int, int, int]] = []
     for key, at in times.items():
-        tx_id = store.tx_db_id(max(stored[key], 0))
+        tx_id = known.tx_db_id(max(stored[key], 0))
         touched.append((tx_id, min(at), max(at)))
         tx_ids[key] = tx_id
     packets.touch_transmissions(conn, touched)
     return tx_ids
 
 
-def _write_nodes(conn: sqlite3.Connection, plan: Plan, store: PacketStore) -> list[Node]:
+def _write_nodes(conn: sqlite3.Connection, plan: Plan, known: Known) -> list[Node]:
     """Advert sightings update their node: new adverts merge, repeats bump last_seen."""
-    snap = store.snapshot()
     merged: dict[str, Node] = {}
     counted: set[int] = set()  # advert_count grows once per new transmission
     # A repeat only raises last_seen, and a merge keeps the later of its own time and
@@ -192,7 +189,7 @@ def _write_nodes(conn: sqlite3.Connection, plan: Plan, store: PacketStore) -> li
     # into their latest time, applied after the merges (one Node per node, not one
     # per repeat).
     touched: dict[str, int] = {}  # public key -> latest repeat, nodes known by then
-    senders: dict[int, str | None] = {}  # store row -> advert sender (None: not one)
+    senders: dict[int, str | None] = {}  # row -> advert sender (None: not an advert)
     for i in plan.adverts:
         s = plan.sightings[i]
         key = plan.hashes[i]
@@ -205,7 +202,7 @@ def _write_nodes(conn: sqlite3.Connection, plan: Plan, store: PacketStore) -> li
                 continue
             pk = advert.public_key
             merged[pk] = merge_node(
-                merged.get(pk) or snap.node(pk), advert, seen_at_ms=s.received_at_ms,
+                merged.get(pk) or known.node(pk), advert, seen_at_ms=s.received_at_ms,
                 new_transmission=key not in counted, foreign=new.foreign,
                 scope=new.packet.scope_name,
             )  # fmt: skip
@@ -217,19 +214,17 @@ def _write_nodes(conn: sqlite3.Connection, plan: Plan, store: PacketStore) -> li
         if row in senders:
             from_key = senders[row]
         else:
-            is_advert = int(snap.tx.payload_type[row]) == 4
-            from_key = snap.string(int(snap.tx.from_key[row])) if is_advert else None
-            senders[row] = from_key
+            from_key = senders[row] = known.advert_sender(row)
         if from_key is None:
             continue
         at = s.received_at_ms
         latest = touched.get(from_key)
         if latest is not None:
             touched[from_key] = max(latest, at)
-        elif from_key in merged or snap.node(from_key) is not None:
+        elif from_key in merged or known.node(from_key) is not None:
             touched[from_key] = at
     for pk, at in touched.items():
-        node = merged.get(pk) or snap.node(pk)
+        node = merged.get(pk) or known.node(pk)
         assert node is not None  # known when the repeat was seen, and never removed
         merged[pk] = touch_node(node, at)
     for node in merged.values():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
-from meshlens.ingest import mqtt_process
+from meshlens.ingest import child_process
 from meshlens.ingest.mqtt_process import ChildReceipt, _ChildAcks, _PipeEvents
 from meshlens.ingest.mqtt_receipt import RoutedBatch
 from meshlens.ingest.routing import RoutingRules
@@ -70,11 +70,11 @@ def test_the_receipt_process_imports_neither_numpy_nor_the_decoder_store_or_data
 def test_the_child_finds_this_meshlens_without_putting_site_packages_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    root = Path(mqtt_process.__file__).resolve().parents[2]
+    root = Path(child_process.__file__).resolve().parents[2]
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     monkeypatch.setattr(site, "getsitepackages", lambda: ["/usr/lib/python3/dist-packages"])
-    assert mqtt_process._child_environment()["PYTHONPATH"] == f"{root}{os.pathsep}/elsewhere"
+    assert child_process.child_environment()["PYTHONPATH"] == f"{root}{os.pathsep}/elsewhere"
     monkeypatch.delenv("PYTHONPATH")
-    assert mqtt_process._child_environment()["PYTHONPATH"] == str(root)
+    assert child_process.child_environment()["PYTHONPATH"] == str(root)
     monkeypatch.setattr(site, "getsitepackages", lambda: [str(root)])  # an installed one
-    assert "PYTHONPATH" not in mqtt_process._child_environment()
+    assert "PYTHONPATH" not in child_process.child_environment()
