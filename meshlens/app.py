@@ -40,8 +40,10 @@ from meshlens.ingest import retention
 from meshlens.ingest.loader import load_store
 from meshlens.ingest.mqtt import MqttFeed, mqtt_feeds
 from meshlens.ingest.pipeline import Pipeline
+from meshlens.ingest.pipeline_process import PipelineProcess, PipelineSpec
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
+from meshlens.priority import thread_niceness
 from meshlens.recomputer import (
     ForkRunner,
     Pace,
@@ -69,6 +71,9 @@ COMPUTE_NICENESS = 10
 # database writer): reads come first on a busy machine, and ingest, which needs ~2 % of a
 # core at 500 obs/s, runs in their gaps (docs/architecture.md, "Priorities").
 INGEST_NICENESS = 10
+# The pipeline process (`ingest.pipelineProcess`) also runs at Linux's SCHED_IDLE: only
+# on a CPU nothing else wants (docs/architecture.md, "The pipeline process").
+PIPELINE_SCHED_IDLE = True
 # How long a thread holding the GIL (the ingest pipeline, a few ms per batch) may keep the
 # event loop waiting for it; CPython's default is 5 ms (docs/benchmarks.md, "Serving").
 SWITCH_INTERVAL_S = 0.001
@@ -172,10 +177,20 @@ class Server:
         self.store = PacketStore()
         self.keys = channel_keys(settings)
         self.regions = region_keys(settings)
-        pipeline = Pipeline(
-            self.db, self.store, keys=self.keys, regions=self.regions,
-            options=pipeline_options(settings),
-        )  # fmt: skip
+        # The pipeline in a child process of its own (`ingest.pipelineProcess`), or here.
+        self.pipeline_process: PipelineProcess | None = None
+        pipeline: Pipeline | PipelineProcess
+        if settings.meshlens.ingest.pipeline_process:
+            spec = PipelineSpec(
+                settings.db_path, self.keys, self.regions, pipeline_options(settings),
+                niceness=thread_niceness() + INGEST_NICENESS, idle=PIPELINE_SCHED_IDLE,
+            )  # fmt: skip
+            pipeline = self.pipeline_process = PipelineProcess(spec, self.store)
+        else:
+            pipeline = Pipeline(
+                self.db, self.store, keys=self.keys, regions=self.regions,
+                options=pipeline_options(settings),
+            )  # fmt: skip
         self.worker = IngestWorker(
             pipeline,
             capacity=settings.ingest_buffer_size,
@@ -192,7 +207,7 @@ class Server:
         self._warm = False  # the first pass is done: pacing may apply
         self.retention = retention.Retention(
             self.db, self.store, policy=retention_policy(settings), clock=self.clock,
-            exclusive=lambda fn: worker.call(fn).result(),
+            exclusive=lambda fn: worker.call(fn).result(), condemned=self.pipeline_process,
         )  # fmt: skip
         # Recomputes are paced (analytics.computeCpuShare) while reads are busy, once the
         # first pass is done; filtered shapes, which a client waits for, run on a runner of
@@ -295,6 +310,8 @@ class Server:
             log.info("meshlens listening on http://%s:%d", server.host, server.port)
             if on_listening is not None:
                 on_listening(server.port)
+            if self.pipeline_process is not None:
+                self.pipeline_process.start()  # its imports overlap the store's load
             for feed in self.feeds:
                 feed.start(self.worker)
             self._loader.start()
@@ -327,6 +344,8 @@ class Server:
         self.recomputers.stop()
         self.retention.stop()  # before the worker: a pass may be waiting on it
         self.worker.stop()  # writes everything already queued
+        if self.pipeline_process is not None:
+            self.pipeline_process.stop()
         stored = self.worker.counters.snapshot().stored_observations
         self.db.close()
         log.info("meshlens stopped (%d observations stored this run)", stored)

@@ -21,3 +21,16 @@ def lower_thread_priority(niceness: int) -> None:
         thread = threading.get_native_id()
         current = os.getpriority(os.PRIO_PROCESS, thread)
         os.setpriority(os.PRIO_PROCESS, thread, min(19, current + niceness))
+
+
+def thread_niceness() -> int:
+    """The calling thread's niceness (0 where it cannot be read)."""
+    try:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    except (AttributeError, OSError):
+        return 0
+
+
+def lower_thread_priority_to(niceness: int) -> None:
+    """Make the calling thread's niceness `niceness` (at most 19), if that lowers it."""
+    lower_thread_priority(min(19, niceness) - thread_niceness())

@@ -8,6 +8,7 @@ the geofilter, ingest and retention rules).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,19 +46,20 @@ def geofilter_check(geo: GeoFilter | None) -> Callable[[float | None, float | No
     """protocol §18 as a predicate: True when an advertised position counts as local."""
     if geo is None or (not geo.polygon and geo.box is None):
         return None
+    # A partial of a module function, not a closure: it is pickled to the pipeline process.
+    return functools.partial(_inside_geofilter, geo)
 
-    def inside(lat: float | None, lon: float | None) -> bool:
-        if lat is None or lon is None or (lat == 0.0 and lon == 0.0):
-            return True
-        if geo.polygon:
-            return inside_polygon(lat, lon, geo.polygon) or (
-                geo.buffer_km > 0 and near_polygon(lat, lon, geo.polygon, geo.buffer_km)
-            )
-        box = geo.box
-        assert box is not None
-        return box.lat_min <= lat <= box.lat_max and box.lon_min <= lon <= box.lon_max
 
-    return inside
+def _inside_geofilter(geo: GeoFilter, lat: float | None, lon: float | None) -> bool:
+    if lat is None or lon is None or (lat == 0.0 and lon == 0.0):
+        return True
+    if geo.polygon:
+        return inside_polygon(lat, lon, geo.polygon) or (
+            geo.buffer_km > 0 and near_polygon(lat, lon, geo.polygon, geo.buffer_km)
+        )
+    box = geo.box
+    assert box is not None
+    return box.lat_min <= lat <= box.lat_max and box.lon_min <= lon <= box.lon_max
 
 
 def retention_policy(settings: Settings) -> retention.RetentionPolicy:

@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from meshlens.ingest.counters import CounterSnapshot
 from meshlens.ingest.mqtt import MqttFeed
+from meshlens.ingest.pipeline_process import PipelineProcess
 from meshlens.ingest.source_counters import SourceSnapshot
 from meshlens.ingest.worker import IngestWorker
 from meshlens.records import JSONObject
@@ -33,6 +34,13 @@ def _pipeline_json(c: CounterSnapshot) -> JSONObject:
         "rejected": dict(sorted(c.rejected.items())),
         "lastMessageAt": _at(c.last_message_ms),
     }
+
+
+def _process_json(pipeline: object) -> JSONObject | None:
+    """The pipeline's child process (ingest.pipelineProcess), or None when it runs here."""
+    if not isinstance(pipeline, PipelineProcess):
+        return None
+    return {"pid": pipeline.pid, "restarts": pipeline.restarts}
 
 
 def _counts_json(s: SourceSnapshot) -> JSONObject:
@@ -98,6 +106,7 @@ def ingest_status(worker: IngestWorker, feeds: Sequence[MqttFeed]) -> JSONObject
     return {
         "queue": {"depth": worker.depth, "capacity": worker.capacity},
         "pipeline": _pipeline_json(worker.counters.snapshot()),
+        "pipelineProcess": _process_json(worker.pipeline),
         "mqtt": {
             "total": _counts_json(total([feed.snapshot() for feed in feeds])),
             "sources": [_source_json(feed) for feed in feeds],

@@ -21,6 +21,7 @@ from meshlens.analytics.stats import round1
 from meshlens.api.analytics import AnalyticsService
 from meshlens.api.ingest_status import MqttCollector
 from meshlens.ingest.mqtt import MqttFeed
+from meshlens.ingest.pipeline_process import PipelineProcess
 from meshlens.ingest.worker import IngestWorker
 from meshlens.recomputer import (
     ForkRunner,
@@ -194,6 +195,12 @@ class IngestCollector:
         depth = _gauge("meshlens_ingest_queue_depth", "Sightings waiting to be written.")
         depth.add_metric([], self._worker.depth)
         out += [rejected, depth]
+        pipeline = self._worker.pipeline
+        if isinstance(pipeline, PipelineProcess):
+            out.append(unlabelled(
+                _counter, "meshlens_ingest_pipeline_process_restarts",
+                "Pipeline processes started again after one died.", pipeline.restarts,
+            ))  # fmt: skip
         if c.last_message_ms is not None:
             last = _gauge("meshlens_ingest_last_message_timestamp_seconds", "Last sighting.")
             last.add_metric([], c.last_message_ms / 1000.0)

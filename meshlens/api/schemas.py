@@ -187,6 +187,7 @@ INGEST_STATUS = obj(
     {
         "queue": obj({"depth": INTEGER, "capacity": INTEGER}),
         "pipeline": obj(_COUNTS),
+        "pipelineProcess": nullable(obj({"pid": nullable(INTEGER), "restarts": INTEGER})),
         "mqtt": obj(
             {
                 "total": obj(_SOURCE_COUNTS),

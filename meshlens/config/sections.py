@@ -379,12 +379,23 @@ class IngestSettings:
         ' (docs/benchmarks.md, "Serving").',
         origin="meshlens",
     )
+    pipeline_process: bool = setting(
+        "pipelineProcess",
+        True,
+        BOOLEAN,
+        "Run the ingest pipeline (decoding and database writes) in a low-priority child"
+        " process, the serving process only appending its rows to the store: ingest's"
+        " Python then never holds the GIL that serves reads (docs/architecture.md,"
+        ' "The pipeline process"); false: on a thread of the server.',
+        origin="meshlens",
+    )
     mqtt_child_process: bool = setting(
         "mqttChildProcess",
-        False,
+        True,
         BOOLEAN,
-        "Receive and route each MQTT source in a child process of its own, so receipt and"
-        " writing use two cores (for feeds above ~20,000 messages/s on a dedicated server;"
-        " ~18 MB more per source); false: on a thread of the server.",
+        "Receive and route each MQTT source in a child process of its own (~17 MB more per"
+        " source): with `pipelineProcess`, ingest's Python then stays out of the serving"
+        ' process (docs/architecture.md, "The pipeline process"), and receipt and writing'
+        " use two cores; false: on a thread of the server.",
         origin="meshlens",
     )

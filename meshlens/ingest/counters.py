@@ -28,9 +28,10 @@ class CounterSnapshot:
 class IngestCounters:
     """Thread-safe counters for one source (or the total); cheap to bump from any thread."""
 
-    def __init__(self, name: str, clock: Clock | None = None) -> None:
+    def __init__(self, name: str, clock: Clock | None = None, *, log_rejected: bool = True) -> None:
         self.name = name
         self._clock = clock or SystemClock()
+        self._log_rejected = log_rejected  # False: another process's counters log them
         self._lock = threading.Lock()
         self._received = 0
         self._stored = 0
@@ -70,7 +71,7 @@ class IngestCounters:
                 self._logged_in_window.clear()
             self._logged_in_window[reason] += 1
             should_log = self._logged_in_window[reason] <= 5
-        if should_log:
+        if should_log and self._log_rejected:
             log.warning("rejected (%s) %s%s", reason, where, f": {detail}" if detail else "")
 
     def snapshot(self) -> CounterSnapshot:

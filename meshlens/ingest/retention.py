@@ -11,7 +11,8 @@ observation is older than `retention.packetDays`, plus, while the database holds
    recomputers recompute;
 2. deletes them from SQLite in bounded transactions on the writer thread, interleaved
    with ingest's own (a sighting of a dropped hash meanwhile starts it afresh, see
-   Pipeline._write_transmissions);
+   transaction._write_transmissions; a pipeline in a process of its own, which reads
+   the database rather than the store, is told the dropped ids until they are gone);
 3. returns the freed pages to the file system in bounded incremental-vacuum steps, then
    checkpoints the WAL so the file really shrinks.
 
@@ -31,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +54,18 @@ DAY_MS = 86_400_000
 DELETE_BATCH = 500  # transmissions per delete transaction (~15k observations at staging)
 VACUUM_PAGES = 512  # pages freed per vacuum step (2 MB of 4 KiB pages)
 SIZE_HEADROOM = 0.9  # prune below the size limit, so the next pass need not prune again
+
+
+class Condemned(Protocol):
+    """Told which transmissions the store dropped, then when their rows are deleted."""
+
+    def condemn(self, tx_ids: list[int]) -> None:
+        """These left the store (called on the store's writer, in the swap)."""
+        ...
+
+    def release(self, tx_ids: list[int]) -> None:
+        """These rows are deleted from the database."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +151,7 @@ class Retention:
         policy: RetentionPolicy,
         clock: Clock,
         exclusive: Exclusive[object],
+        condemned: Condemned | None = None,
         delete_batch: int = DELETE_BATCH,
         vacuum_pages: int = VACUUM_PAGES,
     ) -> None:
@@ -146,6 +160,7 @@ class Retention:
         self._policy = policy
         self._clock = clock
         self._exclusive = exclusive
+        self._condemned = condemned
         self._delete_batch = delete_batch
         self._vacuum_pages = vacuum_pages
         self._stop = threading.Event()
@@ -237,14 +252,18 @@ class Retention:
         prepared = prepare(snap, ~drop)
         del snap  # the old columns go as soon as readers let go of them
 
+        ids = prepared.dropped_db_ids
+        condemned = self._condemned
+
         def swap() -> float:
             started = time.perf_counter()
             self._store.apply_prune(prepared)
+            if condemned is not None:
+                condemned.condemn(ids.tolist())
             return time.perf_counter() - started
 
         held = self._exclusive(swap)
         assert isinstance(held, float)
-        ids = prepared.dropped_db_ids
         started = time.perf_counter()
         tx_total = obs_total = 0
         for start in range(0, ids.shape[0], self._delete_batch):
@@ -254,6 +273,8 @@ class Retention:
             )
             tx_total += n_tx
             obs_total += n_obs
+        if condemned is not None:
+            condemned.release(ids.tolist())
         return PruneReport(
             tx_total, obs_total, store_swap_s=held,
             delete_s=time.perf_counter() - started,

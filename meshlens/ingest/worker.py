@@ -17,11 +17,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from meshlens.ingest.counters import IngestCounters
 from meshlens.ingest.outcome import Result
-from meshlens.ingest.pipeline import Pipeline
 from meshlens.ingest.status import ObserverStatus
 from meshlens.priority import lower_thread_priority
 from meshlens.records import Clock, Sighting, SystemClock
@@ -65,12 +64,26 @@ class _Task:
 T = TypeVar("T")
 
 
+class BatchPipeline(Protocol):
+    """What the worker hands its batches to: a Pipeline, or a PipelineProcess."""
+
+    counters: IngestCounters
+
+    def process(self, sightings: Sequence[Sighting]) -> list[Result]:
+        """Store a batch; one Result per sighting, in order."""
+        ...
+
+    def apply_statuses(self, statuses: Sequence[ObserverStatus]) -> None:
+        """Write observer status messages."""
+        ...
+
+
 class IngestWorker:
     """Owns the pipeline's thread: batches sightings from a bounded queue."""
 
     def __init__(
         self,
-        pipeline: Pipeline,
+        pipeline: BatchPipeline,
         *,
         capacity: int = 50_000,
         batch_size: int = 500,

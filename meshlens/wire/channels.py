@@ -36,6 +36,10 @@ class ChannelKey:
         object.__setattr__(self, "channel_hash", channel_hash(self.key))
         object.__setattr__(self, "cipher", GroupCipher(self.key))
 
+    def __reduce__(self) -> tuple[type[ChannelKey], tuple[str, bytes]]:
+        # Pickled as label and key (the cipher is rebuilt): keys go to the pipeline process.
+        return (ChannelKey, (self.label, self.key))
+
     @property
     def text_label(self) -> str:
         """The label shown for a group text: any casing of `public` reads `Public` (§4.4)."""

@@ -19,6 +19,10 @@ class Region:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_mac", Hmac256(self.key))
 
+    def __reduce__(self) -> tuple[type[Region], tuple[str, bytes]]:
+        # Pickled as name and key (the MAC is rebuilt): regions go to the pipeline process.
+        return (Region, (self.name, self.key))
+
     @classmethod
     def named(cls, name: str) -> Region:
         """The region whose key is SHA-256 of its name with a leading `#`."""

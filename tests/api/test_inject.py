@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,14 @@ def _frame(i: int) -> str:
     return channel_frame(key, f"injected {i}", timestamp=1_767_225_600 + i).hex()
 
 
-@pytest.fixture
-def keyed(tmp_path: Path) -> Settings:
-    """Settings with an API key configured."""
-    return settings_for(tmp_path, api_key=Secret(KEY))
+@pytest.fixture(params=[True, False], ids=["pipeline process", "pipeline thread"])
+def keyed(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """Settings with an API key configured; the pipeline in its process, or on a thread."""
+    settings = settings_for(tmp_path, api_key=Secret(KEY))
+    ingest = dataclasses.replace(settings.meshlens.ingest, pipeline_process=request.param)
+    return dataclasses.replace(
+        settings, meshlens=dataclasses.replace(settings.meshlens, ingest=ingest)
+    )
 
 
 def _ready(serve: Serve, settings: Settings) -> Running:
@@ -60,6 +65,13 @@ def test_a_packet_is_stored_and_listed(serve: Serve, keyed: Settings) -> None:
     assert [p["hash"] for p in listed["packets"]] == [body["hash"]]
     assert listed["packets"][0]["observer_id"] == "OBSX"
     assert server.server.worker.counters.snapshot().stored_observations == 1
+    process = server.server.pipeline_process
+    with server.client() as http:
+        status = http.get("/api/ingest/status").json()["pipelineProcess"]
+    if keyed.meshlens.ingest.pipeline_process:
+        assert process is not None and status == {"pid": process.pid, "restarts": 0}
+    else:
+        assert process is None and status is None
 
 
 def test_the_same_sighting_twice_is_a_duplicate(serve: Serve, keyed: Settings) -> None:

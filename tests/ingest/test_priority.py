@@ -14,11 +14,14 @@ from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
 from meshlens.db.database import Database
 from meshlens.ingest.mqtt import MqttFeed
+from meshlens.ingest.pipeline_process import PipelineProcess, PipelineSpec
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
-from meshlens.priority import lower_thread_priority
+from meshlens.priority import lower_thread_priority, lower_thread_priority_to
 from meshlens.storage import open_storage
+from meshlens.store.store import PacketStore
 from tests.ingest.brokers import unique_prefix
+from tests.ingest.helpers import T0, advert_frame, sighting
 from tests.ingest.test_mqtt_end_to_end import wait_for
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX niceness")
@@ -55,6 +58,47 @@ def test_lowering_a_thread_leaves_the_others_and_stops_at_19() -> None:
     assert in_new_thread(0) == (base, base)
     assert in_new_thread(40) == (base, 19)
     assert own_niceness() == base
+
+
+def test_a_thread_lowered_to_a_niceness_gets_it_never_a_higher_priority() -> None:
+    base = own_niceness()
+    seen: list[int] = []
+
+    def run() -> None:
+        lower_thread_priority_to(base + 3)
+        seen.append(own_niceness())
+        lower_thread_priority_to(base + 1)  # would raise it again: not done
+        seen.append(own_niceness())
+        lower_thread_priority_to(40)
+        seen.append(own_niceness())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    assert seen == [min(19, base + 3), min(19, base + 3), 19]
+
+
+def test_the_pipeline_process_runs_at_its_niceness_whoever_starts_it(tmp_path: Path) -> None:
+    """Started from a thread already niced (the ingest worker's), it is not niced twice."""
+    base = own_niceness()
+    Database(tmp_path / "p.db").close()
+    spec = PipelineSpec(tmp_path / "p.db", niceness=base + 7, idle=True)
+    process = PipelineProcess(spec, PacketStore())
+    seen: list[tuple[int, int]] = []
+
+    def from_a_niced_thread() -> None:
+        lower_thread_priority(5)
+        process.process([sighting(advert_frame(1), at_ms=T0)])  # starts it
+        assert process.pid is not None
+        seen.append((niceness_of(process.pid), os.sched_getscheduler(process.pid)))
+
+    try:
+        thread = threading.Thread(target=from_a_niced_thread)
+        thread.start()
+        thread.join()
+    finally:
+        process.stop()
+    assert seen == [(min(19, base + 7), os.SCHED_IDLE)]
 
 
 def test_the_database_writer_runs_at_its_niceness(tmp_path: Path) -> None:

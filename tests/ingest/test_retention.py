@@ -1,4 +1,9 @@
-"""Retention on a real SQLite file and a running ingest worker, with an injected clock."""
+"""Retention on a real SQLite file and a running ingest worker, with an injected clock.
+
+Each test runs twice: with the pipeline on the worker's thread, and in its own process
+(meshlens.ingest.pipelineProcess), which reads what is stored from the database and so
+must be told which transmissions retention has dropped from the store.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from meshlens.db.database import Database
 from meshlens.ingest.loader import load_store
 from meshlens.ingest.outcome import Outcome
 from meshlens.ingest.pipeline import Pipeline
+from meshlens.ingest.pipeline_process import PipelineProcess, PipelineSpec
 from meshlens.ingest.retention import DAY_MS, PruneReport, Retention, RetentionPolicy
 from meshlens.ingest.worker import IngestWorker
 from meshlens.records import FakeClock, Sighting
@@ -62,11 +68,12 @@ class Live:
     db: Database
     store: PacketStore
     worker: IngestWorker
+    process: PipelineProcess | None  # the pipeline's process, when it runs in one
 
     def retention(self, policy: RetentionPolicy, now_ms: int) -> Retention:
         return Retention(
             self.db, self.store, policy=policy, clock=FakeClock(now_ms),
-            exclusive=lambda fn: self.worker.call(fn).result(),
+            exclusive=lambda fn: self.worker.call(fn).result(), condemned=self.process,
         )  # fmt: skip
 
     def ingest(self, sightings: list[Sighting]) -> list[Outcome]:
@@ -76,19 +83,22 @@ class Live:
         return set(self.db.read(lambda c: [r[0] for r in c.execute(f"SELECT id FROM {table}")]))
 
 
-@pytest.fixture
-def live(template: Path, tmp_path: Path) -> Iterator[Live]:
+@pytest.fixture(params=["thread", "process"])
+def live(template: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live]:
     path = tmp_path / "m.db"
     shutil.copyfile(template, path)
     db = Database(path)
     store = PacketStore()
     load_store(db, store)
-    worker = IngestWorker(Pipeline(db, store))
+    process = PipelineProcess(PipelineSpec(path), store) if request.param == "process" else None
+    worker = IngestWorker(process or Pipeline(db, store))
     worker.start()
     try:
-        yield Live(path, db, store, worker)
+        yield Live(path, db, store, worker, process)
     finally:
         worker.stop()
+        if process is not None:
+            process.stop()
         db.close()
 
 
@@ -166,6 +176,8 @@ def test_a_sighting_of_a_dropped_hash_before_its_row_is_deleted_starts_afresh(
     keep = np.ones(len(snap.tx), np.bool_)
     keep[row] = False
     live.worker.call(lambda: live.store.prune(keep)).result()
+    if live.process is not None:  # as retention tells it in its swap
+        live.process.condemn([old_id])
     assert live.ingest([sighting(frame, "OBS1", at_ms=T0 + 9 * DAY_MS)]) == [Outcome.NEW]
     assert old_id not in live.sql_ids("transmissions")
     _check_store_matches_sqlite(live)
