@@ -61,11 +61,13 @@ class MqttLoad:
         )
         self._ready = False
 
-    def feed(self, *, child_process: bool = False) -> MqttFeed:
-        """The source a server under test subscribes with (receipt on a thread, by default)."""
+    def feed(self, *, child_process: bool | None = None) -> MqttFeed:
+        """The source a server under test subscribes with (receipt where shipped, by default)."""
         source = MqttSource(
             "bench", BrokerUrl("mqtt", "127.0.0.1", self.port), topics=(f"{self.root}/+/+/packets",)
         )
+        if child_process is None:  # meshlens.ingest.mqttChildProcess as shipped
+            child_process = Settings().meshlens.ingest.mqtt_child_process
         return MqttFeed(source, routing_rules(Settings()), child_process=child_process)
 
     def go(self) -> None:

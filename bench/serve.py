@@ -9,8 +9,11 @@ connections, in phases:
      back (paced as shipped) plus ingest at 500 observations/s, published to the
      machine's Mosquitto (127.0.0.1:1883) by a process of its own and received by the
      server's own MQTT source (bench/mqtt_load.py; `--feeder-thread`: offered by a thread
-     of the server instead). The ratio is the median over the pairs of the churn p99
-     over the idle p99 just before it.
+     of the server instead), in its receipt process and written by the pipeline process
+     as shipped (`--receipt-thread`, `--pipeline-in-server`: on threads of the server).
+     The ratio is the median over the pairs of the churn p99 over the idle p99 just
+     before it; each churn phase says the CPU of ingest's threads in the server, and
+     of the pipeline process.
 Analytics whose compute has not landed are replaced by stand-ins that do comparable
 vectorised work over the same columns, so nine recomputers really churn. Run:
 
@@ -256,9 +259,25 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
-def ingest_cpu_s() -> float:
-    """CPU seconds so far of ingest's threads in this process (`thread_cpu`)."""
-    return sum(cpu for name, cpu in thread_cpu().items() if is_ingest_thread(name))
+def ingest_cpu_by_thread() -> dict[str, float]:
+    """CPU seconds so far of each of ingest's threads in this process, by name."""
+    return {name: cpu for name, cpu in thread_cpu().items() if is_ingest_thread(name)}
+
+
+def process_cpu_s(pid: int | None) -> float:
+    """CPU seconds so far of another process (0 when there is none, or it has gone)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pipeline_pid(server: Server) -> int | None:
+    """The server's pipeline process, if its pipeline runs in one."""
+    return None if server.pipeline_process is None else server.pipeline_process.pid
 
 
 def fork_stats(server: Server) -> ForkRunnerStats | None:
@@ -300,13 +319,14 @@ def start_server(
     cpu_share: float | None = None,
     busy_batch_latency_ms: int | None = None,
     feeds: Sequence[Feed] = (),
+    pipeline_process: bool | None = None,
 ) -> tuple[Server, int, Callable[[], None]]:
     """The real Server on a thread's event loop; returns it, its port and a stop function.
 
     Recomputers run in a child forked per compute, as shipped, unless `replica` puts them
     on the long-lived replica child (`analytics.computeIn: replica`); `cpu_share` replaces
     `analytics.computeCpuShare` (1: no pacing) and `busy_batch_latency_ms`
-    `meshlens.ingest.busyBatchLatencyMs`.
+    `meshlens.ingest.busyBatchLatencyMs`, `pipeline_process` `meshlens.ingest.pipelineProcess`.
     """
     if niceness is not None:  # read when the Server builds its compute children
         app.COMPUTE_NICENESS = niceness
@@ -316,12 +336,13 @@ def start_server(
     if cpu_share is not None:  # analytics.computeCpuShare; 1 turns pacing off
         analytics_settings = dataclasses.replace(settings.analytics, compute_cpu_share=cpu_share)
         settings = dataclasses.replace(settings, analytics=analytics_settings)
+    ingest = settings.meshlens.ingest
     if busy_batch_latency_ms is not None:  # meshlens.ingest.busyBatchLatencyMs; 50: off
-        ingest = dataclasses.replace(
-            settings.meshlens.ingest, busy_batch_latency_ms=busy_batch_latency_ms
-        )
-        meshlens = dataclasses.replace(settings.meshlens, ingest=ingest)
-        settings = dataclasses.replace(settings, meshlens=meshlens)
+        ingest = dataclasses.replace(ingest, busy_batch_latency_ms=busy_batch_latency_ms)
+    if pipeline_process is not None:
+        ingest = dataclasses.replace(ingest, pipeline_process=pipeline_process)
+    meshlens = dataclasses.replace(settings.meshlens, ingest=ingest)
+    settings = dataclasses.replace(settings, meshlens=meshlens)
     server = Server(settings, analytics=analytics, clock=clock, feeds=feeds)
     sock = bind("127.0.0.1", 0)
     port = int(sock.getsockname()[1])
@@ -351,9 +372,9 @@ def mqtt_load(args: argparse.Namespace) -> MqttLoad | None:
     return load_for("mlbench", args.ingest_rate, args.seconds * args.pairs)
 
 
-def feeds_of(mqtt: MqttLoad | None) -> list[Feed]:
+def feeds_of(mqtt: MqttLoad | None, *, child_process: bool | None = None) -> list[Feed]:
     """The server's feeds: the MQTT source the churn's publisher sends to, if any."""
-    return [] if mqtt is None else [mqtt.feed()]
+    return [] if mqtt is None else [mqtt.feed(child_process=child_process)]
 
 
 def wait_ready(server: Server) -> None:
@@ -396,6 +417,22 @@ def _parser() -> argparse.ArgumentParser:
         "--cpu-share", type=float, help="replace analytics.computeCpuShare (1: no pacing)"
     )
     parser.add_argument(
+        "--receipt-thread",
+        action="store_true",
+        help="receive MQTT on a thread of the server (meshlens.ingest.mqttChildProcess false)",
+    )
+    parser.add_argument(
+        "--pipeline-not-idle",
+        action="store_true",
+        help="run the pipeline process at the ingest niceness alone, not SCHED_IDLE",
+    )
+    parser.add_argument(
+        "--pipeline-in-server",
+        action="store_true",
+        help="run ingest's pipeline on a thread of the server (meshlens.ingest.pipelineProcess"
+        " false), not in its child process",
+    )
+    parser.add_argument(
         "--busy-batch-latency-ms",
         type=int,
         help="replace meshlens.ingest.busyBatchLatencyMs (50, the batchLatencyMs: no change)",
@@ -422,12 +459,18 @@ def measure(
             recompute=not args.no_recompute, ingest=not args.no_ingest, mqtt=mqtt,
         )  # fmt: skip
         with churning as churn:
-            cpu_before = ingest_cpu_s()
+            pid = pipeline_pid(server)
+            cpu_before, child_before = ingest_cpu_by_thread(), process_cpu_s(pid)
             result = run_wrk(url, **run)
-            ingest_ms = (ingest_cpu_s() - cpu_before) * 1000 / args.seconds
+            ingest = {name: (cpu - cpu_before.get(name, 0.0)) * 1000 / args.seconds
+                      for name, cpu in ingest_cpu_by_thread().items()}  # fmt: skip
+            child_ms = (process_cpu_s(pid) - child_before) * 1000 / args.seconds
             computes = churn.computes  # in the measured window
+        threads = ", ".join(f"{name} {ms:.0f}" for name, ms in sorted(ingest.items()))
         label = (f"churn {pair + 1}: {computes} computes, {churn.offered} obs,"
-                 f" {churn.stored} stored, ingest's threads {ingest_ms:.0f} ms CPU/s")  # fmt: skip
+                 f" {churn.stored} stored, ingest's threads {sum(ingest.values()):.0f} ms"
+                 f" CPU/s ({threads})"
+                 + (f", pipeline process {child_ms:.0f}" if pid is not None else ""))  # fmt: skip
         rows.append((label, result))
     return rows
 
@@ -534,6 +577,8 @@ def main() -> None:
         mqtt = mqtt_load(args)
         if args.ingest_niceness is not None:  # read when the Server builds its ingest
             app.INGEST_NICENESS = args.ingest_niceness
+        if args.pipeline_not_idle:
+            app.PIPELINE_SCHED_IDLE = False
         print(f"ingest threads' niceness +{app.INGEST_NICENESS}")
         server, port, stop = start_server(
             Settings(db_path=db),
@@ -542,7 +587,8 @@ def main() -> None:
             replica=args.replica,
             cpu_share=args.cpu_share,
             busy_batch_latency_ms=args.busy_batch_latency_ms,
-            feeds=feeds_of(mqtt),
+            feeds=feeds_of(mqtt, child_process=False if args.receipt_thread else None),
+            pipeline_process=False if args.pipeline_in_server else None,
         )
         try:
             wait_ready(server)
