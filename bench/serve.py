@@ -9,8 +9,8 @@ connections, in phases:
      back (paced as shipped) plus ingest at 500 observations/s, published to the
      machine's Mosquitto (127.0.0.1:1883) by a process of its own and received by the
      server's own MQTT source (bench/mqtt_load.py; `--feeder-thread`: offered by a thread
-     of the server instead), in its receipt process and written by the pipeline process
-     as shipped (`--receipt-thread`, `--pipeline-in-server`: on threads of the server).
+     of the server instead), received and written on threads of the server as shipped
+     (`--receipt-process`, `--pipeline-process`: in processes of their own).
      The ratio is the median over the pairs of the churn p99 over the idle p99 just
      before it; each churn phase says the CPU of ingest's threads in the server, and
      of the pipeline process.
@@ -417,9 +417,9 @@ def _parser() -> argparse.ArgumentParser:
         "--cpu-share", type=float, help="replace analytics.computeCpuShare (1: no pacing)"
     )
     parser.add_argument(
-        "--receipt-thread",
+        "--receipt-process",
         action="store_true",
-        help="receive MQTT on a thread of the server (meshlens.ingest.mqttChildProcess false)",
+        help="receive MQTT in a receipt process (meshlens.ingest.mqttChildProcess true)",
     )
     parser.add_argument(
         "--pipeline-not-idle",
@@ -427,10 +427,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run the pipeline process at the ingest niceness alone, not SCHED_IDLE",
     )
     parser.add_argument(
-        "--pipeline-in-server",
+        "--pipeline-process",
         action="store_true",
-        help="run ingest's pipeline on a thread of the server (meshlens.ingest.pipelineProcess"
-        " false), not in its child process",
+        help="run ingest's pipeline in its process (meshlens.ingest.pipelineProcess true)",
     )
     parser.add_argument(
         "--busy-batch-latency-ms",
@@ -508,7 +507,23 @@ def report(rows: list[tuple[str, WrkResult]]) -> None:
 
 
 def rows(ctx: Context) -> list[Row]:
-    """Idle and churn p99 of the default-shape read: 3 pairs of 30 s phases, their medians."""
+    """Idle and churn p99 of the default-shape read: 3 pairs of 30 s phases, their medians.
+
+    Then the ratio again with ingest's receipt and pipeline in processes of their own
+    (`mqttChildProcess`, `pipelineProcess`: opt-in; docs/benchmarks.md, "The pipeline
+    process").
+    """
+    shipped = _serve_rows(ctx, processes=False)
+    ratio = _serve_rows(ctx, processes=True)[-1]
+    how = "receipt and pipeline in processes (mqttChildProcess, pipelineProcess)"
+    return [
+        *shipped,
+        dataclasses.replace(ratio, figure=f"{ratio.figure}, {how}"),
+    ]
+
+
+def _serve_rows(ctx: Context, *, processes: bool) -> list[Row]:
+    """One server's idle, churn and ratio rows."""
     # A churn phase starts with a round of computes (Churn): in 4 s phases that round
     # was a quarter of the phase; 30 s also hold much of the paced rest after it.
     seconds, pairs = ("3", "1") if ctx.quick else ("30", "3")
@@ -518,8 +533,9 @@ def rows(ctx: Context) -> list[Row]:
         shutil.copy(args.db, db)
         mqtt = mqtt_load(args)
         server, port, stop = start_server(
-            Settings(db_path=db), bench_registry(), args.niceness, feeds=feeds_of(mqtt)
-        )
+            Settings(db_path=db), bench_registry(), args.niceness,
+            feeds=feeds_of(mqtt, child_process=processes), pipeline_process=processes,
+        )  # fmt: skip
         try:
             wait_ready(server)
             results = measure(server, port, args, mqtt)
@@ -587,8 +603,8 @@ def main() -> None:
             replica=args.replica,
             cpu_share=args.cpu_share,
             busy_batch_latency_ms=args.busy_batch_latency_ms,
-            feeds=feeds_of(mqtt, child_process=False if args.receipt_thread else None),
-            pipeline_process=False if args.pipeline_in_server else None,
+            feeds=feeds_of(mqtt, child_process=True if args.receipt_process else None),
+            pipeline_process=True if args.pipeline_process else None,
         )
         try:
             wait_ready(server)

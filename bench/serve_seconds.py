@@ -15,8 +15,7 @@ apart. Loads, each after an idle phase:
   - `LOAD~N` runs the recomputers' threads in the server (each recomputer's, the
     runner's dispatcher and result readers) at niceness N for the pair (root, as `^`);
   - the marks combine (`ingest@0.25%0.02`).
-`--receipt-thread` receives on a thread of the server (`mqttChildProcess: false`), not
-in a receipt process as shipped.
+`--child-process` receives in a receipt process (`mqttChildProcess: true`).
 Run:
 
     flock /work/bench.lock env PYTHONPATH=. python -m bench.serve_seconds full ingest publish
@@ -165,9 +164,7 @@ def main() -> None:
     )
     parser.add_argument("--db", type=Path, default=STAGING_DB)
     parser.add_argument("--seconds", type=int, default=30, help="seconds per phase")
-    parser.add_argument(
-        "--receipt-thread", action="store_true", help="receive on a thread, not a receipt process"
-    )
+    parser.add_argument("--child-process", action="store_true", help="receive in a receipt process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
         db = Path(tmp) / "serve.db"
@@ -179,7 +176,7 @@ def main() -> None:
             ["mosquitto_sub", "-h", "127.0.0.1", "-t", f"{other.root}/#"],
             stdout=subprocess.DEVNULL,
         )
-        feed = mqtt.feed(child_process=False if args.receipt_thread else None)
+        feed = mqtt.feed(child_process=True if args.child_process else None)
         server, port, stop = start_server(Settings(db_path=db), bench_registry(), feeds=[feed])
         try:
             wait_ready(server)

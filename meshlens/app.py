@@ -310,8 +310,6 @@ class Server:
             log.info("meshlens listening on http://%s:%d", server.host, server.port)
             if on_listening is not None:
                 on_listening(server.port)
-            if self.pipeline_process is not None:
-                self.pipeline_process.start()  # its imports overlap the store's load
             for feed in self.feeds:
                 feed.start(self.worker)
             self._loader.start()

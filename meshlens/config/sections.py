@@ -381,21 +381,21 @@ class IngestSettings:
     )
     pipeline_process: bool = setting(
         "pipelineProcess",
-        True,
+        False,
         BOOLEAN,
         "Run the ingest pipeline (decoding and database writes) in a low-priority child"
-        " process, the serving process only appending its rows to the store: ingest's"
-        " Python then never holds the GIL that serves reads (docs/architecture.md,"
-        ' "The pipeline process"); false: on a thread of the server.',
+        " process (~31 MB), the serving process only appending its rows to the store:"
+        " with `mqttChildProcess` too, ingest's Python leaves the GIL that serves reads"
+        ' (docs/architecture.md, "The pipeline process"); false: on a thread of the server.',
         origin="meshlens",
     )
     mqtt_child_process: bool = setting(
         "mqttChildProcess",
-        True,
+        False,
         BOOLEAN,
         "Receive and route each MQTT source in a child process of its own (~17 MB more per"
-        " source): with `pipelineProcess`, ingest's Python then stays out of the serving"
-        ' process (docs/architecture.md, "The pipeline process"), and receipt and writing'
-        " use two cores; false: on a thread of the server.",
+        " source), so receipt and writing use two cores; with `pipelineProcess`, ingest's"
+        ' Python then stays out of the serving process (docs/architecture.md, "The pipeline'
+        ' process"); false: on a thread of the server.',
         origin="meshlens",
     )
