@@ -83,6 +83,7 @@ class Database:
     def _run_writes(self) -> None:
         lower_thread_priority(self._writer_niceness)
         conn = self._write_conn
+        transactions = DirectWriter(conn)  # this thread is the connection's one user
         while True:
             task = self._tasks.get()
             if task is _STOP:
@@ -99,13 +100,7 @@ class Database:
                     future.set_result(result)
                 continue
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = fn(conn)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
+                result = transactions.write(fn)
             except BaseException as err:  # delivered to the caller, who decides
                 future.set_exception(err)
             else:
@@ -177,8 +172,9 @@ class Writer(Protocol):
 class DirectWriter:
     """Write transactions on the calling thread, on one connection it is given.
 
-    For a process whose one thread writes (the pipeline process, meshlens/ingest/
-    pipeline_process.py): it needs no writer thread to hand its transactions to.
+    Database's writer thread runs its transactions through one; so does a process whose
+    one thread writes (the pipeline process, meshlens/ingest/pipeline_process.py), which
+    needs no writer thread to hand its transactions to.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
