@@ -247,7 +247,7 @@ def test_a_child_that_dies_fails_its_batch_and_a_new_one_takes_the_next(
     assert store.snapshot().tx.db_id.tolist() == [result.transmission_id]
 
 
-def test_condemned_ids_told_while_no_child_runs_reach_the_next_one(
+def test_condemned_ids_told_to_a_dead_child_reach_the_next_one(
     child: tuple[PipelineProcess, Database, PacketStore],
 ) -> None:
     process, _, store = child
