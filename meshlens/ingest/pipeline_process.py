@@ -174,8 +174,8 @@ class PipelineProcess:
     def _call(self, request: tuple[Any, ...]) -> Any:
         """Send a request, append the store batches it produced, return its answer."""
         with self._lock:
-            _, conn = self._ensure_child()
             try:
+                _, conn = self._ensure_child()
                 conn.send(request)
                 status, answer, batches = conn.recv()
             except (EOFError, OSError) as err:
@@ -197,17 +197,21 @@ class PipelineProcess:
         if self._stopped:
             raise StorageError("the pipeline process has been stopped")
         if self._child is None:
-            process, conn = start_child(_MODULE)
+            self._child = start_child(_MODULE)
+            conn = self._child[1]
             conn.send(("start", self.spec))
             if self._condemned:
                 conn.send(("condemn", sorted(self._condemned)))
                 conn.recv()
-            self._child = (process, conn)
         return self._child
 
     def _lost_child(self) -> int | None:
-        """Forget a child whose pipe broke; its exit code (the lock held)."""
-        assert self._child is not None
+        """Forget a child whose pipe broke; its exit code (the lock held).
+
+        None when no child was there to lose (starting one failed).
+        """
+        if self._child is None:
+            return None
         process, conn = self._child
         self._child = None
         self.restarts += 1

@@ -299,3 +299,18 @@ def test_keys_regions_and_the_geofilter_cross_the_pipe_intact() -> None:
     inside = pickle.loads(pickle.dumps(_OPTIONS)).inside_geofilter
     assert inside is not None
     assert (inside(47.5, -119.0), inside(47.5, -113.0), inside(None, None)) == (True, False, True)
+
+
+def test_a_child_that_cannot_open_the_database_is_a_clear_error_each_batch(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    spec = PipelineSpec(tmp_path / "no such folder" / "m.db")
+    process = PipelineProcess(spec, PacketStore())
+    try:
+        for _ in range(2):  # each batch tries a new child, and says why it failed
+            with pytest.raises(StorageError, match=r"exited \(code 1\) during a 'process'"):
+                process.process([sighting(_MESSAGES[b""], "OBS1", at_ms=T0)])
+    finally:
+        process.stop()
+    assert process.restarts == 2
+    assert "unable to open database file" in capfd.readouterr().err  # the child's traceback
