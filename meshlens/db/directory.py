@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from meshlens.db import multirow
 from meshlens.records import Node, Observer, ObserverId, PubKey
 
 _OBSERVER_COLUMNS = (
@@ -85,51 +86,39 @@ def upsert_observer_seen(conn: sqlite3.Connection, seen: ObserverSeen) -> tuple[
     return upsert_observers_seen(conn, [seen])[0]
 
 
-# Observers upserted by one statement: 7 parameters each, well under SQLite's limit.
-_OBSERVERS_PER_STATEMENT = 512
+_UPSERT_OBSERVERS = """INSERT INTO observers (id, name, iata, first_seen_ms, last_seen_ms,
+    packet_count, last_packet_at_ms) VALUES """
+_UPSERT_OBSERVERS_TAIL = f"""
+    ON CONFLICT(id) DO UPDATE SET
+        name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
+        iata = CASE WHEN excluded.iata != '' THEN excluded.iata ELSE iata END,
+        last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms),
+        packet_count = packet_count + excluded.packet_count,
+        last_packet_at_ms = CASE
+            WHEN excluded.last_packet_at_ms IS NULL THEN last_packet_at_ms
+            ELSE MAX(COALESCE(last_packet_at_ms, 0), excluded.last_packet_at_ms) END,
+        inactive = 0
+    RETURNING {_OBSERVER_COLUMNS}"""
 
 
 def upsert_observers_seen(
     conn: sqlite3.Connection, seens: Sequence[ObserverSeen]
 ) -> list[tuple[int, Observer]]:
-    """`upsert_observer_seen` for many distinct observers, in one statement; rows in order.
+    """`upsert_observer_seen` for many distinct observers, in multi-row statements; rows in order.
 
     A live batch names each of its observers once, and one statement for all of them
     costs the writer a fraction of a statement each (docs/benchmarks.md, session 19).
     """
+    values = [
+        (s.id, s.name, s.iata, s.seen_at_ms if s.first_seen_ms is None else s.first_seen_ms,
+         s.seen_at_ms, s.messages, s.packet_at_ms)
+        for s in seens
+    ]  # fmt: skip
     rows: dict[str, tuple[int, Observer]] = {}
-    for start in range(0, len(seens), _OBSERVERS_PER_STATEMENT):
-        chunk = seens[start : start + _OBSERVERS_PER_STATEMENT]
-        values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-        params = [
-            value
-            for seen in chunk
-            for value in (
-                seen.id,
-                seen.name,
-                seen.iata,
-                seen.seen_at_ms if seen.first_seen_ms is None else seen.first_seen_ms,
-                seen.seen_at_ms,
-                seen.messages,
-                seen.packet_at_ms,
-            )
-        ]
-        returned = conn.execute(
-            f"""INSERT INTO observers (id, name, iata, first_seen_ms, last_seen_ms, packet_count,
-                                       last_packet_at_ms)
-                VALUES {values}
-                ON CONFLICT(id) DO UPDATE SET
-                    name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
-                    iata = CASE WHEN excluded.iata != '' THEN excluded.iata ELSE iata END,
-                    last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms),
-                    packet_count = packet_count + excluded.packet_count,
-                    last_packet_at_ms = CASE
-                        WHEN excluded.last_packet_at_ms IS NULL THEN last_packet_at_ms
-                        ELSE MAX(COALESCE(last_packet_at_ms, 0), excluded.last_packet_at_ms) END,
-                    inactive = 0
-                RETURNING {_OBSERVER_COLUMNS}""",
-            params,
-        ).fetchall()
+    for chunk, sql in multirow.chunked(
+        values, _UPSERT_OBSERVERS, "(?, ?, ?, ?, ?, ?, ?)", _UPSERT_OBSERVERS_TAIL
+    ):
+        returned = conn.execute(sql, [v for row in chunk for v in row]).fetchall()
         for row in returned:  # RETURNING's order is unspecified: matched by id
             rowid, observer = _observer(row)
             rows[observer.id] = (rowid, observer)

@@ -7,7 +7,9 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, TypeVar
+from typing import Any
+
+from meshlens.db import multirow
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,53 +45,16 @@ def insert_transmission(conn: sqlite3.Connection, tx: NewTransmission) -> int:
     return cur.lastrowid
 
 
-# Rows per multi-row statement, a power of two: a batch is cut into power-of-two chunks,
-# so a dozen statement texts cover every batch size (and stay in the statement cache).
-# 1024 rows of 10 values stay under SQLite's default limit of 32,766 variables.
-_CHUNK_ROWS = 1024
-_statements: dict[tuple[str, int], str] = {}
-
-Row = TypeVar("Row", bound=tuple[Any, ...])
-
-
-def _chunks(
-    rows: Sequence[Row], head: str, one: str, tail: str
-) -> Iterator[tuple[Sequence[Row], str]]:
-    """Cut `rows` into power-of-two runs, each with its multi-row `head (one),(one)... tail`.
-
-    One statement per run instead of one per row: the Python per row shrinks to flattening
-    its values, and SQLite steps a whole run with the GIL released once (docs/benchmarks.md,
-    import rate).
-    """
-    start, n = 0, len(rows)
-    while start < n:
-        k = _CHUNK_ROWS
-        while k > n - start:
-            k //= 2
-        sql = _statements.get((head, k))
-        if sql is None:
-            sql = _statements[(head, k)] = head + ",".join([one] * k) + tail
-        yield rows[start : start + k], sql
-        start += k
-
-
 def known_transmissions(
     conn: sqlite3.Connection, content_hashes: Sequence[str]
 ) -> list[tuple[str, int, int, str | None]]:
     """(hash, id, payload type, from_pubkey) of the stored ones among `content_hashes`."""
-    found: list[tuple[str, int, int, str | None]] = []
-    for start in range(0, len(content_hashes), _HASHES_PER_QUERY):
-        chunk = content_hashes[start : start + _HASHES_PER_QUERY]
-        # One JSON array bound as a whole: no limit on the number of SQL variables.
-        found += conn.execute(
-            "SELECT hash, id, payload_type, from_pubkey FROM transmissions"
-            " WHERE hash IN (SELECT value FROM json_each(?))",
-            (json.dumps(chunk),),
-        ).fetchall()
-    return found
-
-
-_HASHES_PER_QUERY = 10_000
+    # One JSON array bound as a whole: no limit on the number of SQL variables.
+    return conn.execute(
+        "SELECT hash, id, payload_type, from_pubkey FROM transmissions"
+        " WHERE hash IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(content_hashes)),),
+    ).fetchall()
 
 
 def touch_transmissions(conn: sqlite3.Connection, spans: list[tuple[int, int, int]]) -> None:
@@ -97,7 +62,7 @@ def touch_transmissions(conn: sqlite3.Connection, spans: list[tuple[int, int, in
 
     `spans` holds (id, first ms, last ms) with distinct ids; a few statements in all.
     """
-    for chunk, sql in _chunks(spans, _TOUCH_HEAD, "(?,?,?)", _TOUCH_TAIL):
+    for chunk, sql in multirow.chunked(spans, _TOUCH_HEAD, "(?,?,?)", _TOUCH_TAIL):
         conn.execute(sql, list(chain.from_iterable(chunk)))
 
 
@@ -151,7 +116,7 @@ def insert_observations(
     row = conn.execute(_SEQUENCE).fetchone()
     start = int(row[0]) if row else 0
     before = conn.total_changes
-    for chunk, sql in _chunks(rows, _INSERT_OBSERVATIONS, "(?,?,?,?,?,?,?,?,?,?)", ""):
+    for chunk, sql in multirow.chunked(rows, _INSERT_OBSERVATIONS, "(?,?,?,?,?,?,?,?,?,?)", ""):
         conn.execute(sql, list(chain.from_iterable(chunk)))
     n = len(rows)
     if conn.total_changes - before == n:

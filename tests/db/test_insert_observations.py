@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshlens.db import directory, packets
+from meshlens.db import directory, multirow, packets
 from meshlens.db.database import Database
 
 
@@ -80,7 +80,7 @@ def test_chunked_inserts_give_the_ids_of_one_row_at_a_time(
         return [_values(tx, path, at=1000 + k) for k, (tx, path) in enumerate(pairs)]
 
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(packets, "_CHUNK_ROWS", 4)  # chunk edges inside small examples
+        patch.setattr(multirow, "CHUNK_ROWS", 4)  # chunk edges inside small examples
         with Database(Path(tmp) / "a.db") as a, Database(Path(tmp) / "b.db") as b:
             for db in (a, b):
                 _setup(db)
@@ -110,7 +110,7 @@ def _setup_second(conn: sqlite3.Connection) -> None:
 def test_touch_transmissions_moves_first_down_and_last_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(packets, "_CHUNK_ROWS", 2)  # three spans: two statements
+    monkeypatch.setattr(multirow, "CHUNK_ROWS", 2)  # three spans: two statements
     with Database(tmp_path / "m.db") as db:
         first = _setup(db)  # seen at 1000
         second = db.write(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from meshlens.db import directory
+from meshlens.db import directory, multirow
 from meshlens.db.database import Database
 from meshlens.records import Observer
 
@@ -59,7 +59,12 @@ def test_a_batch_upsert_gives_every_observer_the_row_the_rules_say(
     batches: list[list[directory.ObserverSeen]],
 ) -> None:
     expected: dict[str, Row] = {}
-    with tempfile.TemporaryDirectory() as tmp, Database(Path(tmp) / "o.db") as db:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        Database(Path(tmp) / "o.db") as db,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setattr(multirow, "CHUNK_ROWS", 2)  # statements of 1 and 2 rows, in turn
         for batch in batches:
 
             def write(conn: sqlite3.Connection) -> list[tuple[int, Observer]]:
