@@ -173,14 +173,15 @@ def run(
 
     `processes`: receipt and pipeline in child processes; else on threads, as shipped.
     """
-    from meshlens.app import INGEST_NICENESS, PIPELINE_SCHED_IDLE
+    from meshlens.app import pipeline_spec
+    from meshlens.config import Settings
     from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
     from meshlens.config.sections import IngestSettings
     from meshlens.db.database import Database
     from meshlens.ingest.mqtt import MqttFeed
     from meshlens.ingest.outcome import Result
     from meshlens.ingest.pipeline import Pipeline
-    from meshlens.ingest.pipeline_process import PipelineProcess, PipelineSpec
+    from meshlens.ingest.pipeline_process import PipelineProcess
     from meshlens.ingest.routing import RoutingRules
     from meshlens.ingest.worker import IngestWorker
     from meshlens.sim.simulation import channel_keys
@@ -208,10 +209,8 @@ def run(
         store = PacketStore()
         pipeline: Pipeline | PipelineProcess = Pipeline(db, store, keys=channel_keys())
         if processes:
-            pipeline = PipelineProcess(
-                PipelineSpec(db.path, channel_keys(), niceness=INGEST_NICENESS,
-                             idle=PIPELINE_SCHED_IDLE), store,
-            )  # fmt: skip
+            spec = pipeline_spec(Settings(db_path=db.path), keys=channel_keys())
+            pipeline = PipelineProcess(spec, store)
             pipeline.start()
         worker = IngestWorker(
             pipeline,

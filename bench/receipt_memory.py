@@ -23,15 +23,14 @@ from bench.encoder_data import sightings
 from bench.load import pss_kb
 from bench.mqtt_load import SHARED_PORT
 from bench.suite import Context, Row
-from meshlens.app import INGEST_NICENESS, PIPELINE_SCHED_IDLE
+from meshlens.app import pipeline_spec
 from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
 from meshlens.db.database import Database
 from meshlens.ingest.mqtt import MqttFeed
-from meshlens.ingest.pipeline_process import PipelineProcess, PipelineSpec
+from meshlens.ingest.pipeline_process import PipelineProcess
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
-from meshlens.storage import channel_keys, pipeline_options, region_keys
 from meshlens.store.store import PacketStore
 
 ORDER = 56
@@ -44,12 +43,7 @@ def measure() -> dict[str, float]:
     feed = MqttFeed(source, RoutingRules(), child_process=True)
     with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
         db = Database(Path(tmp) / "receipt.db")
-        settings = Settings(db_path=db.path)
-        spec = PipelineSpec(
-            db.path, channel_keys(settings), region_keys(settings), pipeline_options(settings),
-            niceness=INGEST_NICENESS, idle=PIPELINE_SCHED_IDLE,
-        )  # fmt: skip
-        pipeline = PipelineProcess(spec, PacketStore())
+        pipeline = PipelineProcess(pipeline_spec(Settings(db_path=db.path)), PacketStore())
         worker = IngestWorker(pipeline)
         worker.start()
         feed.start(worker)

@@ -232,28 +232,31 @@ def is_ingest_thread(name: str) -> bool:
     return name in ("ingest", "db-writer") or name.startswith("mqtt-")
 
 
+def _stat_cpu_s(stat: Path) -> float:
+    """User plus system CPU seconds in a /proc `stat` file (0 when it has gone)."""
+    try:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def thread_cpu() -> dict[str, float]:
     """CPU seconds so far of this process's threads by name, and of its child processes."""
-    tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, float] = defaultdict(float)
     names = {t.native_id: t.name for t in threading.enumerate()}
     for task in Path("/proc/self/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
         # Python threads by their names (numbers dropped); others (granian's, SQLite's) "native".
         name = names.get(int(task.name), "native")
         name = "-".join(p for p in name.split("-") if not p.isdigit() and "(" not in p)
-        out[name] += (int(fields[11]) + int(fields[12])) / tick
+        out[name] += _stat_cpu_s(task / "stat")
     children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
     for pid in children:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             comm = Path(f"/proc/{pid}/comm").read_text().strip()
         except OSError:
             continue
-        out[f"child:{comm}"] += (int(fields[11]) + int(fields[12])) / tick
+        out[f"child:{comm}"] += _stat_cpu_s(Path(f"/proc/{pid}/stat"))
     times = os.times()
     out["reaped (wrk, per-round children)"] = times.children_user + times.children_system
     return out
@@ -266,13 +269,7 @@ def ingest_cpu_by_thread() -> dict[str, float]:
 
 def process_cpu_s(pid: int | None) -> float:
     """CPU seconds so far of another process (0 when there is none, or it has gone)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0 if pid is None else _stat_cpu_s(Path(f"/proc/{pid}/stat"))
 
 
 def pipeline_pid(server: Server) -> int | None:

@@ -62,6 +62,7 @@ from meshlens.storage import (
     retention_policy,
 )
 from meshlens.store.store import LoadProgress, PacketStore
+from meshlens.wire import ChannelKeys, RegionKeys
 
 log = logging.getLogger("meshlens")
 
@@ -100,6 +101,23 @@ def live_feeds(settings: Settings) -> list[MqttFeed]:
         settings.mqtt_sources,
         routing_rules(settings),
         child_process=settings.meshlens.ingest.mqtt_child_process,
+    )
+
+
+def pipeline_spec(
+    settings: Settings, keys: ChannelKeys | None = None, regions: RegionKeys | None = None
+) -> PipelineSpec:
+    """The pipeline process as `meshlens serve` runs it: ingest's niceness, SCHED_IDLE.
+
+    `keys` and `regions` default to the settings' (a caller that built them passes them).
+    """
+    return PipelineSpec(
+        settings.db_path,
+        channel_keys(settings) if keys is None else keys,
+        region_keys(settings) if regions is None else regions,
+        pipeline_options(settings),
+        niceness=thread_niceness() + INGEST_NICENESS,
+        idle=PIPELINE_SCHED_IDLE,
     )
 
 
@@ -181,10 +199,7 @@ class Server:
         self.pipeline_process: PipelineProcess | None = None
         pipeline: Pipeline | PipelineProcess
         if settings.meshlens.ingest.pipeline_process:
-            spec = PipelineSpec(
-                settings.db_path, self.keys, self.regions, pipeline_options(settings),
-                niceness=thread_niceness() + INGEST_NICENESS, idle=PIPELINE_SCHED_IDLE,
-            )  # fmt: skip
+            spec = pipeline_spec(settings, self.keys, self.regions)
             pipeline = self.pipeline_process = PipelineProcess(spec, self.store)
         else:
             pipeline = Pipeline(
