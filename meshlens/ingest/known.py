@@ -110,11 +110,6 @@ class DatabaseKnown:
         """Forget condemned ids whose rows retention has now deleted."""
         self._condemned.difference_update(tx_ids)
 
-    @property
-    def condemned(self) -> int:
-        """How many transmission ids are condemned now."""
-        return len(self._condemned)
-
     def tx_rows_of_hashes(self, content_hashes: list[int]) -> list[int]:
         """Rows (into this batch's lookups) of the stored hashes, -1 for new ones."""
         distinct = list(dict.fromkeys(content_hashes))
