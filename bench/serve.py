@@ -11,6 +11,8 @@ connections, in phases:
      server's own MQTT source (bench/mqtt_load.py; `--feeder-thread`: offered by a thread
      of the server instead), received and written on threads of the server as shipped
      (`--receipt-process`, `--pipeline-process`: in processes of their own).
+     The event loop keeps a CPU of its own while busy, computes and ingest run on the
+     others, as shipped (`--shared-cpus`: every thread on any CPU).
      The ratio is the median over the pairs of the churn p99 over the idle p99 just
      before it; each churn phase says the CPU of ingest's threads in the server, and
      of the pipeline process.
@@ -317,13 +319,15 @@ def start_server(
     busy_batch_latency_ms: int | None = None,
     feeds: Sequence[Feed] = (),
     pipeline_process: bool | None = None,
+    reserve_serving_cpu: bool | None = None,
 ) -> tuple[Server, int, Callable[[], None]]:
     """The real Server on a thread's event loop; returns it, its port and a stop function.
 
     Recomputers run in a child forked per compute, as shipped, unless `replica` puts them
     on the long-lived replica child (`analytics.computeIn: replica`); `cpu_share` replaces
     `analytics.computeCpuShare` (1: no pacing) and `busy_batch_latency_ms`
-    `meshlens.ingest.busyBatchLatencyMs`, `pipeline_process` `meshlens.ingest.pipelineProcess`.
+    `meshlens.ingest.busyBatchLatencyMs`, `pipeline_process` `meshlens.ingest.pipelineProcess`
+    and `reserve_serving_cpu` `meshlens.reserveServingCpu`.
     """
     if niceness is not None:  # read when the Server builds its compute children
         app.COMPUTE_NICENESS = niceness
@@ -339,6 +343,8 @@ def start_server(
     if pipeline_process is not None:
         ingest = dataclasses.replace(ingest, pipeline_process=pipeline_process)
     meshlens = dataclasses.replace(settings.meshlens, ingest=ingest)
+    if reserve_serving_cpu is not None:
+        meshlens = dataclasses.replace(meshlens, reserve_serving_cpu=reserve_serving_cpu)
     settings = dataclasses.replace(settings, meshlens=meshlens)
     server = Server(settings, analytics=analytics, clock=clock, feeds=feeds)
     sock = bind("127.0.0.1", 0)
@@ -427,6 +433,11 @@ def _parser() -> argparse.ArgumentParser:
         "--pipeline-process",
         action="store_true",
         help="run ingest's pipeline in its process (meshlens.ingest.pipelineProcess true)",
+    )
+    parser.add_argument(
+        "--shared-cpus",
+        action="store_true",
+        help="let every thread run on any CPU (meshlens.reserveServingCpu false)",
     )
     parser.add_argument(
         "--busy-batch-latency-ms",
@@ -602,7 +613,9 @@ def main() -> None:
             busy_batch_latency_ms=args.busy_batch_latency_ms,
             feeds=feeds_of(mqtt, child_process=True if args.receipt_process else None),
             pipeline_process=True if args.pipeline_process else None,
+            reserve_serving_cpu=False if args.shared_cpus else None,
         )
+        print(f"CPUs: {server.cpus or 'shared by every thread'}")
         try:
             wait_ready(server)
             if args.switch_interval_ms:  # replaces the one Server.run chose

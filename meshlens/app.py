@@ -34,6 +34,7 @@ from meshlens.api.resources.visibility import Visibility
 from meshlens.api.retention_metrics import RetentionCollector
 from meshlens.api.server import HttpServer, serve_until
 from meshlens.config import Settings
+from meshlens.cpus import CpuSplit, allowed_cpus, move_thread
 from meshlens.db import packets
 from meshlens.db.database import Database
 from meshlens.ingest import retention
@@ -139,11 +140,17 @@ class _LoadCancelledError(Exception):
     """Raised from the load's progress callback when the server stops mid-load."""
 
 
-def make_runner(settings: Settings, pace: Pace | None = None, name: str = "compute") -> Runner:
-    """Where computes run (`analytics.computeIn`): forked children, or threads; `pace`d or not."""
+def make_runner(
+    settings: Settings,
+    pace: Pace | None = None,
+    name: str = "compute",
+    cpus: frozenset[int] | None = None,
+) -> Runner:
+    """Where computes run (`analytics.computeIn`): forked children, or threads; `pace`d or
+    not; on `cpus` (None: any)."""
     if settings.analytics.compute_in in ("fork", "replica"):
-        return ForkRunner(niceness=COMPUTE_NICENESS, pace=pace, name=name)
-    return ThreadRunner(niceness=COMPUTE_NICENESS, pace=pace, name=name)
+        return ForkRunner(niceness=COMPUTE_NICENESS, pace=pace, name=name, cpus=cpus)
+    return ThreadRunner(niceness=COMPUTE_NICENESS, pace=pace, name=name, cpus=cpus)
 
 
 class Server:
@@ -171,7 +178,12 @@ class Server:
         self._load_store = load  # tests hold the load to watch the warm-up gate
         self.clock: Clock = clock or SystemClock()
         self.feeds = tuple(feeds)
-        self.db = Database(settings.db_path, writer_niceness=INGEST_NICENESS)
+        # One CPU for the busy event loop, the others for computes and ingest (cpus.py).
+        reserve = settings.meshlens.reserve_serving_cpu
+        self.cpus = CpuSplit.of(allowed_cpus()) if reserve else None
+        self.db = Database(
+            settings.db_path, writer_niceness=INGEST_NICENESS, writer_cpus=self._background_cpus
+        )
         try:
             self._build(analytics, demo, interval_override_s, runner)
         except BaseException:  # nothing may keep the database (and its lock) open
@@ -212,17 +224,19 @@ class Server:
             batch_size=settings.meshlens.ingest.batch_size,
             batch_latency_s=settings.meshlens.ingest.batch_latency_ms / 1000.0,
             niceness=INGEST_NICENESS,
+            cpus=self._background_cpus,
         )
         worker = self.worker
         # While reads keep the event loop busy, ingest batches for longer and recomputes
         # are paced (loop_busy.py, recomputer/pacing.py).
-        self.loop_busy = LoopBusy(self.reads_busy)
+        self.loop_busy = LoopBusy(self._loop_busy_changed)
         self._busy_lock = threading.Lock()
         self._busy = False  # what the loop last reported
         self._warm = False  # the first pass is done: pacing may apply
         self.retention = retention.Retention(
             self.db, self.store, policy=retention_policy(settings), clock=self.clock,
             exclusive=lambda fn: worker.call(fn).result(), condemned=self.pipeline_process,
+            cpus=self._background_cpus,
         )  # fmt: skip
         # Recomputes are paced (analytics.computeCpuShare) while reads are busy, once the
         # first pass is done; filtered shapes, which a client waits for, run on a runner of
@@ -233,13 +247,15 @@ class Server:
         # when a caller supplies one.
         self.replica: ReplicaRunner | None = None
         if runner is None and settings.analytics.compute_in == "replica":
-            self.replica = StoreReplica(self.store, analytics, COMPUTE_NICENESS, self.pace).runner
-        self.runner = runner or make_runner(settings)
+            self.replica = StoreReplica(
+                self.store, analytics, COMPUTE_NICENESS, self.pace, cpus=self._background_cpus
+            ).runner
+        self.runner = runner or make_runner(settings, cpus=self._background_cpus)
         # The recomputers' own runner (paced), unless they run on the replica child.
         self.background = (
             self.runner
             if runner is not None or self.replica is not None
-            else make_runner(settings, self.pace, "recompute")
+            else make_runner(settings, self.pace, "recompute", self._background_cpus)
         )
         self.board = SnapshotBoard()
         self.recomputers = RecomputerSet(clock=self.clock, publish=self.board.publish)
@@ -286,6 +302,17 @@ class Server:
         return ResourceService(
             resources, store_bytes=functools.partial(store_bytes, self.store), rss_bytes=rss_bytes
         )
+
+    @property
+    def _background_cpus(self) -> frozenset[int] | None:
+        """Where computes and ingest's threads run (None: anywhere)."""
+        return None if self.cpus is None else self.cpus.background
+
+    def _loop_busy_changed(self, busy: bool) -> None:
+        """LoopBusy's report, on the loop's thread: it takes the serving CPU while busy."""
+        if self.cpus is not None:
+            move_thread(self.cpus.serving if busy else self.cpus.allowed)
+        self.reads_busy(busy)
 
     def reads_busy(self, busy: bool) -> None:
         """Reads started (or stopped) keeping the event loop busy: ingest and computes step back.

@@ -129,6 +129,7 @@ class StoreReplica:
         analytics: Iterable[Analytic],
         niceness: int,
         pace: Pace | None = None,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         handlers = {
             a.name: functools.partial(_replica_job, a, store)
@@ -136,8 +137,9 @@ class StoreReplica:
             if a.compute is not None
         }
         self.runner = ReplicaRunner(
-            handlers, apply=store.append, lock=store.write_lock, niceness=niceness, pace=pace
-        )
+            handlers, apply=store.append, lock=store.write_lock, niceness=niceness, pace=pace,
+            cpus=cpus,
+        )  # fmt: skip
         store.listen(self)
 
     def appended(self, batch: StoreBatch) -> None:

@@ -85,6 +85,16 @@ class MeshlensSettings:
         " meshlens without radios.",
         origin="meshlens",
     )
+    reserve_serving_cpu: bool = setting(
+        "reserveServingCpu",
+        True,
+        BOOLEAN,
+        "With two CPUs or more, keep one for the event loop while reads keep it busy, and run"
+        " computes and ingest's threads on the others, so a compute never empties the caches"
+        ' the loop works from (docs/architecture.md, "The serving CPU"); false: every thread'
+        " may run on any CPU.",
+        origin="meshlens",
+    )
     ingest: IngestSettings = section("ingest", IngestSettings, "Write batching.")
 
 

@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from meshlens.cpus import move_thread
 from meshlens.db.schema import SCHEMA_VERSION, migrate
 from meshlens.errors import StorageError
 from meshlens.priority import lower_thread_priority
@@ -50,10 +51,14 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
 class Database:
     """A meshlens database file: schema on open, a writer thread, read connections."""
 
-    def __init__(self, path: Path, *, writer_niceness: int = 0) -> None:
-        """Open (or create) the file; the writer thread runs `writer_niceness` below normal."""
+    def __init__(
+        self, path: Path, *, writer_niceness: int = 0, writer_cpus: frozenset[int] | None = None
+    ) -> None:
+        """Open (or create) the file; the writer thread runs `writer_niceness` below normal,
+        on `writer_cpus` (None: any)."""
         self.path = path
         self._writer_niceness = writer_niceness
+        self._writer_cpus = writer_cpus
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -82,6 +87,7 @@ class Database:
     # Infinite loop of the thread that protects the single write connection.
     def _run_writes(self) -> None:
         lower_thread_priority(self._writer_niceness)
+        move_thread(self._writer_cpus)
         conn = self._write_conn
         transactions = DirectWriter(conn)  # this thread is the connection's one user
         while True:

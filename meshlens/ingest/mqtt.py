@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from meshlens.config import MqttSource
+from meshlens.cpus import move_thread
 from meshlens.ingest.mqtt_process import ChildReceipt
 from meshlens.ingest.mqtt_receipt import MIN_BACKOFF_S, Acks, Receipt, RoutedBatch
 from meshlens.ingest.outcome import Result
@@ -91,15 +92,17 @@ class MqttFeed:
             )
         self._receipt.set_gather(self._gather_s)
         self._thread = threading.Thread(
-            target=self._run, args=(self._receipt, worker.niceness), name=f"mqtt-{self.name}",
-            daemon=True,
+            target=self._run, args=(self._receipt, worker.niceness, worker.cpus),
+            name=f"mqtt-{self.name}", daemon=True,
         )  # fmt: skip
         self._thread.start()
 
     @staticmethod
-    def _run(receipt: Receipt | ChildReceipt, niceness: int) -> None:
-        """The receipt's thread, at the worker's priority (a receipt process inherits it)."""
+    def _run(receipt: Receipt | ChildReceipt, niceness: int, cpus: frozenset[int] | None) -> None:
+        """The receipt's thread, at the worker's priority and on its CPUs (a receipt process
+        inherits both)."""
         lower_thread_priority(niceness)
+        move_thread(cpus)
         receipt.run()
 
     def stop(self, timeout_s: float = 10.0) -> None:

@@ -37,6 +37,7 @@ from typing import Protocol, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from meshlens.cpus import move_thread
 from meshlens.db import retention as sql
 from meshlens.db.database import Database
 from meshlens.records import Clock
@@ -154,6 +155,7 @@ class Retention:
         condemned: Condemned | None = None,
         delete_batch: int = DELETE_BATCH,
         vacuum_pages: int = VACUUM_PAGES,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         self._db = db
         self._store = store
@@ -163,6 +165,7 @@ class Retention:
         self._condemned = condemned
         self._delete_batch = delete_batch
         self._vacuum_pages = vacuum_pages
+        self._cpus = cpus  # the passes' thread's CPUs (meshlens/cpus.py; None: any)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_report: PruneReport | None = None
@@ -192,6 +195,7 @@ class Retention:
             self._thread = None
 
     def _run(self) -> None:
+        move_thread(self._cpus)  # a pass streams the store's columns: never beside the loop
         # The first pass waits one interval too: a restart does not prune in the middle
         # of the start-up burst, and a server that lives less than an interval never does.
         while not self._stop.wait(self._policy.interval_s):

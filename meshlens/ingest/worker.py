@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from meshlens.cpus import move_thread
 from meshlens.ingest.counters import IngestCounters
 from meshlens.ingest.outcome import Result
 from meshlens.ingest.status import ObserverStatus
@@ -92,11 +93,14 @@ class IngestWorker:
         clock: Clock | None = None,
         on_batch: Callable[[Sequence[Result]], None] | None = None,
         niceness: int = 0,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         self.pipeline = pipeline
         # Added to the worker thread's niceness, and to that of the receipts feeding it
         # (mqtt.py): ingest yields the CPU to reads (docs/architecture.md, "Priorities").
         self.niceness = niceness
+        # The CPUs of those threads (meshlens/cpus.py: never the busy loop's; None: any).
+        self.cpus = cpus
         self._items: deque[_Item | _Task] = deque()
         self._waiting = 0  # sightings and statuses in `_items`
         self._capacity = capacity
@@ -254,6 +258,7 @@ class IngestWorker:
 
     def _run(self) -> None:
         lower_thread_priority(self.niceness)
+        move_thread(self.cpus)
         stopping = False
         while not stopping:
             items, stopping = self._take()

@@ -21,7 +21,8 @@ every page of the parent's heap), keeps the memory its jobs free for reuse (glib
 mallopt: fewer page faults), restores default SIGINT/SIGTERM handling, detaches the
 parent's signal wakeup fd (the event loop's), closes the pipes of other rounds and lowers
 its priority with `os.nice` and, on Linux, the SCHED_IDLE policy, so the serving
-process keeps the CPU when both want it.
+process keeps the CPU when both want it, and moves to the runner's `cpus` (the
+background CPUs of meshlens/cpus.py: never the one the busy event loop keeps).
 If the parent dies, the child is killed with it (Linux's parent-death signal; elsewhere,
 its next write fails with EPIPE and it exits), so a child still computing never holds the
 parent's socket or database lock after the parent is gone.
@@ -43,6 +44,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
+from meshlens.cpus import move_thread
 from meshlens.errors import MeshlensError
 from meshlens.recomputer import child
 from meshlens.recomputer.pacing import Pace
@@ -79,6 +81,7 @@ def _child_main(
     jobs: Sequence[Callable[[], object]],
     *,
     niceness: int,
+    cpus: frozenset[int] | None,
     parent_pid: int,
 ) -> NoReturn:
     """Run the round's jobs in order, stream each result back, then leave without cleanup."""
@@ -97,6 +100,7 @@ def _child_main(
         if niceness:
             os.nice(niceness)
             child.schedule_idle()
+        move_thread(cpus)
         for job in jobs:
             try:
                 kind, payload = (
@@ -129,6 +133,7 @@ class ForkRunner:
         gather_s: float = 0.002,
         name: str = "compute",
         pace: Pace | None = None,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         if not hasattr(os, "fork"):
             raise MeshlensError("ForkRunner needs os.fork(); use ThreadRunner on this platform")
@@ -139,6 +144,7 @@ class ForkRunner:
         # A paced child's rest must keep the next round out, or rounds would overlap.
         self._max_children = 1 if pace is not None else max_children
         self._niceness = niceness
+        self._cpus = cpus  # the children's CPUs (None: the forking thread's)
         # Jobs submitted within this window of each other share a fork (one round).
         self._gather_s = gather_s
         self._cond = threading.Condition()
@@ -257,8 +263,9 @@ class ForkRunner:
         if pid == 0:  # the child: never returns
             jobs = [job for _, job in batch]
             _child_main(
-                write_fd, [read_fd, *others], jobs, niceness=self._niceness, parent_pid=parent_pid
-            )
+                write_fd, [read_fd, *others], jobs,
+                niceness=self._niceness, cpus=self._cpus, parent_pid=parent_pid,
+            )  # fmt: skip
         os.close(write_fd)
         rnd = _Round(pid=pid, fd=read_fd, futures=[f for f, _ in batch])
         collector = threading.Thread(

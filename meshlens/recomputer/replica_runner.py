@@ -20,9 +20,10 @@ The child: freezes the inherited objects out of the garbage collector (it runs f
 time, so it keeps collecting its own garbage, but never touches, and so copies, the
 parent's pages for that), restores default SIGINT/SIGTERM, detaches the event loop's
 wakeup fd, closes every descriptor it inherited but its two pipes (the database's lock
-among them), lowers its priority (nice, SCHED_IDLE) and serves messages until its inbox
-closes, resting after each job as long as its pace asks (pacing.py; the share is in
-shared memory, so the long-lived child sees every change).
+among them), lowers its priority (nice, SCHED_IDLE), moves to the runner's `cpus` (the
+background CPUs of meshlens/cpus.py) and serves messages until its inbox closes, resting
+after each job as long as its pace asks (pacing.py; the share is in shared memory, so the
+long-lived child sees every change).
 Handlers follow ForkRunner's fork-safety rules: no logging, sockets, SQLite, asyncio or
 threads. If the child dies, its jobs fail with `ChildLostError` and the next
 job forks a new one.
@@ -48,6 +49,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from meshlens.cpus import move_thread
 from meshlens.recomputer import pacing
 from meshlens.recomputer.child import (
     RAISED,
@@ -140,6 +142,7 @@ class ReplicaRunner:
         niceness: int = 10,
         name: str = "replica",
         pace: Pace | None = None,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         if not hasattr(os, "fork"):
             raise RuntimeError("ReplicaRunner needs os.fork(); use ThreadRunner on this platform")
@@ -149,6 +152,7 @@ class ReplicaRunner:
         # Held by the state's writer around each change and its send(); forks take it too.
         self._state_lock = lock if lock is not None else threading.Lock()
         self._niceness = niceness
+        self._cpus = cpus  # the child's CPUs (None: the forking thread's)
         self._pace = pace or Pace()
         self._lock = threading.Lock()
         self._child: _Child | None = None
@@ -334,6 +338,7 @@ class ReplicaRunner:
             if self._niceness:
                 os.nice(self._niceness)
                 schedule_idle()
+            move_thread(self._cpus)
             while (messages := _read_waiting(read_fd)) is not None:
                 # Every delta first, then the jobs, all on one snapshot: the jobs of a round
                 # share its memo (resolved hops, graph, clock-skew engine) instead of each

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
 
+from meshlens.cpus import move_thread
 from meshlens.errors import MeshlensError
 from meshlens.priority import lower_thread_priority
 from meshlens.recomputer.pacing import Pace
@@ -82,9 +83,11 @@ class ThreadRunner:
         niceness: int = 0,
         name: str = "compute",
         pace: Pace | None = None,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         self.name = name
         self._niceness = niceness
+        self._cpus = cpus  # the worker threads' CPUs (None: those of the thread building it)
         self._pace = pace or Pace()
         self._stopped = threading.Event()  # cuts a rest short
         self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None]
@@ -110,6 +113,7 @@ class ThreadRunner:
 
     def _work(self) -> None:
         lower_thread_priority(self._niceness)
+        move_thread(self._cpus)
         while (item := self._queue.get()) is not None:
             future, job = item
             if not future.set_running_or_notify_cancel():

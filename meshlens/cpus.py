@@ -1,0 +1,55 @@
+"""Which CPUs serve reads and which run background work.
+
+On a machine busy serving reads, what slows them most is a compute child streaming the
+store's columns on the CPU the event loop was just on: the loop comes back to caches the
+child emptied. Keeping the two apart is worth more than any priority (docs/benchmarks.md,
+"The serving CPU"). So, with two CPUs or more: compute children and ingest's threads
+always run on every CPU but one, and while reads keep the loop busy the loop's thread runs
+on that one. When reads calm down the loop may run anywhere again.
+
+Linux only (`sched_setaffinity`); elsewhere, or when the OS refuses, nothing moves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Set
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CpuSplit:
+    """The CPU the busy event loop keeps, and the CPUs background work runs on."""
+
+    serving: frozenset[int]
+    background: frozenset[int]
+    allowed: frozenset[int]  # everything this process may use: the calm loop's
+
+    @staticmethod
+    def of(allowed: Set[int]) -> CpuSplit | None:
+        """The lowest allowed CPU for serving, the rest for background; None under two."""
+        if len(allowed) < 2:
+            return None
+        serving = min(allowed)
+        return CpuSplit(frozenset({serving}), frozenset(allowed) - {serving}, frozenset(allowed))
+
+
+def allowed_cpus() -> frozenset[int]:
+    """The CPUs this process may run on (empty where the OS does not say)."""
+    try:
+        return frozenset(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return frozenset()
+
+
+def move_thread(cpus: Set[int] | None) -> None:
+    """Run the calling thread, and what it starts from now on, only on `cpus`.
+
+    None leaves it where it is; so does an OS without CPU affinity or one that refuses.
+    """
+    if not cpus:
+        return
+    # pid 0 is the calling thread alone: Linux keeps an affinity per thread.
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, cpus)

@@ -1,0 +1,133 @@
+"""CPU placement: the split, and every kind of background work landing on its CPUs."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from meshlens.cpus import CpuSplit, allowed_cpus, move_thread
+from meshlens.db.database import Database
+from meshlens.ingest.pipeline_process import PipelineProcess, PipelineSpec
+from meshlens.recomputer import ForkRunner
+from meshlens.recomputer.runners import ThreadRunner
+from meshlens.store.store import PacketStore
+from tests.ingest.helpers import T0, advert_frame, sighting
+
+needs_two_cpus = pytest.mark.skipif(
+    len(allowed_cpus()) < 2, reason="CPU affinity with two CPUs or more (Linux)"
+)
+
+
+def affinity() -> list[int]:
+    """The calling thread's CPUs, sorted."""
+    return sorted(os.sched_getaffinity(0))
+
+
+def in_new_thread(work: Callable[[], list[int]]) -> list[int]:
+    """What `work` returns on a fresh thread."""
+    seen: list[list[int]] = []
+    thread = threading.Thread(target=lambda: seen.append(work()))
+    thread.start()
+    thread.join()
+    return seen[0]
+
+
+def test_one_cpu_is_not_split() -> None:
+    assert CpuSplit.of(frozenset()) is None
+    assert CpuSplit.of({3}) is None
+
+
+def test_the_lowest_cpu_serves_and_the_rest_run_background_work() -> None:
+    assert CpuSplit.of({0, 1}) == CpuSplit(frozenset({0}), frozenset({1}), frozenset({0, 1}))
+    split = CpuSplit.of({7, 2, 5})
+    assert split is not None
+    assert split == CpuSplit(frozenset({2}), frozenset({5, 7}), frozenset({2, 5, 7}))
+
+
+def test_allowed_cpus_are_the_process_affinity() -> None:
+    assert allowed_cpus() == frozenset(os.sched_getaffinity(0))
+
+
+@needs_two_cpus
+def test_moving_a_thread_moves_it_alone_and_what_it_starts() -> None:
+    before = affinity()
+    first = min(allowed_cpus())
+
+    def moved_then_child() -> list[int]:
+        move_thread({first})
+        return [*affinity(), -1, *in_new_thread(affinity)]
+
+    assert in_new_thread(moved_then_child) == [first, -1, first]
+    assert affinity() == before
+
+
+def test_nothing_to_move_to_leaves_the_thread_where_it_is() -> None:
+    before = affinity()
+
+    def unmoved() -> list[int]:
+        move_thread(None)
+        move_thread(frozenset())
+        return affinity()
+
+    assert in_new_thread(unmoved) == before
+
+
+@needs_two_cpus
+def test_a_fork_runner_child_runs_on_the_runner_cpus() -> None:
+    last = frozenset({max(allowed_cpus())})
+    runner = ForkRunner(cpus=last)
+    try:
+        assert runner.submit(affinity).result(timeout=30) == sorted(last)
+    finally:
+        runner.stop()
+    anywhere = ForkRunner()
+    try:
+        assert anywhere.submit(affinity).result(timeout=30) == affinity()
+    finally:
+        anywhere.stop()
+
+
+@needs_two_cpus
+def test_thread_runner_workers_run_on_the_runner_cpus() -> None:
+    last = frozenset({max(allowed_cpus())})
+    runner = ThreadRunner(cpus=last)
+    try:
+        assert runner.submit(affinity).result(timeout=30) == sorted(last)
+    finally:
+        runner.stop()
+
+
+@needs_two_cpus
+def test_the_database_writer_runs_on_its_cpus(tmp_path: Path) -> None:
+    last = frozenset({max(allowed_cpus())})
+    db = Database(tmp_path / "cpus.db", writer_cpus=last)
+    try:
+        assert db.write(lambda conn: affinity()) == sorted(last)
+    finally:
+        db.close()
+
+
+@needs_two_cpus
+def test_the_pipeline_process_runs_on_the_cpus_of_the_thread_that_starts_it(
+    tmp_path: Path,
+) -> None:
+    """The ingest worker, on the background CPUs, starts it with its first batch."""
+    last = frozenset({max(allowed_cpus())})
+    Database(tmp_path / "p.db").close()
+    process = PipelineProcess(PipelineSpec(tmp_path / "p.db"), PacketStore())
+
+    def from_a_moved_thread() -> list[int]:
+        move_thread(last)
+        process.process([sighting(advert_frame(1), at_ms=T0)])  # starts it
+        assert process.pid is not None
+        return sorted(os.sched_getaffinity(process.pid))
+
+    try:
+        started_on = in_new_thread(from_a_moved_thread)
+    finally:
+        process.stop()
+    assert started_on == sorted(last)
