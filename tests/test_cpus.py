@@ -76,29 +76,20 @@ def test_nothing_to_move_to_leaves_the_thread_where_it_is() -> None:
     assert in_new_thread(unmoved) == before
 
 
-@needs_two_cpus
-def test_a_fork_runner_child_runs_on_the_runner_cpus() -> None:
-    last = frozenset({max(allowed_cpus())})
-    runner = ForkRunner(cpus=last)
+def where_a_job_ran(runner: ForkRunner | ThreadRunner) -> list[int]:
+    """The CPUs a job ran on, on `runner` (a fork or a worker thread); stops the runner."""
     try:
-        assert runner.submit(affinity).result(timeout=30) == sorted(last)
+        return runner.submit(affinity).result(timeout=30)
     finally:
         runner.stop()
-    anywhere = ForkRunner()
-    try:
-        assert anywhere.submit(affinity).result(timeout=30) == affinity()
-    finally:
-        anywhere.stop()
 
 
 @needs_two_cpus
-def test_thread_runner_workers_run_on_the_runner_cpus() -> None:
+@pytest.mark.parametrize("kind", [ForkRunner, ThreadRunner])
+def test_a_runner_runs_its_jobs_on_its_cpus(kind: type[ForkRunner | ThreadRunner]) -> None:
     last = frozenset({max(allowed_cpus())})
-    runner = ThreadRunner(cpus=last)
-    try:
-        assert runner.submit(affinity).result(timeout=30) == sorted(last)
-    finally:
-        runner.stop()
+    assert where_a_job_ran(kind(cpus=last)) == sorted(last)
+    assert where_a_job_ran(kind()) == affinity()  # no CPUs given: this thread's
 
 
 @needs_two_cpus
