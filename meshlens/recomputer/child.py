@@ -11,6 +11,13 @@
 
 from __future__ import annotations
 
+# For its at-fork hooks alone (it takes a lock before every fork and releases it after).
+# asyncio imports it the first time a loop uses its default executor; if that import ran
+# in another thread during one of our forks, the parent would run the new `after` hook
+# without its `before` and release a lock that thread held ("RuntimeError: release
+# unlocked lock" in `meshlens serve`'s shutdown, seen once in CI). Imported here, before
+# any fork, the hooks are always whole.
+import concurrent.futures.thread  # noqa: F401
 import contextlib
 import ctypes
 import os

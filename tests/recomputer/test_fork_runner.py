@@ -11,6 +11,8 @@ import os
 import resource
 import select
 import signal
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
@@ -272,3 +274,16 @@ def test_a_child_keeps_the_memory_its_jobs_free(runner: ForkRunner) -> None:
     # faults in its 4k pages again; with it the child reuses the freed block.
     faults = runner.submit(_freed_memory_is_reused).result(timeout=30)
     assert faults < 1000
+
+
+def test_the_thread_pool_fork_hooks_are_registered_before_any_fork() -> None:
+    """asyncio imports them late; registered by another thread during a fork, the parent
+    would release a lock it never took (meshlens/recomputer/child.py)."""
+    code = (
+        "import sys, meshlens.recomputer.fork_runner;"
+        " print('concurrent.futures.thread' in sys.modules)"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "True"
