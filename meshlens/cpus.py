@@ -24,7 +24,6 @@ class CpuSplit:
 
     serving: frozenset[int]
     background: frozenset[int]
-    allowed: frozenset[int]  # everything this process may use: the calm loop's
 
     @staticmethod
     def of(allowed: Set[int]) -> CpuSplit | None:
@@ -32,7 +31,12 @@ class CpuSplit:
         if len(allowed) < 2:
             return None
         serving = min(allowed)
-        return CpuSplit(frozenset({serving}), frozenset(allowed) - {serving}, frozenset(allowed))
+        return CpuSplit(frozenset({serving}), frozenset(allowed) - {serving})
+
+    @property
+    def allowed(self) -> frozenset[int]:
+        """Every CPU of the split: where the calm loop may run."""
+        return self.serving | self.background
 
 
 def allowed_cpus() -> frozenset[int]:

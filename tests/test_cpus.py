@@ -42,10 +42,11 @@ def test_one_cpu_is_not_split() -> None:
 
 
 def test_the_lowest_cpu_serves_and_the_rest_run_background_work() -> None:
-    assert CpuSplit.of({0, 1}) == CpuSplit(frozenset({0}), frozenset({1}), frozenset({0, 1}))
+    assert CpuSplit.of({0, 1}) == CpuSplit(frozenset({0}), frozenset({1}))
     split = CpuSplit.of({7, 2, 5})
     assert split is not None
-    assert split == CpuSplit(frozenset({2}), frozenset({5, 7}), frozenset({2, 5, 7}))
+    assert split == CpuSplit(frozenset({2}), frozenset({5, 7}))
+    assert split.allowed == {2, 5, 7}
 
 
 def test_allowed_cpus_are_the_process_affinity() -> None:
