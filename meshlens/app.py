@@ -37,6 +37,7 @@ from meshlens.config import Settings
 from meshlens.cpus import CpuSplit, allowed_cpus, move_thread
 from meshlens.db import packets
 from meshlens.db.database import Database
+from meshlens.gil import share_with_reads
 from meshlens.ingest import retention
 from meshlens.ingest.loader import load_store
 from meshlens.ingest.mqtt import MqttFeed, mqtt_feeds
@@ -327,6 +328,7 @@ class Server:
             for feed in self.feeds:
                 if isinstance(feed, MqttFeed):
                     feed.set_gather(BUSY_GATHER_S if busy else 0.0)
+            share_with_reads(busy)
             paced = busy and self._warm
             self.pace.share = self.settings.analytics.compute_cpu_share if paced else 1.0
 
@@ -371,6 +373,7 @@ class Server:
                 return
             self._stopping = True
         log.info("meshlens stopping (%d sightings queued)", self.worker.depth)
+        share_with_reads(False)  # what is queued is written at full speed
         for feed in self.feeds:
             feed.stop()
         if self._loader.ident is not None:

@@ -19,6 +19,7 @@ import mqtt5
 
 from meshlens.config import MqttSource
 from meshlens.errors import InputError
+from meshlens.gil import Turns
 from meshlens.ingest.mqtt_errors import LinkError, MalformedPacketError, ProtocolViolationError
 from meshlens.ingest.mqtt_link import KEEPALIVE_S, Login, MqttLink, open_link
 from meshlens.ingest.mqtt_transport import Endpoint
@@ -141,7 +142,9 @@ def route_batch(
     """Route every message of a received batch; never raises."""
     batch = RoutedBatch(len(packets))
     sightings, statuses, to_ack = batch.sightings, batch.statuses, batch.to_ack
+    turn = Turns()  # while reads are busy, the event loop's turns between ours
     for packet in packets:
+        turn()
         packet_id = packet.packet_id
         if packet_id is not None:  # QoS 1: acknowledged once its batch is written
             to_ack.append(packet_id)

@@ -23,6 +23,7 @@ from meshlens.db import directory
 from meshlens.db.database import Writer
 from meshlens.errors import DecodeError
 from meshlens.frozen import constructor
+from meshlens.gil import Turns
 from meshlens.ingest.counters import IngestCounters
 from meshlens.ingest.frames import (
     adopt_node,
@@ -130,7 +131,9 @@ class Pipeline:
         plan = Plan(sightings, [None] * n, [-1] * n, [], rows=[-1] * n)
         refused: dict[int, Result] = {}
         keys = [-1] * n
+        turn = Turns()  # while reads are busy, the event loop's turns between ours
         for i, s in enumerate(sightings):
+            turn()
             try:
                 frame = peek_frame(s.raw)
             except DecodeError as err:
@@ -148,6 +151,7 @@ class Pipeline:
         plan.rows = rows = self._known.tx_rows_of_hashes(lookup)
         hashes = plan.hashes
         for i, key in enumerate(keys):
+            turn()
             if key < 0:
                 continue
             if rows[i] >= 0:  # known, so never refused (refusals are of new hashes)
@@ -222,7 +226,9 @@ class Pipeline:
         new_tx = plan.new_tx
         tx_ids, obs_ids, hashes = written.tx_ids, written.obs_ids, plan.hashes
         texts: dict[int, str] = {}
+        turn = Turns()
         for i, done in enumerate(plan.results):
+            turn()
             if done is not None:
                 results.append(done)
                 continue

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from meshlens import gil
 from meshlens.api.loop_busy import LoopBusy
 from meshlens.app import BUSY_GATHER_S
 from meshlens.config import Settings
@@ -81,3 +82,19 @@ def test_a_busy_loop_makes_mqtt_sources_gather_messages_between_reads(
     assert feed.gather_s == BUSY_GATHER_S == 0.1
     server.reads_busy(False)
     assert feed.gather_s == 0.0
+
+
+def test_a_busy_loop_gives_background_loops_turns_at_the_gil_until_it_calms(
+    serve: Serve,
+) -> None:
+    running = serve()
+    running.wait_ready()
+    server = running.server
+    assert gil.sharing() is False
+    server.reads_busy(True)
+    assert gil.sharing() is True
+    server.reads_busy(False)
+    assert gil.sharing() is False
+    server.reads_busy(True)
+    running.stop()  # what is queued at shutdown is written at full speed
+    assert gil.sharing() is False
