@@ -12,7 +12,9 @@ connections, in phases:
      of the server instead), received and written on threads of the server as shipped
      (`--receipt-process`, `--pipeline-process`: in processes of their own).
      The event loop keeps a CPU of its own while busy, computes and ingest run on the
-     others, as shipped (`--shared-cpus`: every thread on any CPU).
+     others, as shipped (`--shared-cpus`: every thread on any CPU). While reads are
+     busy, ingest's loops in the server take short turns at the GIL, as shipped
+     (`--no-gil-turns`: they keep it as long as their work lasts).
      The ratio is the median over the pairs of the churn p99 over the idle p99 just
      before it; each churn phase says the CPU of ingest's threads in the server, and
      of the pipeline process.
@@ -28,6 +30,7 @@ import argparse
 import asyncio
 import dataclasses
 import itertools
+import math
 import os
 import re
 import shutil
@@ -50,7 +53,7 @@ from bench.dataset import STAGING_DB
 from bench.encoder_data import DEFAULT_CACHE, sightings
 from bench.mqtt_load import MqttLoad, load_for
 from bench.suite import Context, Row
-from meshlens import app
+from meshlens import app, gil
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.server import bind
@@ -440,6 +443,11 @@ def _parser() -> argparse.ArgumentParser:
         help="let every thread run on any CPU (meshlens.reserveServingCpu false)",
     )
     parser.add_argument(
+        "--no-gil-turns",
+        action="store_true",
+        help="background loops keep the GIL as long as they like (meshlens.gil.TURN_S infinite)",
+    )
+    parser.add_argument(
         "--busy-batch-latency-ms",
         type=int,
         help="replace meshlens.ingest.busyBatchLatencyMs (50, the batchLatencyMs: no change)",
@@ -603,6 +611,8 @@ def main() -> None:
             app.INGEST_NICENESS = args.ingest_niceness
         if args.pipeline_not_idle:
             app.PIPELINE_SCHED_IDLE = False
+        if args.no_gil_turns:  # read by each Turns as it starts: a turn that never ends
+            gil.TURN_S = math.inf
         print(f"ingest threads' niceness +{app.INGEST_NICENESS}")
         server, port, stop = start_server(
             Settings(db_path=db),
