@@ -17,7 +17,8 @@ connections, in phases:
      (`--no-gil-turns`: they keep it as long as their work lasts).
      The ratio is the median over the pairs of the churn p99 over the idle p99 just
      before it; each churn phase says the CPU of ingest's threads in the server, and
-     of the pipeline process.
+     of the pipeline process. `--no-ingest --no-recompute` makes every churn phase a
+     second idle one: the ratio the machine's noise alone gives (an A/A run).
 Analytics whose compute has not landed are replaced by stand-ins that do comparable
 vectorised work over the same columns, so nine recomputers really churn. Run:
 
