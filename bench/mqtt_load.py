@@ -24,9 +24,9 @@ import sys
 import time
 
 from bench.mqtt_ingest import RawPublisher, messages_of, publish_packet
-from meshlens.app import routing_rules
 from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
+from meshlens.ingest.feeds import routing_rules
 from meshlens.ingest.mqtt import MqttFeed
 
 SHARED_PORT = 1883  # the machine's Mosquitto

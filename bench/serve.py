@@ -58,8 +58,9 @@ from meshlens import app, gil
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.server import bind
-from meshlens.app import Feed, Server
+from meshlens.app import Server
 from meshlens.config import Settings
+from meshlens.ingest.feeds import Feed
 from meshlens.ingest.mqtt import MqttFeed
 from meshlens.recomputer import ForkRunner, ForkRunnerStats
 from meshlens.records import Clock, JSONValue, Sighting

@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import wait as wait_futures
-from typing import Protocol
 
 from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.analytics import AnalyticsService
@@ -39,11 +38,11 @@ from meshlens.db import packets
 from meshlens.db.database import Database
 from meshlens.gil import share_with_reads
 from meshlens.ingest import retention
+from meshlens.ingest.feeds import Feed
 from meshlens.ingest.loader import load_store
-from meshlens.ingest.mqtt import MqttFeed, mqtt_feeds
+from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.pipeline import Pipeline
 from meshlens.ingest.pipeline_process import PipelineProcess, PipelineSpec
-from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
 from meshlens.priority import thread_niceness
 from meshlens.recomputer import (
@@ -89,23 +88,6 @@ BUSY_GATHER_S = 0.1
 # --- meshlens serve ---------------------------------------------------------------------
 
 
-def routing_rules(settings: Settings) -> RoutingRules:
-    """protocol §2.3's filters shared by every source (each adds its own iataFilter)."""
-    return RoutingRules(
-        observer_blacklist=frozenset(settings.observer_blacklist),
-        iata_whitelist=frozenset(settings.observer_iata_whitelist),
-    )
-
-
-def live_feeds(settings: Settings) -> list[MqttFeed]:
-    """One feed per configured MQTT source."""
-    return mqtt_feeds(
-        settings.mqtt_sources,
-        routing_rules(settings),
-        child_process=settings.meshlens.ingest.mqtt_child_process,
-    )
-
-
 def pipeline_spec(
     settings: Settings, keys: ChannelKeys | None = None, regions: RegionKeys | None = None
 ) -> PipelineSpec:
@@ -121,20 +103,6 @@ def pipeline_spec(
         niceness=thread_niceness() + INGEST_NICENESS,
         idle=PIPELINE_SCHED_IDLE,
     )
-
-
-class Feed(Protocol):
-    """A live source of sightings: an MQTT source, or the demo simulator."""
-
-    name: str
-
-    def start(self, worker: IngestWorker) -> None:
-        """Begin offering sightings to `worker` (they queue while the store loads)."""
-        ...
-
-    def stop(self) -> None:
-        """Stop offering; return once nothing more will be offered."""
-        ...
 
 
 class _LoadCancelledError(Exception):

@@ -169,14 +169,15 @@ def _serve(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 - keeps `meshlens decode` light
 
     from meshlens.api.server import bind  # noqa: PLC0415
-    from meshlens.app import Feed, Server  # noqa: PLC0415
+    from meshlens.app import Server  # noqa: PLC0415
+    from meshlens.ingest.feeds import Feed  # noqa: PLC0415
 
     try:
         settings = _settings(args)
         demo = args.demo or settings.meshlens.demo
         feeds: list[Feed] = []
         if not demo:
-            from meshlens.app import live_feeds  # noqa: PLC0415
+            from meshlens.ingest.feeds import live_feeds  # noqa: PLC0415
 
             feeds += live_feeds(settings)
         if demo:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from meshlens.app import live_feeds
 from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
+from meshlens.ingest.feeds import live_feeds
 from tests.api.probe import REGISTRY
 from tests.api.running import start
 from tests.conftest import REPO

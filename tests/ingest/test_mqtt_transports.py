@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from meshlens.app import live_feeds
 from meshlens.config.loader import load_settings
+from meshlens.ingest.feeds import live_feeds
 from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.worker import IngestWorker
 from meshlens.storage import open_storage
