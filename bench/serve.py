@@ -16,9 +16,11 @@ connections, in phases:
      busy, ingest's loops in the server take short turns at the GIL, as shipped
      (`--no-gil-turns`: they keep it as long as their work lasts).
      The ratio is the median over the pairs of the churn p99 over the idle p99 just
-     before it; each churn phase says the CPU of ingest's threads in the server, and
-     of the pipeline process. `--no-ingest --no-recompute` makes every churn phase a
-     second idle one: the ratio the machine's noise alone gives (an A/A run).
+     before it, with the sign test's interval for it (how far the median of more pairs
+     could be: one pair moves ~±0.1 on noise, so judge nine, not three); each churn
+     phase says the CPU of ingest's threads in the server, and of the pipeline process.
+     `--no-ingest --no-recompute` makes every churn phase a second idle one: the ratio
+     the machine's noise alone gives (an A/A run).
 Analytics whose compute has not landed are replaced by stand-ins that do comparable
 vectorised work over the same columns, so nine recomputers really churn. Run:
 
@@ -507,6 +509,41 @@ def pair_ratios(rows: list[tuple[str, WrkResult]]) -> list[float]:
     ]
 
 
+@dataclass(frozen=True)
+class MedianInterval:
+    """Where the median of the pairs' population lies, and how sure that is."""
+
+    low: float
+    high: float
+    coverage: float  # the chance the interval holds the median, any distribution
+
+    def __str__(self) -> str:
+        return f"x{self.low:.2f}-{self.high:.2f} ({self.coverage:.0%})"
+
+
+def median_interval(values: Sequence[float], confidence: float = 0.8) -> MedianInterval:
+    """The sign test's interval for the median: the k-th lowest to the k-th highest value.
+
+    Each pair lands above the true median or below it with even odds, so the interval
+    misses it only when fewer than k of n land on one side: coverage 1 - 2 P(Bin(n, 1/2)
+    < k). k is the largest whose coverage reaches `confidence` (at least 1: with few
+    pairs, the range of them all, whatever its coverage). Three pairs say little (75 %);
+    nine pairs bound the median with 82 % between the 3rd lowest and the 3rd highest.
+    """
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        raise ValueError("no values")
+
+    def coverage(k: int) -> float:
+        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / (1 << n)
+
+    k = 1
+    while 2 * (k + 1) <= n + 1 and coverage(k + 1) >= confidence:
+        k += 1
+    return MedianInterval(ordered[k - 1], ordered[n - k], coverage(k))
+
+
 def report(rows: list[tuple[str, WrkResult]]) -> None:
     """Markdown rows, then the medians and the ratio the issue asks for."""
     print("\n| phase | requests/s | p50 ms | p99 ms | non-2xx |")
@@ -521,11 +558,11 @@ def report(rows: list[tuple[str, WrkResult]]) -> None:
           f"{statistics.median(r.requests_s for r in churn):,.0f} req/s,"
           f" p99 {statistics.median(r.p99_ms for r in churn):.2f} ms;"
           f" p99 churn/idle per pair {', '.join(f'x{v:.2f}' for v in ratios)}:"
-          f" median x{statistics.median(ratios):.2f}")  # fmt: skip
+          f" median x{statistics.median(ratios):.2f} in {median_interval(ratios)}")  # fmt: skip
 
 
 def rows(ctx: Context) -> list[Row]:
-    """Idle and churn p99 of the default-shape read: 3 pairs of 30 s phases, their medians.
+    """Idle and churn p99 of the default-shape read: 9 pairs of 20 s phases, their medians.
 
     Then the ratio again with ingest's receipt and pipeline in processes of their own
     (`mqttChildProcess`, `pipelineProcess`: opt-in; docs/benchmarks.md, "The pipeline
@@ -543,8 +580,9 @@ def rows(ctx: Context) -> list[Row]:
 def _serve_rows(ctx: Context, *, processes: bool) -> list[Row]:
     """One server's idle, churn and ratio rows."""
     # A churn phase starts with a round of computes (Churn): in 4 s phases that round
-    # was a quarter of the phase; 30 s also hold much of the paced rest after it.
-    seconds, pairs = ("3", "1") if ctx.quick else ("30", "3")
+    # was a quarter of the phase. One pair's ratio moves ~±0.1 on the machine's noise
+    # alone (an A/A run), so nine pairs: their median's interval is about ±0.05.
+    seconds, pairs = ("3", "1") if ctx.quick else ("20", "9")
     args = _parser().parse_args(["--db", str(ctx.db_path), "--seconds", seconds, "--pairs", pairs])
     with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
         db = Path(tmp) / "serve.db"
@@ -594,7 +632,8 @@ def _serve_rows(ctx: Context, *, processes: bool) -> list[Row]:
             f"x{statistics.median(ratios):.2f}",
             "<= x1.25",
             note="each churn phase over the idle phase just before it: "
-            + ", ".join(f"x{v:.2f}" for v in ratios),
+            + ", ".join(f"x{v:.2f}" for v in ratios)
+            + f"; the median lies in {median_interval(ratios)} (sign test)",
         ),
     ]
 

@@ -6,7 +6,14 @@ import threading
 import time
 
 from bench.mqtt_load import messages
-from bench.serve import WrkResult, _ingest_ms, is_ingest_thread, pair_ratios, thread_cpu
+from bench.serve import (
+    WrkResult,
+    _ingest_ms,
+    is_ingest_thread,
+    median_interval,
+    pair_ratios,
+    thread_cpu,
+)
 from bench.serve_seconds import marks_of
 from meshlens.ingest.routing import RoutingRules, route_message
 from meshlens.records import Sighting
@@ -76,3 +83,16 @@ def test_ingest_threads_are_the_receipts_the_worker_and_the_writer() -> None:
     assert not any(map(is_ingest_thread, ["server", "recompute-rf", "ingest-status"]))
     label = "churn 1: 9 computes, 15037 obs, 14625 stored, ingest's threads 37 ms CPU/s"
     assert (_ingest_ms(label), _ingest_ms("churn 1: 9 computes")) == ("37", "?")
+
+
+def test_the_median_interval_is_the_sign_tests() -> None:
+    # Nine pairs: the 3rd lowest to the 3rd highest holds the median with 1 - 2 * 46/512.
+    nine = median_interval([1.4, 1.0, 1.2, 1.1, 1.3, 0.9, 1.25, 1.15, 1.05])
+    assert (nine.low, nine.high) == (1.05, 1.25)
+    assert nine.coverage == 1 - 2 * 46 / 512
+    # Seven: the 2nd of each end, 1 - 2 * 8/128; three: all of them, whatever it covers.
+    seven = median_interval([7.0, 1.0, 6.0, 2.0, 5.0, 3.0, 4.0])
+    assert (seven.low, seven.high, seven.coverage) == (2.0, 6.0, 0.875)
+    three = median_interval([1.3, 1.1, 1.2])
+    assert (three.low, three.high, three.coverage) == (1.1, 1.3, 0.75)
+    assert str(three) == "x1.10-1.30 (75%)"
