@@ -16,8 +16,8 @@ connections, in phases:
      busy, ingest's loops in the server take short turns at the GIL, as shipped
      (`--no-gil-turns`: they keep it as long as their work lasts).
      The ratio is the median over the pairs of the churn p99 over the idle p99 just
-     before it, with the sign test's interval for it (how far the median of more pairs
-     could be: one pair moves ~±0.1 on noise, so judge nine, not three); each churn
+     before it, with the sign test's interval for the median (one pair moves ~±0.1 on
+     the machine's noise alone, so judge nine pairs, not three); each churn
      phase says the CPU of ingest's threads in the server, and of the pipeline process.
      `--no-ingest --no-recompute` makes every churn phase a second idle one: the ratio
      the machine's noise alone gives (an A/A run).
@@ -509,7 +509,7 @@ def pair_ratios(rows: list[tuple[str, WrkResult]]) -> list[float]:
     ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MedianInterval:
     """Where the median of the pairs' population lies, and how sure that is."""
 
