@@ -21,8 +21,8 @@ connections, in phases:
      phase says the CPU of ingest's threads in the server, and of the pipeline process.
      `--no-ingest --no-recompute` makes every churn phase a second idle one: the ratio
      the machine's noise alone gives (an A/A run).
-Analytics whose compute has not landed are replaced by stand-ins that do comparable
-vectorised work over the same columns, so nine recomputers really churn. Run:
+All nine analytics compute for real; a registry entry without a compute would run a
+stand-in doing comparable vectorised work over the same columns (`standin`). Run:
 
     flock /work/bench.lock env PYTHONPATH=. python -m bench.serve
 """
@@ -494,6 +494,14 @@ def measure(
     return rows
 
 
+def pair_phases(
+    rows: list[tuple[str, WrkResult]],
+) -> tuple[dict[str, WrkResult], list[tuple[str, WrkResult]]]:
+    """The pairs' idle phases by name ("idle 1"...) and their churn phases, in order."""
+    idle = {name: r for name, r in rows if name.startswith("idle ") and name[5:].isdigit()}
+    return idle, [(name, r) for name, r in rows if name.startswith("churn ")]
+
+
 def pair_ratios(rows: list[tuple[str, WrkResult]]) -> list[float]:
     """p99 of each churn phase over that of the idle phase just before it, in order.
 
@@ -501,12 +509,8 @@ def pair_ratios(rows: list[tuple[str, WrkResult]]) -> list[float]:
     `bench.serve_duty` control), drifting with its load: a churn phase is judged against
     its neighbour, and the median of the pairs is the figure.
     """
-    idle = {name: r for name, r in rows if name.startswith("idle ") and name[5:].isdigit()}
-    return [
-        r.p99_ms / idle["idle " + name.split()[1].rstrip(":")].p99_ms
-        for name, r in rows
-        if name.startswith("churn ")
-    ]
+    idle, churn = pair_phases(rows)
+    return [r.p99_ms / idle["idle " + name.split()[1].rstrip(":")].p99_ms for name, r in churn]
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,8 +554,8 @@ def report(rows: list[tuple[str, WrkResult]]) -> None:
     print("|---|---|---|---|---|")
     for name, r in rows:
         print(f"| {name} | {r.requests_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |")
-    idle = [r for name, r in rows if name.startswith("idle ") and name[5:].isdigit()]
-    churn = [r for name, r in rows if name.startswith("churn ")]
+    idle_by_name, churn_named = pair_phases(rows)
+    idle, churn = list(idle_by_name.values()), [r for _, r in churn_named]
     ratios = pair_ratios(rows)
     print(f"\nmedian idle: {statistics.median(r.requests_s for r in idle):,.0f} req/s,"
           f" p99 {statistics.median(r.p99_ms for r in idle):.2f} ms; median churn: "
@@ -599,8 +603,8 @@ def _serve_rows(ctx: Context, *, processes: bool) -> list[Row]:
             stop()
             if mqtt is not None:
                 mqtt.close()
-    idle = [r for name, r in results if name.startswith("idle ") and name[5:].isdigit()]
-    churn = [(name, r) for name, r in results if name.startswith("churn ")]
+    idle_by_name, churn = pair_phases(results)
+    idle = list(idle_by_name.values())
     idle_p99 = statistics.median(r.p99_ms for r in idle)
     churn_p99 = statistics.median(r.p99_ms for _, r in churn)
     ratios = pair_ratios(results)
