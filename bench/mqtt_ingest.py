@@ -173,7 +173,6 @@ def run(
 
     `processes`: receipt and pipeline in child processes; else on threads, as shipped.
     """
-    from meshlens.app import pipeline_spec
     from meshlens.config import Settings
     from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
     from meshlens.config.sections import IngestSettings
@@ -184,6 +183,7 @@ def run(
     from meshlens.ingest.pipeline_process import PipelineProcess
     from meshlens.ingest.routing import RoutingRules
     from meshlens.ingest.worker import IngestWorker
+    from meshlens.placement import pipeline_spec
     from meshlens.sim.simulation import channel_keys
     from meshlens.store.store import PacketStore
 
@@ -196,7 +196,7 @@ def run(
         total[0] += len(results)
         done_at.append((time.perf_counter(), total[0]))
 
-    from meshlens.app import SWITCH_INTERVAL_S
+    from meshlens.placement import SWITCH_INTERVAL_S
 
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL_S)  # as `meshlens serve` runs

@@ -23,7 +23,6 @@ from bench.encoder_data import sightings
 from bench.load import pss_kb
 from bench.mqtt_load import SHARED_PORT
 from bench.suite import Context, Row
-from meshlens.app import pipeline_spec
 from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
 from meshlens.db.database import Database
@@ -31,6 +30,7 @@ from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.pipeline_process import PipelineProcess
 from meshlens.ingest.routing import RoutingRules
 from meshlens.ingest.worker import IngestWorker
+from meshlens.placement import pipeline_spec
 from meshlens.store.store import PacketStore
 
 ORDER = 56

@@ -56,7 +56,7 @@ from bench.dataset import STAGING_DB
 from bench.encoder_data import DEFAULT_CACHE, sightings
 from bench.mqtt_load import MqttLoad, load_for
 from bench.suite import Context, Row
-from meshlens import app, gil
+from meshlens import gil, placement
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.server import bind
@@ -337,7 +337,7 @@ def start_server(
     and `reserve_serving_cpu` `meshlens.reserveServingCpu`.
     """
     if niceness is not None:  # read when the Server builds its compute children
-        app.COMPUTE_NICENESS = niceness
+        placement.COMPUTE_NICENESS = niceness
     if replica:
         analytics_settings = dataclasses.replace(settings.analytics, compute_in="replica")
         settings = dataclasses.replace(settings, analytics=analytics_settings)
@@ -653,12 +653,12 @@ def main() -> None:
         started = time.perf_counter()
         mqtt = mqtt_load(args)
         if args.ingest_niceness is not None:  # read when the Server builds its ingest
-            app.INGEST_NICENESS = args.ingest_niceness
+            placement.INGEST_NICENESS = args.ingest_niceness
         if args.pipeline_not_idle:
-            app.PIPELINE_SCHED_IDLE = False
+            placement.PIPELINE_SCHED_IDLE = False
         if args.no_gil_turns:  # read by each Turns as it starts: a turn that never ends
             gil.TURN_S = math.inf
-        print(f"ingest threads' niceness +{app.INGEST_NICENESS}")
+        print(f"ingest threads' niceness +{placement.INGEST_NICENESS}")
         server, port, stop = start_server(
             Settings(db_path=db),
             bench_registry(),

@@ -46,7 +46,7 @@ from bench.serve import (
     start_server,
     wait_ready,
 )
-from meshlens import app
+from meshlens import placement
 from meshlens.app import Server
 from meshlens.config import Settings
 
@@ -104,11 +104,11 @@ def run_pair(
 ) -> tuple[str, str]:  # fmt: skip
     """An idle phase, then the loaded one; their lines."""
     kind, marks = marks_of(load)
-    before, gather_before = sys.getswitchinterval(), app.BUSY_GATHER_S
+    before, gather_before = sys.getswitchinterval(), placement.BUSY_GATHER_S
     if "@" in marks:
         sys.setswitchinterval(float(marks["@"]) / 1000)
     if "%" in marks:
-        app.BUSY_GATHER_S = float(marks["%"])
+        placement.BUSY_GATHER_S = float(marks["%"])
         server.reads_busy(server.loop_busy.busy)  # tells the receipts the new gathering
     if "^" in marks:
         set_priority(is_ingest_thread, marks["^"])
@@ -132,10 +132,10 @@ def run_pair(
     finally:
         sys.setswitchinterval(before)
         if "%" in marks:
-            app.BUSY_GATHER_S = gather_before
+            placement.BUSY_GATHER_S = gather_before
             server.reads_busy(server.loop_busy.busy)
         if "^" in marks:
-            set_priority(is_ingest_thread, str(app.INGEST_NICENESS))
+            set_priority(is_ingest_thread, str(placement.INGEST_NICENESS))
         if "~" in marks:
             set_priority(_is_recompute, "0")
 

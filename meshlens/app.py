@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import wait as wait_futures
 
+from meshlens import placement
 from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.analytics import AnalyticsService
 from meshlens.api.asgi import build_asgi
@@ -42,18 +43,9 @@ from meshlens.ingest.feeds import Feed
 from meshlens.ingest.loader import load_store
 from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.pipeline import Pipeline
-from meshlens.ingest.pipeline_process import PipelineProcess, PipelineSpec
+from meshlens.ingest.pipeline_process import PipelineProcess
 from meshlens.ingest.worker import IngestWorker
-from meshlens.priority import thread_niceness
-from meshlens.recomputer import (
-    ForkRunner,
-    Pace,
-    RecomputerSet,
-    ReplicaRunner,
-    Runner,
-    SnapshotBoard,
-    ThreadRunner,
-)
+from meshlens.recomputer import Pace, RecomputerSet, ReplicaRunner, Runner, SnapshotBoard
 from meshlens.records import Clock, SystemClock
 from meshlens.storage import (
     channel_keys,
@@ -63,63 +55,14 @@ from meshlens.storage import (
     retention_policy,
 )
 from meshlens.store.store import LoadProgress, PacketStore
-from meshlens.wire import ChannelKeys, RegionKeys
 
 log = logging.getLogger("meshlens")
-
-# Computes yield the CPU to serving (and to ingest) when both want it.
-COMPUTE_NICENESS = 10
-# Added to the niceness of ingest's threads (MQTT receipts, the ingest worker, the
-# database writer): reads come first on a busy machine, and ingest, which needs ~2 % of a
-# core at 500 obs/s, runs in their gaps (docs/architecture.md, "Priorities").
-INGEST_NICENESS = 10
-# The pipeline process (`ingest.pipelineProcess`) also runs at Linux's SCHED_IDLE: only
-# on a CPU nothing else wants (docs/architecture.md, "The pipeline process").
-PIPELINE_SCHED_IDLE = True
-# How long a thread holding the GIL (the ingest pipeline, a few ms per batch) may keep the
-# event loop waiting for it; CPython's default is 5 ms (docs/benchmarks.md, "Serving").
-SWITCH_INTERVAL_S = 0.001
-# While reads keep the server busy, MQTT sources read ~10 times a second, not for every
-# message or two: each read takes the GIL from the event loop (docs/benchmarks.md,
-# "Wake-ups"). Sightings wait for a 1 s ingest batch then anyway.
-BUSY_GATHER_S = 0.1
-
 
 # --- meshlens serve ---------------------------------------------------------------------
 
 
-def pipeline_spec(
-    settings: Settings, keys: ChannelKeys | None = None, regions: RegionKeys | None = None
-) -> PipelineSpec:
-    """The pipeline process as `meshlens serve` runs it: ingest's niceness, SCHED_IDLE.
-
-    `keys` and `regions` default to the settings' (a caller that built them passes them).
-    """
-    return PipelineSpec(
-        settings.db_path,
-        channel_keys(settings) if keys is None else keys,
-        region_keys(settings) if regions is None else regions,
-        pipeline_options(settings),
-        niceness=thread_niceness() + INGEST_NICENESS,
-        idle=PIPELINE_SCHED_IDLE,
-    )
-
-
 class _LoadCancelledError(Exception):
     """Raised from the load's progress callback when the server stops mid-load."""
-
-
-def make_runner(
-    settings: Settings,
-    pace: Pace | None = None,
-    name: str = "compute",
-    cpus: frozenset[int] | None = None,
-) -> Runner:
-    """Where computes run (`analytics.computeIn`): forked children, or threads; `pace`d or
-    not; on `cpus` (None: any)."""
-    if settings.analytics.compute_in in ("fork", "replica"):
-        return ForkRunner(niceness=COMPUTE_NICENESS, pace=pace, name=name, cpus=cpus)
-    return ThreadRunner(niceness=COMPUTE_NICENESS, pace=pace, name=name, cpus=cpus)
 
 
 class Server:
@@ -151,7 +94,9 @@ class Server:
         reserve = settings.meshlens.reserve_serving_cpu
         self.cpus = CpuSplit.of(allowed_cpus()) if reserve else None
         self.db = Database(
-            settings.db_path, writer_niceness=INGEST_NICENESS, writer_cpus=self._background_cpus
+            settings.db_path,
+            writer_niceness=placement.INGEST_NICENESS,
+            writer_cpus=self._background_cpus,
         )
         try:
             self._build(analytics, demo, interval_override_s, runner)
@@ -180,7 +125,7 @@ class Server:
         self.pipeline_process: PipelineProcess | None = None
         pipeline: Pipeline | PipelineProcess
         if settings.meshlens.ingest.pipeline_process:
-            spec = pipeline_spec(settings, self.keys, self.regions)
+            spec = placement.pipeline_spec(settings, self.keys, self.regions)
             pipeline = self.pipeline_process = PipelineProcess(spec, self.store)
         else:
             pipeline = Pipeline(
@@ -192,7 +137,7 @@ class Server:
             capacity=settings.ingest_buffer_size,
             batch_size=settings.meshlens.ingest.batch_size,
             batch_latency_s=settings.meshlens.ingest.batch_latency_ms / 1000.0,
-            niceness=INGEST_NICENESS,
+            niceness=placement.INGEST_NICENESS,
             cpus=self._background_cpus,
         )
         worker = self.worker
@@ -217,14 +162,18 @@ class Server:
         self.replica: ReplicaRunner | None = None
         if runner is None and settings.analytics.compute_in == "replica":
             self.replica = StoreReplica(
-                self.store, analytics, COMPUTE_NICENESS, self.pace, cpus=self._background_cpus
+                self.store,
+                analytics,
+                placement.COMPUTE_NICENESS,
+                self.pace,
+                cpus=self._background_cpus,
             ).runner
-        self.runner = runner or make_runner(settings, cpus=self._background_cpus)
+        self.runner = runner or placement.make_runner(settings, cpus=self._background_cpus)
         # The recomputers' own runner (paced), unless they run on the replica child.
         self.background = (
             self.runner
             if runner is not None or self.replica is not None
-            else make_runner(settings, self.pace, "recompute", self._background_cpus)
+            else placement.make_runner(settings, self.pace, "recompute", self._background_cpus)
         )
         self.board = SnapshotBoard()
         self.recomputers = RecomputerSet(clock=self.clock, publish=self.board.publish)
@@ -295,7 +244,7 @@ class Server:
             self.worker.set_batch_latency(latency_ms / 1000.0)
             for feed in self.feeds:
                 if isinstance(feed, MqttFeed):
-                    feed.set_gather(BUSY_GATHER_S if busy else 0.0)
+                    feed.set_gather(placement.BUSY_GATHER_S if busy else 0.0)
             share_with_reads(busy)
             paced = busy and self._warm
             self.pace.share = self.settings.analytics.compute_cpu_share if paced else 1.0
@@ -317,7 +266,7 @@ class Server:
         lag = asyncio.create_task(self.context.loop_lag.run(), name="loop-lag")
         busy = asyncio.create_task(self.loop_busy.run(), name="loop-busy")
         switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
+        sys.setswitchinterval(min(switch_interval, placement.SWITCH_INTERVAL_S))
         try:
             log.info("meshlens listening on http://%s:%d", server.host, server.port)
             if on_listening is not None:

@@ -8,11 +8,11 @@ import pytest
 
 from meshlens import gil
 from meshlens.api.loop_busy import LoopBusy
-from meshlens.app import BUSY_GATHER_S
 from meshlens.config import Settings
 from meshlens.config.mqtt_sources import BrokerUrl, MqttSource
 from meshlens.ingest.mqtt import MqttFeed
 from meshlens.ingest.routing import RoutingRules
+from meshlens.placement import BUSY_GATHER_S
 from tests.api.conftest import Serve
 
 
