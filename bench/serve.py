@@ -548,21 +548,46 @@ def median_interval(values: Sequence[float], confidence: float = 0.8) -> MedianI
     return MedianInterval(ordered[k - 1], ordered[n - k], coverage(k))
 
 
+@dataclass(frozen=True, slots=True)
+class PairSummary:
+    """A run's pairs: the medians of their idle and churn phases, and each pair's ratio."""
+
+    idle_requests_s: float
+    idle_p99_ms: float
+    churn_requests_s: float
+    churn_p99_ms: float
+    ratios: list[float]  # each churn phase's p99 over its idle phase's, in order
+
+    @property
+    def ratio(self) -> float:
+        """The median of the pairs' ratios: the figure the issue judges."""
+        return statistics.median(self.ratios)
+
+
+def summarise(rows: list[tuple[str, WrkResult]]) -> PairSummary:
+    """The medians and ratios of a run's pairs (report and the suite's rows both say them)."""
+    idle_by_name, churn = pair_phases(rows)
+    idle = idle_by_name.values()
+    return PairSummary(
+        statistics.median(r.requests_s for r in idle),
+        statistics.median(r.p99_ms for r in idle),
+        statistics.median(r.requests_s for _, r in churn),
+        statistics.median(r.p99_ms for _, r in churn),
+        pair_ratios(rows),
+    )
+
+
 def report(rows: list[tuple[str, WrkResult]]) -> None:
     """Markdown rows, then the medians and the ratio the issue asks for."""
     print("\n| phase | requests/s | p50 ms | p99 ms | non-2xx |")
     print("|---|---|---|---|---|")
     for name, r in rows:
         print(f"| {name} | {r.requests_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |")
-    idle_by_name, churn_named = pair_phases(rows)
-    idle, churn = list(idle_by_name.values()), [r for _, r in churn_named]
-    ratios = pair_ratios(rows)
-    print(f"\nmedian idle: {statistics.median(r.requests_s for r in idle):,.0f} req/s,"
-          f" p99 {statistics.median(r.p99_ms for r in idle):.2f} ms; median churn: "
-          f"{statistics.median(r.requests_s for r in churn):,.0f} req/s,"
-          f" p99 {statistics.median(r.p99_ms for r in churn):.2f} ms;"
-          f" p99 churn/idle per pair {', '.join(f'x{v:.2f}' for v in ratios)}:"
-          f" median x{statistics.median(ratios):.2f} in {median_interval(ratios)}")  # fmt: skip
+    s = summarise(rows)
+    print(f"\nmedian idle: {s.idle_requests_s:,.0f} req/s, p99 {s.idle_p99_ms:.2f} ms;"
+          f" median churn: {s.churn_requests_s:,.0f} req/s, p99 {s.churn_p99_ms:.2f} ms;"
+          f" p99 churn/idle per pair {', '.join(f'x{v:.2f}' for v in s.ratios)}:"
+          f" median x{s.ratio:.2f} in {median_interval(s.ratios)}")  # fmt: skip
 
 
 def rows(ctx: Context) -> list[Row]:
@@ -603,11 +628,8 @@ def _serve_rows(ctx: Context, *, processes: bool) -> list[Row]:
             stop()
             if mqtt is not None:
                 mqtt.close()
-    idle_by_name, churn = pair_phases(results)
-    idle = list(idle_by_name.values())
-    idle_p99 = statistics.median(r.p99_ms for r in idle)
-    churn_p99 = statistics.median(r.p99_ms for _, r in churn)
-    ratios = pair_ratios(results)
+    summary = summarise(results)
+    _, churn = pair_phases(results)
     computes = ", ".join(name.split(": ", 1)[1].split(",")[0] for name, _ in churn)
     ingest_cpu = ", ".join(_ingest_ms(name) for name, _ in churn)
     note = (f"wrk -c{args.connections} -t{args.threads}, medians of {pairs} idle/churn pairs of "
@@ -620,24 +642,23 @@ def _serve_rows(ctx: Context, *, processes: bool) -> list[Row]:
         Row(
             "serving",
             f"`{args.route}` idle",
-            f"{statistics.median(r.requests_s for r in idle):,.0f} req/s, p99 {idle_p99:.2f} ms",
+            f"{summary.idle_requests_s:,.0f} req/s, p99 {summary.idle_p99_ms:.2f} ms",
             note=note,
         ),
         Row(
             "serving",
             f"`{args.route}` under churn",
-            f"{statistics.median(r.requests_s for _, r in churn):,.0f} req/s,"
-            f" p99 {churn_p99:.2f} ms",
+            f"{summary.churn_requests_s:,.0f} req/s, p99 {summary.churn_p99_ms:.2f} ms",
             note=note,
         ),
         Row(
             "serving",
             "p99 churn / idle, median of the pairs",
-            f"x{statistics.median(ratios):.2f}",
+            f"x{summary.ratio:.2f}",
             "<= x1.25",
             note="each churn phase over the idle phase just before it: "
-            + ", ".join(f"x{v:.2f}" for v in ratios)
-            + f"; the median lies in {median_interval(ratios)} (sign test)",
+            + ", ".join(f"x{v:.2f}" for v in summary.ratios)
+            + f"; the median lies in {median_interval(summary.ratios)} (sign test)",
         ),
     ]
 

@@ -12,6 +12,7 @@ from bench.serve import (
     is_ingest_thread,
     median_interval,
     pair_ratios,
+    summarise,
     thread_cpu,
 )
 from bench.serve_seconds import marks_of
@@ -41,6 +42,10 @@ def test_each_churn_phase_is_judged_against_the_idle_phase_of_its_pair() -> None
         ("churn 2: 9 computes, 10 obs, 9 stored", _wrk(3.0)),
     ]
     assert pair_ratios(rows) == [1.25, 1.5]
+    # The medians leave out the fast path's idle phase: of 4 and 2 ms, 3; of 5 and 3, 4.
+    summary = summarise(rows)
+    assert (summary.idle_p99_ms, summary.churn_p99_ms, summary.ratio) == (3.0, 4.0, 1.375)
+    assert (summary.idle_requests_s, summary.churn_requests_s) == (1.0, 1.0)
 
 
 def test_a_per_second_load_names_its_marks_in_any_order() -> None:
