@@ -557,11 +557,17 @@ class PairSummary:
     churn_requests_s: float
     churn_p99_ms: float
     ratios: list[float]  # each churn phase's p99 over its idle phase's, in order
+    churn_names: list[str]  # the churn phases' labels, in order (what each phase did)
 
     @property
     def ratio(self) -> float:
         """The median of the pairs' ratios: the figure the issue judges."""
         return statistics.median(self.ratios)
+
+    @property
+    def interval(self) -> MedianInterval:
+        """Where the median of the pairs' ratios lies (sign test)."""
+        return median_interval(self.ratios)
 
 
 def summarise(rows: list[tuple[str, WrkResult]]) -> PairSummary:
@@ -574,6 +580,7 @@ def summarise(rows: list[tuple[str, WrkResult]]) -> PairSummary:
         statistics.median(r.requests_s for _, r in churn),
         statistics.median(r.p99_ms for _, r in churn),
         pair_ratios(rows),
+        [name for name, _ in churn],
     )
 
 
@@ -587,7 +594,7 @@ def report(rows: list[tuple[str, WrkResult]]) -> None:
     print(f"\nmedian idle: {s.idle_requests_s:,.0f} req/s, p99 {s.idle_p99_ms:.2f} ms;"
           f" median churn: {s.churn_requests_s:,.0f} req/s, p99 {s.churn_p99_ms:.2f} ms;"
           f" p99 churn/idle per pair {', '.join(f'x{v:.2f}' for v in s.ratios)}:"
-          f" median x{s.ratio:.2f} in {median_interval(s.ratios)}")  # fmt: skip
+          f" median x{s.ratio:.2f} in {s.interval}")  # fmt: skip
 
 
 def rows(ctx: Context) -> list[Row]:
@@ -629,9 +636,8 @@ def _serve_rows(ctx: Context, *, processes: bool) -> list[Row]:
             if mqtt is not None:
                 mqtt.close()
     summary = summarise(results)
-    _, churn = pair_phases(results)
-    computes = ", ".join(name.split(": ", 1)[1].split(",")[0] for name, _ in churn)
-    ingest_cpu = ", ".join(_ingest_ms(name) for name, _ in churn)
+    computes = ", ".join(name.split(": ", 1)[1].split(",")[0] for name in summary.churn_names)
+    ingest_cpu = ", ".join(_ingest_ms(name) for name in summary.churn_names)
     note = (f"wrk -c{args.connections} -t{args.threads}, medians of {pairs} idle/churn pairs of "
             f"{seconds} s phases; churn: every recomputer back to back (paced by "
             f"analytics.computeCpuShare, each phase starting with a round; ended per phase: "
@@ -658,7 +664,7 @@ def _serve_rows(ctx: Context, *, processes: bool) -> list[Row]:
             "<= x1.25",
             note="each churn phase over the idle phase just before it: "
             + ", ".join(f"x{v:.2f}" for v in summary.ratios)
-            + f"; the median lies in {median_interval(summary.ratios)} (sign test)",
+            + f"; the median lies in {summary.interval} (sign test)",
         ),
     ]
 

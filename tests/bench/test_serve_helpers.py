@@ -46,6 +46,7 @@ def test_each_churn_phase_is_judged_against_the_idle_phase_of_its_pair() -> None
     summary = summarise(rows)
     assert (summary.idle_p99_ms, summary.churn_p99_ms, summary.ratio) == (3.0, 4.0, 1.375)
     assert (summary.idle_requests_s, summary.churn_requests_s) == (1.0, 1.0)
+    assert summary.churn_names == [name for name, _ in rows if name.startswith("churn")]
 
 
 def test_a_per_second_load_names_its_marks_in_any_order() -> None:
