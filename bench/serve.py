@@ -18,7 +18,10 @@ connections, in phases:
      The ratio is the median over the pairs of the churn p99 over the idle p99 just
      before it, with the sign test's interval for the median (one pair moves ~±0.1 on
      the machine's noise alone, so judge nine pairs, not three); each churn
-     phase says the CPU of ingest's threads in the server, and of the pipeline process.
+     phase says the CPU of ingest's threads in the server, and of the pipeline process,
+     and how the event loop's thread fared in the pair's idle and churn phases: its CPU
+     per read, and how long a second it was runnable but waiting for a CPU (the
+     scheduler's counts in /proc/.../schedstat).
      `--no-ingest --no-recompute` makes every churn phase a second idle one: the ratio
      the machine's noise alone gives (an A/A run).
 All nine analytics compute for real; a registry entry without a compute would run a
@@ -115,6 +118,7 @@ class WrkResult:
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+SERVER_THREAD = "server"  # the thread start_server runs the server's event loop on
 
 
 def _ms(text: str) -> float:
@@ -271,6 +275,57 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadSched:
+    """What the scheduler counted for one thread so far (`/proc/.../schedstat`)."""
+
+    on_cpu_s: float
+    waiting_s: float  # runnable, waiting on a run queue for a CPU
+
+
+def thread_sched(name: str) -> ThreadSched:
+    """The scheduler's counts for this process's thread called `name` (zeros: none, or gone)."""
+    for thread in threading.enumerate():
+        if thread.name == name and thread.native_id is not None:
+            try:
+                fields = Path(f"/proc/self/task/{thread.native_id}/schedstat").read_text().split()
+            except OSError:
+                break
+            return ThreadSched(int(fields[0]) / 1e9, int(fields[1]) / 1e9)
+    return ThreadSched(0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class LoopLoad:
+    """How the event loop's thread fared in one phase: CPU per read, and waits for a CPU."""
+
+    cpu_us_per_request: float
+    waited_ms_s: float  # ms a second it was runnable yet not running
+
+    @staticmethod
+    def of(before: ThreadSched, after: ThreadSched, result: WrkResult, seconds: float) -> LoopLoad:
+        """The phase between two counts, whose wrk run measured `result` over `seconds`."""
+        requests = max(1, result.requests)
+        return LoopLoad(
+            (after.on_cpu_s - before.on_cpu_s) * 1e6 / requests,
+            (after.waiting_s - before.waiting_s) * 1000 / seconds,
+        )
+
+
+def loop_change(idle: LoopLoad, churn: LoopLoad) -> str:
+    """How the event loop's thread fared in a pair: idle, then churn."""
+    return (f"event loop {idle.cpu_us_per_request:.1f} -> {churn.cpu_us_per_request:.1f} µs"
+            f" CPU a read, waited {idle.waited_ms_s:.0f} -> {churn.waited_ms_s:.0f} ms/s"
+            " for a CPU")  # fmt: skip
+
+
+def loop_phase(url: str, run: dict[str, int]) -> tuple[WrkResult, LoopLoad]:
+    """One wrk run, and what the server's event loop thread ("server") spent in it."""
+    before = thread_sched(SERVER_THREAD)
+    result = run_wrk(url, **run)
+    return result, LoopLoad.of(before, thread_sched(SERVER_THREAD), result, run["seconds"])
+
+
 def ingest_cpu_by_thread() -> dict[str, float]:
     """CPU seconds so far of each of ingest's threads in this process, by name."""
     return {name: cpu for name, cpu in thread_cpu().items() if is_ingest_thread(name)}
@@ -364,7 +419,7 @@ def start_server(
         ready.set()
         await server.run(sock, stop=holder["stop"])
 
-    thread = threading.Thread(target=lambda: asyncio.run(main()), name="server")
+    thread = threading.Thread(target=lambda: asyncio.run(main()), name=SERVER_THREAD)
     thread.start()
     ready.wait()
 
@@ -472,7 +527,8 @@ def measure(
         ("idle, Starlette route (`?region=`)", run_wrk(url + "?region=", **run)),
     ]
     for pair in range(args.pairs):
-        rows.append((f"idle {pair + 1}", run_wrk(url, **run)))
+        idle, idle_loop = loop_phase(url, run)
+        rows.append((f"idle {pair + 1}", idle))
         churning = Churn(
             server, feed, args.ingest_rate,
             recompute=not args.no_recompute, ingest=not args.no_ingest, mqtt=mqtt,
@@ -480,7 +536,7 @@ def measure(
         with churning as churn:
             pid = pipeline_pid(server)
             cpu_before, child_before = ingest_cpu_by_thread(), process_cpu_s(pid)
-            result = run_wrk(url, **run)
+            result, churn_loop = loop_phase(url, run)
             ingest = {name: (cpu - cpu_before.get(name, 0.0)) * 1000 / args.seconds
                       for name, cpu in ingest_cpu_by_thread().items()}  # fmt: skip
             child_ms = (process_cpu_s(pid) - child_before) * 1000 / args.seconds
@@ -489,7 +545,8 @@ def measure(
         label = (f"churn {pair + 1}: {computes} computes, {churn.offered} obs,"
                  f" {churn.stored} stored, ingest's threads {sum(ingest.values()):.0f} ms"
                  f" CPU/s ({threads})"
-                 + (f", pipeline process {child_ms:.0f}" if pid is not None else ""))  # fmt: skip
+                 + (f", pipeline process {child_ms:.0f}" if pid is not None else "")
+                 + f"; {loop_change(idle_loop, churn_loop)}")  # fmt: skip
         rows.append((label, result))
     return rows
 

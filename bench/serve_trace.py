@@ -12,6 +12,8 @@ judged against idle phases of the same run. Variants (`--variants`, comma-separa
   pinned      full, with the compute children pinned to the last CPU
   spin        recomputers whose job is a pure-Python loop as long as the real compute
               (CPU without memory traffic), no ingest
+`--pipeline-process` runs ingest's pipeline in its process (meshlens.ingest.pipelineProcess);
+the `ingest` events are then its round trips, store appends included.
 Options after `@` apply to a variant and its idle pair: `si=MS` (GIL switch interval),
 `lat=MS` (the ingest worker's batch latency).
 While a phase runs, a timeline records forks, garbage collections, ingest batches, results
@@ -247,13 +249,21 @@ def main() -> None:
     parser.add_argument("--stall-ms", type=float, default=5.0)
     parser.add_argument("--niceness", type=int)
     parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after the load")
+    parser.add_argument(
+        "--pipeline-process", action="store_true", help="meshlens.ingest.pipelineProcess true"
+    )
     args = parser.parse_args()
     variants = args.variants.split(",")
     install_probes()
     with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
         db = Path(tmp) / "serve.db"
         shutil.copy(args.db, db)
-        server, port, stop = start_server(Settings(db_path=db), bench_registry(), args.niceness)
+        server, port, stop = start_server(
+            Settings(db_path=db),
+            bench_registry(),
+            args.niceness,
+            pipeline_process=args.pipeline_process or None,
+        )
         reports: list[dict[str, Any]] = []
         try:
             while not (server.status.loaded and server.recomputers.ready()):

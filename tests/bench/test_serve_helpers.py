@@ -7,13 +7,17 @@ import time
 
 from bench.mqtt_load import messages
 from bench.serve import (
+    LoopLoad,
+    ThreadSched,
     WrkResult,
     _ingest_ms,
     is_ingest_thread,
+    loop_change,
     median_interval,
     pair_ratios,
     summarise,
     thread_cpu,
+    thread_sched,
 )
 from bench.serve_seconds import marks_of
 from meshlens.ingest.routing import RoutingRules, route_message
@@ -82,6 +86,40 @@ def test_thread_cpu_counts_each_named_thread_its_own() -> None:
         stop.set()
         busy.join()
         idle.join()
+
+
+def test_the_loop_load_of_a_phase_is_cpu_per_read_and_waits_per_second() -> None:
+    before, after = ThreadSched(10.0, 2.0), ThreadSched(12.5, 3.0)
+    result = WrkResult(requests_s=25_000.0, p50_ms=1.0, p99_ms=3.0, requests=100_000, errors=0)
+    # 2.5 s of CPU over 100,000 reads; 1 s of waiting over a 4 s phase.
+    assert LoopLoad.of(before, after, result, 4.0) == LoopLoad(25.0, 250.0)
+    assert loop_change(LoopLoad(23.24, 263.4), LoopLoad(24.05, 265.6)) == (
+        "event loop 23.2 -> 24.1 µs CPU a read, waited 263 -> 266 ms/s for a CPU"
+    )
+
+
+def test_thread_sched_counts_a_named_threads_cpu_and_nothing_for_a_stranger() -> None:
+    stop = threading.Event()
+
+    def spin() -> None:
+        deadline = time.thread_time() + 0.05
+        while time.thread_time() < deadline:
+            pass
+        stop.wait()
+
+    busy = threading.Thread(target=spin, name="sched-probe-busy")
+    busy.start()
+    try:
+        give_up = time.monotonic() + 10
+        while thread_sched("sched-probe-busy").on_cpu_s < 0.05 and time.monotonic() < give_up:
+            time.sleep(0.005)
+        counted = thread_sched("sched-probe-busy")
+        assert 0.05 <= counted.on_cpu_s < 1.0
+        assert counted.waiting_s >= 0.0
+        assert thread_sched("no-such-thread") == ThreadSched(0.0, 0.0)
+    finally:
+        stop.set()
+        busy.join()
 
 
 def test_ingest_threads_are_the_receipts_the_worker_and_the_writer() -> None:
