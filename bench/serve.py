@@ -23,7 +23,9 @@ connections, in phases:
      per read, and how long a second it was runnable but waiting for a CPU (the
      scheduler's counts in /proc/.../schedstat).
      `--no-ingest --no-recompute` makes every churn phase a second idle one: the ratio
-     the machine's noise alone gives (an A/A run).
+     the machine's noise alone gives (an A/A run). `--stall MS@HZ` adds to every churn
+     phase a thread holding the GIL MS ms HZ times a second (`:process`: that CPU in a
+     process of its own; bench/stalls.py): what a known pattern costs the p99.
 All nine analytics compute for real; a registry entry without a compute would run a
 stand-in doing comparable vectorised work over the same columns (`standin`). Run:
 
@@ -58,6 +60,7 @@ import numpy as np
 from bench.dataset import STAGING_DB
 from bench.encoder_data import DEFAULT_CACHE, sightings
 from bench.mqtt_load import MqttLoad, load_for
+from bench.stalls import StallLoad, parse_stall
 from bench.suite import Context, Row
 from meshlens import gil, placement
 from meshlens.analytics.query import Query
@@ -152,7 +155,8 @@ class Churn:
     forked), and leaving runs any round still waiting at once, so the next idle phase
     starts quiet. The share the server chooses is then put back (`Server.reads_busy`).
     With `mqtt`, ingest is that publisher's, received by the server's own MQTT source;
-    without, a thread of the server offers `feed` every `offer_period_s`.
+    without, a thread of the server offers `feed` every `offer_period_s`. A `stall` runs
+    through the phase too (bench/stalls.py: a calibration, not part of the churn).
     """
 
     def __init__(
@@ -165,8 +169,10 @@ class Churn:
         ingest: bool = True,
         offer_period_s: float = 0.01,
         mqtt: MqttLoad | None = None,
+        stall: StallLoad | None = None,
     ) -> None:
         self._server = server
+        self._stall = stall
         self._offer_period_s = offer_period_s
         self._mqtt = mqtt if ingest else None
         self._feed = feed
@@ -193,6 +199,8 @@ class Churn:
             thread.start()
         if self._mqtt is not None:
             self._mqtt.go()
+        if self._stall is not None:
+            self._stall.start()
         deadline = time.monotonic() + 5.0  # wait for this phase's first round to fork
         while forks is not None and _forks(self._server) == forks and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -203,6 +211,8 @@ class Churn:
         self._stop.set()
         if self._mqtt is not None:
             self.offered = self._mqtt.pause()
+        if self._stall is not None:
+            self._stall.stop()
         # Stored by the phase's end: short of what was published when ingest fell behind.
         self.stored = self._stored_now() - self._stored_before
         self._server.pace.share = 1.0  # a round waiting out its rest runs now
@@ -507,6 +517,13 @@ def _parser() -> argparse.ArgumentParser:
         help="background loops keep the GIL as long as they like (meshlens.gil.TURN_S infinite)",
     )
     parser.add_argument(
+        "--stall",
+        type=parse_stall,
+        help="add a synthetic stall to each churn phase: MS@HZ holds the server's GIL MS ms"
+        " HZ times a second; MS@HZ:process burns that CPU in a process of its own"
+        " (bench/stalls.py)",
+    )
+    parser.add_argument(
         "--busy-batch-latency-ms",
         type=int,
         help="replace meshlens.ingest.busyBatchLatencyMs (50, the batchLatencyMs: no change)",
@@ -526,12 +543,13 @@ def measure(
         ("idle, fast path", run_wrk(url, **run)),
         ("idle, Starlette route (`?region=`)", run_wrk(url + "?region=", **run)),
     ]
+    stall = StallLoad(args.stall) if args.stall is not None else None
     for pair in range(args.pairs):
         idle, idle_loop = loop_phase(url, run)
         rows.append((f"idle {pair + 1}", idle))
         churning = Churn(
             server, feed, args.ingest_rate,
-            recompute=not args.no_recompute, ingest=not args.no_ingest, mqtt=mqtt,
+            recompute=not args.no_recompute, ingest=not args.no_ingest, mqtt=mqtt, stall=stall,
         )  # fmt: skip
         with churning as churn:
             pid = pipeline_pid(server)
@@ -546,6 +564,7 @@ def measure(
                  f" {churn.stored} stored, ingest's threads {sum(ingest.values()):.0f} ms"
                  f" CPU/s ({threads})"
                  + (f", pipeline process {child_ms:.0f}" if pid is not None else "")
+                 + (f", stall {stall.stall} ({stall.count} in-process)" if stall else "")
                  + f"; {loop_change(idle_loop, churn_loop)}")  # fmt: skip
         rows.append((label, result))
     return rows

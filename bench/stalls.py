@@ -1,0 +1,134 @@
+"""Synthetic stalls of a known size and rate, to calibrate what moves the reads' p99.
+
+The churn is made of many kinds of delay (a round's fork, its results, ingest's batches,
+a collection, other processes' CPU) and wrk does not weigh them by how many requests they
+touch. It corrects for coordinated omission (`stats_correct`, in Debian's wrk too): a
+response D ms late on a connection that sends a request every `interval` on average
+(~1.5 ms here) also counts the requests that connection would have sent meanwhile, at
+D - interval, D - 2 interval ... So a stall of D on 32 connections adds ~32 D / interval
+samples, and those above the idle p99 number ~32 (D - p99) / interval: a stall shorter
+than the idle p99 hardly counts, a long one counts by its length. A `Stall` puts one
+known pattern into an otherwise idle server (`bench.serve --no-ingest --no-recompute
+--stall MS@HZ`), so runs of one CPU budget in different sizes say which the p99 feels:
+
+- in the server's process, a thread holds the GIL for MS ms, HZ times a second (a C
+  loop, `sum(range(n))`, that never lets the interpreter switch threads), as a fork, an
+  unpickle or a collection does;
+- with `:process`, a process of its own (no GIL shared) burns MS ms of CPU HZ times a
+  second at normal priority, as the broker and the publisher do.
+
+Both spend the same CPU for the same MS@HZ, so a pair of runs says what holding the GIL
+adds to taking the CPU.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+_CALIBRATION_N = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """MS ms of work, HZ times a second; in the server (holding its GIL) or a process."""
+
+    ms: float
+    hz: float
+    process: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.ms:g}@{self.hz:g}" + (":process" if self.process else "")
+
+    @property
+    def ms_per_s(self) -> float:
+        """The CPU this pattern spends a second."""
+        return self.ms * self.hz
+
+
+def parse_stall(text: str) -> Stall:
+    """`MS@HZ` or `MS@HZ:process` (e.g. `2@10`); ValueError says what is accepted."""
+    spec, _, where = text.partition(":")
+    ms, at, hz = spec.partition("@")
+    if not at or where not in ("", "process"):
+        raise ValueError(f"stall {text!r}: expected MS@HZ or MS@HZ:process, e.g. 2@10")
+    try:
+        stall = Stall(float(ms), float(hz), where == "process")
+    except ValueError:
+        raise ValueError(f"stall {text!r}: MS and HZ must be numbers, e.g. 2@10") from None
+    if not (stall.ms > 0 and stall.hz > 0 and stall.ms * stall.hz < 1000):
+        raise ValueError(f"stall {text!r}: MS and HZ must be positive, MS*HZ under 1000")
+    return stall
+
+
+def loop_count_per_ms() -> float:
+    """How many steps of `sum(range(n))` take a millisecond here (the fastest of five)."""
+    best = min(_timed_sum(_CALIBRATION_N) for _ in range(5))
+    return _CALIBRATION_N / (best * 1000)
+
+
+def _timed_sum(n: int) -> float:
+    started = time.perf_counter()
+    sum(range(n))  # one C call: the GIL is not given up until it returns
+    return time.perf_counter() - started
+
+
+def run_pattern(steps: int, period_s: float, stop: threading.Event) -> int:
+    """`sum(range(steps))` at the start of every period until `stop`; how many ran.
+
+    A late start does not bunch the next ones: each waits for its own period's start.
+    """
+    started, done = time.perf_counter(), 0
+    while not stop.is_set():
+        sum(range(steps))
+        done += 1
+        wait = started + done * period_s - time.perf_counter()
+        if wait > 0:
+            stop.wait(wait)
+    return done
+
+
+class StallLoad:
+    """A running Stall, from `start` to `stop` (a churn phase)."""
+
+    def __init__(self, stall: Stall) -> None:
+        self.stall = stall
+        self._steps = round(loop_count_per_ms() * stall.ms)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._child: subprocess.Popen[bytes] | None = None
+        self.count = 0  # stalls of the in-process pattern in the last phase
+
+    def start(self) -> None:
+        """Start stalling."""
+        period_s = 1 / self.stall.hz
+        if self.stall.process:
+            code = (
+                "import sys, threading; from bench.stalls import run_pattern;"
+                f" stop = threading.Event(); threading.Thread(target=lambda: (sys.stdin.read(),"
+                f" stop.set()), daemon=True).start(); run_pattern({self._steps}, {period_s!r},"
+                " stop)"
+            )
+            self._child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, args=(period_s,), name="churn-stall")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop stalling (waits for the thread or process to end)."""
+        if self._child is not None:
+            assert self._child.stdin is not None
+            self._child.stdin.close()  # end of input: the child stops
+            self._child.wait(10)
+            self._child = None
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+
+    def _run(self, period_s: float) -> None:
+        self.count = run_pattern(self._steps, period_s, self._stop)
