@@ -14,7 +14,8 @@ connections, in phases:
      The event loop keeps a CPU of its own while busy, computes and ingest run on the
      others, as shipped (`--shared-cpus`: every thread on any CPU). While reads are
      busy, ingest's loops in the server take short turns at the GIL, as shipped
-     (`--no-gil-turns`: they keep it as long as their work lasts).
+     (`--no-gil-turns`: they keep it as long as their work lasts; `--gil-turn-ms`:
+     turns of another length).
      The ratio is the median over the pairs of the churn p99 over the idle p99 just
      before it, with the sign test's interval for the median (one pair moves ~±0.1 on
      the machine's noise alone, so judge nine pairs, not three); each churn
@@ -517,6 +518,11 @@ def _parser() -> argparse.ArgumentParser:
         help="background loops keep the GIL as long as they like (meshlens.gil.TURN_S infinite)",
     )
     parser.add_argument(
+        "--gil-turn-ms",
+        type=float,
+        help="replace the length of background loops' turns at the GIL (meshlens.gil.TURN_S)",
+    )
+    parser.add_argument(
         "--stall",
         type=parse_stall,
         help="add a synthetic stall to each churn phase: MS@HZ holds the server's GIL MS ms"
@@ -761,6 +767,9 @@ def main() -> None:
             placement.PIPELINE_SCHED_IDLE = False
         if args.no_gil_turns:  # read by each Turns as it starts: a turn that never ends
             gil.TURN_S = math.inf
+        elif args.gil_turn_ms is not None:
+            gil.TURN_S = args.gil_turn_ms / 1000
+        print(f"GIL turns of {gil.TURN_S * 1000:g} ms, pauses of {gil.PAUSE_S * 1000:g} ms")
         print(f"ingest threads' niceness +{placement.INGEST_NICENESS}")
         server, port, stop = start_server(
             Settings(db_path=db),
