@@ -28,8 +28,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 _CALIBRATION_N = 2_000_000
+_REPO = Path(__file__).resolve().parents[1]  # where the child imports bench.stalls from
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +79,18 @@ def _timed_sum(n: int) -> float:
 
 
 def run_pattern(steps: int, period_s: float, stop: threading.Event) -> int:
-    """`sum(range(steps))` at the start of every period until `stop`; how many ran.
-
-    A late start does not bunch the next ones: each waits for its own period's start.
+    """`sum(range(steps))` at the start of every period, the first at once, until `stop`;
+    how many ran. A late one does not bunch the next: each waits for its period's start.
     """
     started, done = time.perf_counter(), 0
-    while not stop.is_set():
+    while True:
         sum(range(steps))
         done += 1
+        if stop.is_set():
+            return done
         wait = started + done * period_s - time.perf_counter()
         if wait > 0:
             stop.wait(wait)
-    return done
 
 
 class StallLoad:
@@ -101,6 +103,7 @@ class StallLoad:
         self._thread: threading.Thread | None = None
         self._child: subprocess.Popen[bytes] | None = None
         self.count = 0  # stalls of the in-process pattern in the last phase
+        self.exit_status: int | None = None  # the process's, once stopped
 
     def start(self) -> None:
         """Start stalling."""
@@ -112,7 +115,9 @@ class StallLoad:
                 f" stop.set()), daemon=True).start(); run_pattern({self._steps}, {period_s!r},"
                 " stop)"
             )
-            self._child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE)
+            self._child = subprocess.Popen(
+                [sys.executable, "-c", code], stdin=subprocess.PIPE, cwd=_REPO
+            )
             return
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, args=(period_s,), name="churn-stall")
@@ -123,7 +128,7 @@ class StallLoad:
         if self._child is not None:
             assert self._child.stdin is not None
             self._child.stdin.close()  # end of input: the child stops
-            self._child.wait(10)
+            self.exit_status = self._child.wait(10)
             self._child = None
         if self._thread is not None:
             self._stop.set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.stalls import Stall, parse_stall, run_pattern
+from bench.stalls import Stall, StallLoad, parse_stall, run_pattern
 
 
 def test_parse_stall_reads_size_rate_and_place() -> None:
@@ -21,7 +21,7 @@ def test_parse_stall_refuses_what_it_cannot_run(text: str) -> None:
 
 
 class _Stop:
-    """A stop that is set after `checks` looks, recording each wait it is asked for."""
+    """A stop that is set from the `checks`+1st look on, recording each wait asked for."""
 
     def __init__(self, checks: int) -> None:
         self.checks = checks
@@ -36,8 +36,19 @@ class _Stop:
         return False
 
 
-def test_run_pattern_runs_once_a_period_until_stopped() -> None:
+def test_run_pattern_runs_at_once_then_once_a_period_until_stopped() -> None:
     stop = _Stop(3)
-    assert run_pattern(10, 0.5, stop) == 3  # type: ignore[arg-type]
+    assert run_pattern(10, 0.5, stop) == 4  # type: ignore[arg-type]
     # Each waits for its own period's start: about 0.5, 1.0 and 1.5 s after the first.
     assert [round(w, 1) for w in stop.waits] == [0.5, 1.0, 1.5]
+
+
+@pytest.mark.parametrize("process", [False, True], ids=["thread", "process"])
+def test_a_stall_load_starts_and_stops_cleanly(process: bool) -> None:
+    load = StallLoad(Stall(0.5, 50, process=process))
+    load.start()
+    load.stop()  # at once: the first stall runs as it starts, then the stop ends it
+    if process:
+        assert load.exit_status == 0  # it imported the pattern, ran and ended on end of input
+    else:
+        assert load.count >= 1
