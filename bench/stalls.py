@@ -1,15 +1,16 @@
 """Synthetic stalls of a known size and rate, to calibrate what moves the reads' p99.
 
 The churn is made of many kinds of delay (a round's fork, its results, ingest's batches,
-a collection, other processes' CPU) and wrk does not weigh them by how many requests they
-touch. It corrects for coordinated omission (`stats_correct`, in Debian's wrk too): a
-response D ms late on a connection that sends a request every `interval` on average
-(~1.5 ms here) also counts the requests that connection would have sent meanwhile, at
-D - interval, D - 2 interval ... So a stall of D on 32 connections adds ~32 D / interval
-samples, and those above the idle p99 number ~32 (D - p99) / interval: a stall shorter
-than the idle p99 hardly counts, a long one counts by its length. A `Stall` puts one
-known pattern into an otherwise idle server (`bench.serve --no-ingest --no-recompute
---stall MS@HZ`), so runs of one CPU budget in different sizes say which the p99 feels:
+a collection, other processes' CPU), and wrk weighs each by its length, not by the ~32
+requests in flight: it corrects for coordinated omission (`stats_correct`, in Debian's
+wrk too). A response D ms late on a connection that sends a request every `interval` on
+average (~1.5 ms here) also counts the requests that connection would have sent
+meanwhile, at D - interval, D - 2 interval ... So a stall of D on 32 connections adds
+~32 D / interval samples, and those above the idle p99 number ~32 (D - p99) / interval:
+a stall shorter than the idle p99 hardly counts, a long one by its length. A `Stall`
+puts one known pattern into an otherwise idle server (`bench.serve --no-ingest
+--no-recompute --stall MS@HZ`), so runs of one CPU budget in different sizes say which
+the p99 feels:
 
 - in the server's process, a thread holds the GIL for MS ms, HZ times a second (a C
   loop, `sum(range(n))`, that never lets the interpreter switch threads), as a fork, an
