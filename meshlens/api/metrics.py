@@ -1,9 +1,9 @@
 """Prometheus metrics: request counts and latency, plus collectors read at scrape time.
 
 Request metrics are counted on every request (fast path included) as plain numbers
-under one lock, and made into metric families when scraped, like everything else.
-Everything else (recomputers, ingest, store, runner, filtered caches) is read when
-/metrics is scraped, from the objects that already keep those counters.
+under one lock and made into metric families when scraped. Everything else
+(recomputers, ingest, store, runner, filtered caches) is read when /metrics is scraped,
+from the objects that already keep those counters.
 """
 
 from __future__ import annotations
