@@ -64,6 +64,16 @@ class SlowRequest:
     status: int
 
 
+@dataclasses.dataclass(slots=True)
+class _Series:
+    """One series' counts so far, and when it began (what `_created` reports)."""
+
+    created: float
+    count: int = 0
+    sum_s: float = 0.0  # latency series only
+    buckets: list[int] = dataclasses.field(default_factory=list)  # per bucket, then +Inf
+
+
 class RequestStats:
     """Request counters for /metrics and /api/health; safe from any thread.
 
@@ -77,12 +87,8 @@ class RequestStats:
     def __init__(self, registry: CollectorRegistry, clock: Clock) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        # (route, method, status) -> [requests, created (Unix s)]
-        self._requests: dict[tuple[str, str, int], list[float]] = {}
-        # route -> requests in each latency bucket (not cumulative; the last is +Inf)
-        self._buckets: dict[str, list[int]] = {}
-        self._sums: dict[str, float] = {}
-        self._created: dict[str, float] = {}
+        self._requests: dict[tuple[str, str, int], _Series] = {}  # (route, method, status)
+        self._latency: dict[str, _Series] = {}  # by route
         self._total = 0
         self._total_s = 0.0
         self._slow: collections.deque[SlowRequest] = collections.deque(maxlen=SLOW_RING)
@@ -92,18 +98,17 @@ class RequestStats:
         """Count one finished request."""
         key = (route, method, status)
         with self._lock:
-            counted = self._requests.get(key)
-            if counted is None:
-                self._requests[key] = [1, time.time()]
-            else:
-                counted[0] += 1
-            buckets = self._buckets.get(route)
-            if buckets is None:
-                buckets = self._buckets[route] = [0] * (len(LATENCY_BUCKETS_S) + 1)
-                self._sums[route] = 0.0
-                self._created[route] = time.time()
-            buckets[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1  # le: x <= bound
-            self._sums[route] += seconds
+            requests = self._requests.get(key)
+            if requests is None:
+                requests = self._requests[key] = _Series(time.time())
+            requests.count += 1
+            latency = self._latency.get(route)
+            if latency is None:
+                latency = self._latency[route] = _Series(
+                    time.time(), buckets=[0] * (len(LATENCY_BUCKETS_S) + 1)
+                )
+            latency.buckets[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1  # x <= le
+            latency.sum_s += seconds
             self._total += 1
             self._total_s += seconds
             if seconds * 1000.0 > SLOW_MS:
@@ -112,29 +117,31 @@ class RequestStats:
     def collect(self) -> Iterable[Metric]:
         """meshlens_http_requests and meshlens_http_request_duration_seconds, as they are."""
         with self._lock:
-            requests = {key: tuple(value) for key, value in self._requests.items()}
-            latency = {
-                route: (list(buckets), self._sums[route], self._created[route])
-                for route, buckets in self._buckets.items()
-            }
+            requests = [(key, dataclasses.replace(s)) for key, s in self._requests.items()]
+            latency = [
+                (route, dataclasses.replace(s, buckets=list(s.buckets)))
+                for route, s in self._latency.items()
+            ]
         counter = CounterMetricFamily(
             "meshlens_http_requests",
             "HTTP requests answered, by route template, method and status.",
             labels=["route", "method", "status"],
         )
-        for (route, method, status), (count, created) in requests.items():
-            counter.add_metric([route, method, str(status)], count, created=created)
+        for (route, method, status), series in requests:
+            counter.add_metric([route, method, str(status)], series.count, created=series.created)
         histogram = HistogramMetricFamily(
             "meshlens_http_request_duration_seconds",
             "Time from receiving a request to handing its last byte to the server.",
             labels=["route"],
         )
         bounds = [*_LE_LABELS, "+Inf"]
-        for route, (buckets, sum_s, created) in latency.items():
-            cumulative = list(itertools.accumulate(buckets))
-            histogram.add_metric([route], list(zip(bounds, cumulative, strict=True)), sum_s)
+        for route, series in latency:
+            cumulative = itertools.accumulate(series.buckets)
+            histogram.add_metric([route], list(zip(bounds, cumulative, strict=True)), series.sum_s)
             # prometheus_client's own Histogram says when each series began; so does this.
-            histogram.samples.append(Sample(f"{histogram.name}_created", {"route": route}, created))
+            histogram.samples.append(
+                Sample(f"{histogram.name}_created", {"route": route}, series.created)
+            )
         return [counter, histogram]
 
     def summary(self) -> tuple[int, float, list[SlowRequest]]:
