@@ -570,8 +570,7 @@ def measure(
                  f" {churn.stored} stored, ingest's threads {sum(ingest.values()):.0f} ms"
                  f" CPU/s ({threads})"
                  + (f", pipeline process {child_ms:.0f}" if pid is not None else "")
-                 + (f", stall {stall.stall}" if stall else "")
-                 + (f" ({stall.count} stalls)" if stall and not stall.stall.process else "")
+                 + (f", {stall}" if stall else "")
                  + f"; {loop_change(idle_loop, churn_loop)}")  # fmt: skip
         rows.append((label, result))
     return rows

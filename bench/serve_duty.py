@@ -57,13 +57,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Self
 
 import numpy as np
 
 from bench.dataset import STAGING_DB
 from bench.encoder_data import sightings
 from bench.mqtt_load import MqttLoad, load_for
+from bench.periodic import Periodic
 from bench.serve import (
     Churn,
     WrkResult,
@@ -335,32 +335,7 @@ def _prebuilt_batches(db: Path, scratch: Path, count: int) -> queue.SimpleQueue[
     return made
 
 
-class _Periodic:
-    """While entered, calls `tick` every `period_s` seconds on a thread of its own."""
-
-    def __init__(self, period_s: float, name: str) -> None:
-        self._period_s = period_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._period_s):
-            self.tick()
-
-    def tick(self) -> None:
-        """One period's work."""
-        raise NotImplementedError
-
-
-class _Appending(_Periodic):
+class _Appending(Periodic):
     """While entered, the server's ingest worker appends one prebuilt batch a second."""
 
     def __init__(self, server: Server, batches: queue.SimpleQueue[StoreBatch]) -> None:
@@ -410,7 +385,7 @@ def _forked(
         runner.stop()
 
 
-class _Waking(_Periodic):
+class _Waking(Periodic):
     """While entered, wakes every `period_s` and runs `busy_us` of pure Python."""
 
     def __init__(self, period_s: float, busy_us: float) -> None:
@@ -424,7 +399,7 @@ class _Waking(_Periodic):
             sum(range(50))
 
 
-class _PacedTime(_Periodic):
+class _PacedTime(Periodic):
     """Samples, every 50 ms while entered, whether the server's computes are paced."""
 
     def __init__(self, server: Server) -> None:

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.periodic import Periodic
+
 _CALIBRATION_N = 2_000_000
-_REPO = Path(__file__).resolve().parents[1]  # where the child imports bench.stalls from
+_REPO = Path(__file__).resolve().parents[1]  # where the child imports bench.periodic from
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +46,6 @@ class Stall:
 
     def __str__(self) -> str:
         return f"{self.ms:g}@{self.hz:g}" + (":process" if self.process else "")
-
-    @property
-    def ms_per_s(self) -> float:
-        """The CPU this pattern spends a second."""
-        return self.ms * self.hz
 
 
 def parse_stall(text: str) -> Stall:
@@ -79,50 +75,48 @@ def _timed_sum(n: int) -> float:
     return time.perf_counter() - started
 
 
-def run_pattern(steps: int, period_s: float, stop: threading.Event) -> int:
-    """`sum(range(steps))` at the start of every period, the first at once, until `stop`;
-    how many ran. A late one does not bunch the next: each waits for its period's start.
-    """
-    started, done = time.perf_counter(), 0
-    while True:
-        sum(range(steps))
-        done += 1
-        if stop.is_set():
-            return done
-        wait = started + done * period_s - time.perf_counter()
-        if wait > 0:
-            stop.wait(wait)
+class _Holding(Periodic):
+    """Holds the GIL `steps` steps of `sum(range(n))` long, once a period."""
+
+    def __init__(self, period_s: float, steps: int) -> None:
+        super().__init__(period_s, "churn-stall")
+        self._steps = steps
+
+    def tick(self) -> None:
+        """One stall."""
+        sum(range(self._steps))
 
 
 class StallLoad:
-    """A running Stall, from `start` to `stop` (a churn phase)."""
+    """A Stall, running from `start` to `stop` (a churn phase)."""
 
     def __init__(self, stall: Stall) -> None:
         self.stall = stall
         self._steps = round(loop_count_per_ms() * stall.ms)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._holding: _Holding | None = None
         self._child: subprocess.Popen[bytes] | None = None
         self.count = 0  # stalls of the in-process pattern in the last phase
         self.exit_status: int | None = None  # the process's, once stopped
+
+    def __str__(self) -> str:
+        """What a churn phase's label says of it."""
+        return f"stall {self.stall}" + ("" if self.stall.process else f" ({self.count} stalls)")
 
     def start(self) -> None:
         """Start stalling."""
         period_s = 1 / self.stall.hz
         if self.stall.process:
             code = (
-                "import sys, threading; from bench.stalls import run_pattern;"
-                f" stop = threading.Event(); threading.Thread(target=lambda: (sys.stdin.read(),"
-                f" stop.set()), daemon=True).start(); run_pattern({self._steps}, {period_s!r},"
-                " stop)"
+                "import sys, threading; from bench.periodic import run_every;"
+                " stop = threading.Event(); threading.Thread(target=lambda: (sys.stdin.read(),"
+                f" stop.set()), daemon=True).start(); run_every({period_s!r},"
+                f" lambda: sum(range({self._steps})), stop)"
             )
             self._child = subprocess.Popen(
                 [sys.executable, "-c", code], stdin=subprocess.PIPE, cwd=_REPO
             )
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, args=(period_s,), name="churn-stall")
-        self._thread.start()
+        else:
+            self._holding = _Holding(period_s, self._steps).__enter__()
 
     def stop(self) -> None:
         """Stop stalling (waits for the thread or process to end)."""
@@ -131,10 +125,7 @@ class StallLoad:
             self._child.stdin.close()  # end of input: the child stops
             self.exit_status = self._child.wait(10)
             self._child = None
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join()
-            self._thread = None
-
-    def _run(self, period_s: float) -> None:
-        self.count = run_pattern(self._steps, period_s, self._stop)
+        if self._holding is not None:
+            self._holding.__exit__()
+            self.count = self._holding.ticks
+            self._holding = None
