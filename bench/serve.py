@@ -337,9 +337,57 @@ def loop_phase(url: str, run: dict[str, int]) -> tuple[WrkResult, LoopLoad]:
     return result, LoopLoad.of(before, thread_sched(SERVER_THREAD), result, run["seconds"])
 
 
-def ingest_cpu_by_thread() -> dict[str, float]:
-    """CPU seconds so far of each of ingest's threads in this process, by name."""
-    return {name: cpu for name, cpu in thread_cpu().items() if is_ingest_thread(name)}
+@dataclass(frozen=True, slots=True)
+class ThreadLoad:
+    """What one thread (or the threads of one name) did so far, or in a phase."""
+
+    cpu_s: float  # on a CPU (schedstat, in ns: exact, where /proc stat counts ticks)
+    waits: int  # voluntary context switches: it blocked (the GIL, a lock, a sleep, a socket)
+    preempted: int  # involuntary ones: the scheduler gave its CPU to another thread
+
+    def since(self, before: ThreadLoad | None) -> ThreadLoad:
+        """What it did after `before` (None: since it started)."""
+        if before is None:
+            return self
+        return ThreadLoad(
+            self.cpu_s - before.cpu_s, self.waits - before.waits, self.preempted - before.preempted
+        )
+
+
+def _switches(status: str) -> tuple[int, int]:
+    """Voluntary and involuntary context switches in a /proc `status` file's text."""
+    counts = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    return int(counts["voluntary_ctxt_switches"]), int(counts["nonvoluntary_ctxt_switches"])
+
+
+def ingest_thread_loads() -> dict[str, ThreadLoad]:
+    """CPU and context switches so far of each of ingest's threads in this process, by name."""
+    out: dict[str, ThreadLoad] = {}
+    for thread in threading.enumerate():
+        if not is_ingest_thread(thread.name) or thread.native_id is None:
+            continue
+        task = Path(f"/proc/self/task/{thread.native_id}")
+        try:
+            cpu_ns = int((task / "schedstat").read_text().split()[0])
+            waits, preempted = _switches((task / "status").read_text())
+        except OSError:  # it ended meanwhile
+            continue
+        out[thread.name] = ThreadLoad(cpu_ns / 1e9, waits, preempted)
+    return out
+
+
+def thread_loads_since(before: dict[str, ThreadLoad]) -> dict[str, ThreadLoad]:
+    """What each of ingest's threads did since `before` (ingest_thread_loads)."""
+    return {name: load.since(before.get(name)) for name, load in ingest_thread_loads().items()}
+
+
+def describe_loads(loads: dict[str, ThreadLoad], seconds: float) -> str:
+    """`N ms CPU/s, W waits/s (name ms/waits, ...)` for threads' loads over `seconds`."""
+    cpu_ms = {name: load.cpu_s * 1000 / seconds for name, load in loads.items()}
+    waits = {name: load.waits / seconds for name, load in loads.items()}
+    each = ", ".join(f"{name} {cpu_ms[name]:.0f}/{waits[name]:.0f}" for name in sorted(loads))
+    return (f"{sum(cpu_ms.values()):.0f} ms CPU/s, {sum(waits.values()):.0f} waits/s"
+            f" ({each})")  # fmt: skip
 
 
 def process_cpu_s(pid: int | None) -> float:
@@ -559,16 +607,14 @@ def measure(
         )  # fmt: skip
         with churning as churn:
             pid = pipeline_pid(server)
-            cpu_before, child_before = ingest_cpu_by_thread(), process_cpu_s(pid)
+            loads_before, child_before = ingest_thread_loads(), process_cpu_s(pid)
             result, churn_loop = loop_phase(url, run)
-            ingest = {name: (cpu - cpu_before.get(name, 0.0)) * 1000 / args.seconds
-                      for name, cpu in ingest_cpu_by_thread().items()}  # fmt: skip
+            ingest = thread_loads_since(loads_before)
             child_ms = (process_cpu_s(pid) - child_before) * 1000 / args.seconds
             computes = churn.computes  # in the measured window
-        threads = ", ".join(f"{name} {ms:.0f}" for name, ms in sorted(ingest.items()))
         label = (f"churn {pair + 1}: {computes} computes, {churn.offered} obs,"
-                 f" {churn.stored} stored, ingest's threads {sum(ingest.values()):.0f} ms"
-                 f" CPU/s ({threads})"
+                 f" {churn.stored} stored, ingest's threads"
+                 f" {describe_loads(ingest, args.seconds)}"
                  + (f", pipeline process {child_ms:.0f}" if pid is not None else "")
                  + (f", {stall}" if stall else "")
                  + f"; {loop_change(idle_loop, churn_loop)}")  # fmt: skip

@@ -8,15 +8,19 @@ import time
 from bench.mqtt_load import messages
 from bench.serve import (
     LoopLoad,
+    ThreadLoad,
     ThreadSched,
     WrkResult,
     _ingest_ms,
+    describe_loads,
+    ingest_thread_loads,
     is_ingest_thread,
     loop_change,
     median_interval,
     pair_ratios,
     summarise,
     thread_cpu,
+    thread_loads_since,
     thread_sched,
 )
 from bench.serve_seconds import marks_of
@@ -127,6 +131,48 @@ def test_ingest_threads_are_the_receipts_the_worker_and_the_writer() -> None:
     assert not any(map(is_ingest_thread, ["server", "recompute-rf", "ingest-status"]))
     label = "churn 1: 9 computes, 15037 obs, 14625 stored, ingest's threads 37 ms CPU/s"
     assert (_ingest_ms(label), _ingest_ms("churn 1: 9 computes")) == ("37", "?")
+
+
+def test_an_ingest_threads_load_counts_its_cpu_and_each_time_it_blocked() -> None:
+    go, done, release = threading.Event(), threading.Event(), threading.Event()
+
+    def work() -> None:
+        go.wait()
+        deadline = time.thread_time() + 0.05  # 50 ms of this thread's own CPU
+        while time.thread_time() < deadline:
+            pass
+        for _ in range(20):  # each sleep blocks: a voluntary context switch
+            time.sleep(0.001)
+        done.set()
+        release.wait()  # stays alive to be read
+
+    thread = threading.Thread(target=work, name="ingest")
+    other = threading.Thread(target=done.wait, name="not-ingest")
+    thread.start()
+    other.start()
+    try:
+        before = ingest_thread_loads()
+        assert set(before) == {"ingest"}  # only ingest's threads, by name
+        go.set()
+        done.wait(10)
+        load = thread_loads_since(before)["ingest"]
+        assert 0.05 <= load.cpu_s < 1.0
+        assert load.waits >= 20
+    finally:
+        go.set()
+        done.set()
+        release.set()
+        thread.join()
+        other.join()
+
+
+def test_thread_loads_read_as_cpu_and_waits_a_second() -> None:
+    loads = {"ingest": ThreadLoad(0.2, 1_200, 5), "db-writer": ThreadLoad(0.1, 400, 1)}
+    assert describe_loads(loads, 10.0) == (
+        "30 ms CPU/s, 160 waits/s (db-writer 10/40, ingest 20/120)"
+    )
+    assert ThreadLoad(1.5, 30, 4).since(ThreadLoad(0.5, 10, 1)) == ThreadLoad(1.0, 20, 3)
+    assert ThreadLoad(1.5, 30, 4).since(None) == ThreadLoad(1.5, 30, 4)
 
 
 def test_the_median_interval_is_the_sign_tests() -> None:
