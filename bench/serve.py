@@ -294,15 +294,20 @@ class ThreadSched:
     waiting_s: float  # runnable, waiting on a run queue for a CPU
 
 
+def _schedstat(native_id: int) -> ThreadSched:
+    """The scheduler's counts for one thread of this process (OSError: it has gone)."""
+    fields = Path(f"/proc/self/task/{native_id}/schedstat").read_text().split()
+    return ThreadSched(int(fields[0]) / 1e9, int(fields[1]) / 1e9)
+
+
 def thread_sched(name: str) -> ThreadSched:
     """The scheduler's counts for this process's thread called `name` (zeros: none, or gone)."""
     for thread in threading.enumerate():
         if thread.name == name and thread.native_id is not None:
             try:
-                fields = Path(f"/proc/self/task/{thread.native_id}/schedstat").read_text().split()
+                return _schedstat(thread.native_id)
             except OSError:
                 break
-            return ThreadSched(int(fields[0]) / 1e9, int(fields[1]) / 1e9)
     return ThreadSched(0.0, 0.0)
 
 
@@ -339,40 +344,37 @@ def loop_phase(url: str, run: dict[str, int]) -> tuple[WrkResult, LoopLoad]:
 
 @dataclass(frozen=True, slots=True)
 class ThreadLoad:
-    """What one thread (or the threads of one name) did so far, or in a phase."""
+    """What one thread did so far, or in a phase."""
 
     cpu_s: float  # on a CPU (schedstat, in ns: exact, where /proc stat counts ticks)
     waits: int  # voluntary context switches: it blocked (the GIL, a lock, a sleep, a socket)
-    preempted: int  # involuntary ones: the scheduler gave its CPU to another thread
 
     def since(self, before: ThreadLoad | None) -> ThreadLoad:
         """What it did after `before` (None: since it started)."""
         if before is None:
             return self
-        return ThreadLoad(
-            self.cpu_s - before.cpu_s, self.waits - before.waits, self.preempted - before.preempted
-        )
+        return ThreadLoad(self.cpu_s - before.cpu_s, self.waits - before.waits)
 
 
-def _switches(status: str) -> tuple[int, int]:
-    """Voluntary and involuntary context switches in a /proc `status` file's text."""
-    counts = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-    return int(counts["voluntary_ctxt_switches"]), int(counts["nonvoluntary_ctxt_switches"])
+def _voluntary_switches(native_id: int) -> int:
+    """How often one thread of this process has blocked so far (OSError: it has gone)."""
+    for line in Path(f"/proc/self/task/{native_id}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    raise OSError(f"no voluntary_ctxt_switches for thread {native_id}")
 
 
 def ingest_thread_loads() -> dict[str, ThreadLoad]:
-    """CPU and context switches so far of each of ingest's threads in this process, by name."""
+    """CPU and waits so far of each of ingest's threads in this process, by (unique) name."""
     out: dict[str, ThreadLoad] = {}
     for thread in threading.enumerate():
         if not is_ingest_thread(thread.name) or thread.native_id is None:
             continue
-        task = Path(f"/proc/self/task/{thread.native_id}")
         try:
-            cpu_ns = int((task / "schedstat").read_text().split()[0])
-            waits, preempted = _switches((task / "status").read_text())
+            cpu_s = _schedstat(thread.native_id).on_cpu_s
+            out[thread.name] = ThreadLoad(cpu_s, _voluntary_switches(thread.native_id))
         except OSError:  # it ended meanwhile
             continue
-        out[thread.name] = ThreadLoad(cpu_ns / 1e9, waits, preempted)
     return out
 
 
