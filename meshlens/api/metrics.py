@@ -13,7 +13,6 @@ import collections
 import dataclasses
 import itertools
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
@@ -100,12 +99,12 @@ class RequestStats:
         with self._lock:
             requests = self._requests.get(key)
             if requests is None:
-                requests = self._requests[key] = _Series(time.time())
+                requests = self._requests[key] = _Series(self._clock.now_ms() / 1000)
             requests.count += 1
             latency = self._latency.get(route)
             if latency is None:
                 latency = self._latency[route] = _Series(
-                    time.time(), buckets=[0] * (len(LATENCY_BUCKETS_S) + 1)
+                    self._clock.now_ms() / 1000, buckets=[0] * (len(LATENCY_BUCKETS_S) + 1)
                 )
             latency.buckets[bisect.bisect_left(LATENCY_BUCKETS_S, seconds)] += 1  # x <= le
             latency.sum_s += seconds

@@ -58,6 +58,10 @@ def test_counts_by_hand() -> None:
     assert value("meshlens_http_request_duration_seconds_bucket", {**nodes, "le": "2.5"}) == 2
     assert value("meshlens_http_request_duration_seconds_bucket", {**nodes, "le": "+Inf"}) == 3
     assert value("meshlens_http_request_duration_seconds_sum", nodes) == 9.52
+    # Each series began at its first request, by the injected clock (1 s after the epoch).
+    assert value("meshlens_http_requests_created", {"route": "/api/nodes", "method": "GET",
+                 "status": "400"}) == 1.0  # fmt: skip
+    assert value("meshlens_http_request_duration_seconds_created", nodes) == 1.0
     total, mean_ms, slow = stats.summary()
     assert total == 8
     assert round(mean_ms, 6) == round((0.0004 + 0.0005 + 0.0007 + 0.003 + 0.02 + 2.5 + 7.0
