@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import timeit
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -64,8 +65,8 @@ class PrometheusStats:
                 self.slow += 1
 
 
-def _best_us(call: object) -> float:
-    best = min(timeit.repeat(call, number=NUMBER, repeat=5))  # type: ignore[arg-type]
+def _best_us(call: Callable[[], object]) -> float:
+    best = min(timeit.repeat(call, number=NUMBER, repeat=5))
     return best / NUMBER * 1e6
 
 
