@@ -1,0 +1,99 @@
+"""Memory of a live `meshlens serve` while it ingests, ingest on threads or in processes.
+
+One server on a copy of the staging database, recomputing as
+shipped, is fed at 500 observations/s through Mosquitto by bench.serve's publisher, and
+every `--every` seconds the proportional set size (PSS) of the serving process and of
+its ingest children (the receipt process and the pipeline process, when ingest runs in
+them) is read. bench/memory.py measures a server that ingests nothing; this one says
+what ingest adds, and where, against issue 3's 300 MB for `meshlens serve`. One
+placement a run: a second server in the same process would start on the first one's
+freed heap, which the allocator keeps.
+
+    flock /work/bench.lock env PYTHONPATH=. .venv/bin/python -m bench.serve_memory \
+        threads|processes [--seconds 120] [--every 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from bench.dataset import STAGING_DB
+from bench.load import pss_kb
+from bench.mqtt_load import load_for
+from bench.serve import bench_registry, feeds_of, start_server, wait_ready
+from meshlens.config import Settings
+
+RATE = 500  # observations a second, as bench.serve's churn
+INGEST_CHILDREN = ("meshlens.ingest.mqtt_child", "meshlens.ingest.pipeline_child")
+
+
+def ingest_children_kb() -> dict[str, int]:
+    """PSS of this process's ingest children by module (compute children left out)."""
+    found: dict[str, int] = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.Error:  # ended between the listing and the read
+            continue
+        for module in INGEST_CHILDREN:
+            if module in command:
+                name = module.rsplit(".", 1)[1]
+                found[name] = found.get(name, 0) + pss_kb(child.pid)
+    return found
+
+
+def sample(elapsed_s: float, stored: int) -> str:
+    """One line: the server's PSS, its ingest children's, and their sum, in MB."""
+    server = pss_kb(psutil.Process().pid)
+    children = ingest_children_kb()
+    parts = "".join(f", {name} {kb / 1024:.0f}" for name, kb in sorted(children.items()))
+    total = (server + sum(children.values())) / 1024
+    return (f"  {elapsed_s:4.0f} s, {stored:,} stored: server {server / 1024:.0f}{parts};"
+            f" total {total:.0f} MB")  # fmt: skip
+
+
+def run(processes: bool, seconds: float, every: float) -> None:
+    """One placement's server, fed for `seconds`, sampled every `every` seconds."""
+    print(f"ingest {'in processes' if processes else 'on threads'}:", flush=True)
+    with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
+        db = Path(tmp) / "serve.db"
+        shutil.copy(STAGING_DB, db)
+        mqtt = load_for("mlmem", RATE, seconds + 10)
+        server, _, stop = start_server(
+            Settings(db_path=db), bench_registry(),
+            feeds=feeds_of(mqtt, child_process=processes), pipeline_process=processes,
+        )  # fmt: skip
+        try:
+            wait_ready(server)
+            stored_before = server.worker.counters.snapshot().stored_observations
+            print(sample(0, 0), flush=True)
+            mqtt.go()
+            started = time.perf_counter()
+            while (elapsed := time.perf_counter() - started) < seconds:
+                time.sleep(min(every, seconds - elapsed))
+                stored = server.worker.counters.snapshot().stored_observations - stored_before
+                print(sample(time.perf_counter() - started, stored), flush=True)
+            mqtt.pause()
+        finally:
+            stop()
+            mqtt.close()
+
+
+def main() -> None:
+    """One placement's server, sampled while it ingests."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("placement", choices=("threads", "processes"), help="where ingest runs")
+    parser.add_argument("--seconds", type=float, default=120.0, help="ingesting, per placement")
+    parser.add_argument("--every", type=float, default=20.0, help="seconds between samples")
+    args = parser.parse_args()
+    run(args.placement == "processes", args.seconds, args.every)
+
+
+if __name__ == "__main__":
+    main()
