@@ -39,12 +39,12 @@ def ingest_children_kb() -> dict[str, int]:
     for child in psutil.Process().children(recursive=True):
         try:
             command = " ".join(child.cmdline())
-        except psutil.Error:  # ended between the listing and the read
-            continue
-        for module in INGEST_CHILDREN:
-            if module in command:
+            module = next((m for m in INGEST_CHILDREN if m in command), None)
+            if module is not None:
                 name = module.rsplit(".", 1)[1]
                 found[name] = found.get(name, 0) + pss_kb(child.pid)
+        except (psutil.Error, OSError):  # ended between the listing and the reads
+            continue
     return found
 
 
