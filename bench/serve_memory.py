@@ -1,13 +1,13 @@
 """Memory of a live `meshlens serve` while it ingests, ingest on threads or in processes.
 
-One server on a copy of the staging database, recomputing as
-shipped, is fed at 500 observations/s through Mosquitto by bench.serve's publisher, and
-every `--every` seconds the proportional set size (PSS) of the serving process and of
-its ingest children (the receipt process and the pipeline process, when ingest runs in
-them) is read. bench/memory.py measures a server that ingests nothing; this one says
-what ingest adds, and where, against issue 3's 300 MB for `meshlens serve`. One
-placement a run: a second server in the same process would start on the first one's
-freed heap, which the allocator keeps.
+One server on a copy of the staging database, recomputing as shipped, is fed at 500
+observations/s through Mosquitto by bench.serve's publisher, and every `--every` seconds
+the proportional set size (PSS) of the serving process and of its children (the receipt
+process and the pipeline process, when ingest runs in them, and any compute child alive
+at the time) is read. bench/memory.py measures a server that ingests nothing; this one
+says what ingest adds, and where, against issue 3's 300 MB for all of meshlens'
+processes. One placement a run: a second server in the same process would start on the
+first one's freed heap, which the allocator keeps.
 
     flock /work/bench.lock env PYTHONPATH=. .venv/bin/python -m bench.serve_memory \
         threads|processes [--seconds 120] [--every 20]
@@ -33,29 +33,40 @@ RATE = 500  # observations a second, as bench.serve's churn
 INGEST_CHILDREN = ("meshlens.ingest.mqtt_child", "meshlens.ingest.pipeline_child")
 
 
-def ingest_children_kb() -> dict[str, int]:
-    """PSS of this process's ingest children by module (compute children left out)."""
+def children_kb() -> dict[str, int]:
+    """PSS of this process's meshlens children: ingest's by module, forked computes as one.
+
+    The harness's own children (the publisher, wrk) are left out: a forked compute child
+    runs this process's command line, an ingest child its module's.
+    """
+    ours = psutil.Process().cmdline()
     found: dict[str, int] = {}
     for child in psutil.Process().children(recursive=True):
         try:
-            command = " ".join(child.cmdline())
+            command = child.cmdline()
             module = next((m for m in INGEST_CHILDREN if m in command), None)
-            if module is not None:
-                name = module.rsplit(".", 1)[1]
-                found[name] = found.get(name, 0) + pss_kb(child.pid)
+            if module is None and command != ours:
+                continue
+            name = "compute" if module is None else module.rsplit(".", 1)[1]
+            found[name] = found.get(name, 0) + pss_kb(child.pid)
         except (psutil.Error, OSError):  # ended between the listing and the reads
             continue
     return found
 
 
 def sample(elapsed_s: float, stored: int) -> str:
-    """One line: the server's PSS, its ingest children's, and their sum, in MB."""
+    """One line: the PSS of the server and of each kind of child, and of ingest's part, in MB.
+
+    Compute children are shown apart: one alive at the time takes a share of the pages
+    it shares with the server (PSS moves it from the server to the child) and holds a
+    round's working memory for a moment, whatever ingest does.
+    """
     server = pss_kb(psutil.Process().pid)
-    children = ingest_children_kb()
+    children = children_kb()
     parts = "".join(f", {name} {kb / 1024:.0f}" for name, kb in sorted(children.items()))
-    total = (server + sum(children.values())) / 1024
+    ingest = (server + sum(kb for name, kb in children.items() if name != "compute")) / 1024
     return (f"  {elapsed_s:4.0f} s, {stored:,} stored: server {server / 1024:.0f}{parts};"
-            f" total {total:.0f} MB")  # fmt: skip
+            f" server and ingest {ingest:.0f} MB")  # fmt: skip
 
 
 def run(processes: bool, seconds: float, every: float) -> None:
