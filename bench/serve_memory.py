@@ -100,7 +100,7 @@ def main() -> None:
     """One placement's server, sampled while it ingests."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("placement", choices=("threads", "processes"), help="where ingest runs")
-    parser.add_argument("--seconds", type=float, default=120.0, help="ingesting, per placement")
+    parser.add_argument("--seconds", type=float, default=120.0, help="how long it ingests")
     parser.add_argument("--every", type=float, default=20.0, help="seconds between samples")
     args = parser.parse_args()
     run(args.placement == "processes", args.seconds, args.every)
