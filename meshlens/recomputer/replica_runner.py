@@ -89,7 +89,8 @@ class _Child:
     pid: int
     to_fd: int
     from_fd: int
-    inbox: queue.SimpleQueue[bytes | None] = field(default_factory=queue.SimpleQueue)
+    # A Queue, not a SimpleQueue: join() says when every message is in the pipe (tests).
+    inbox: queue.Queue[bytes | None] = field(default_factory=queue.Queue)
     futures: collections.deque[Future[Any]] = field(default_factory=collections.deque)
     alive: bool = True
 
@@ -258,6 +259,7 @@ class ReplicaRunner:
         try:
             while (message := child.inbox.get()) is not None:
                 write_all(child.to_fd, message)
+                child.inbox.task_done()
         except OSError:  # the child died (EPIPE): its collector reports it
             pass
         finally:
