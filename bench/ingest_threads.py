@@ -20,25 +20,19 @@ in the reads, so they separate what ingest costs from what contending for the GI
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 from bench.dataset import STAGING_DB
 from bench.mqtt_load import MqttLoad, load_for
 from bench.serve import (
-    bench_registry,
     describe_loads,
-    feeds_of,
+    fed_server,
     ingest_thread_loads,
     run_wrk,
-    start_server,
     thread_loads_since,
-    wait_ready,
 )
 from meshlens.app import Server
-from meshlens.config import Settings
 
 RATE = 500  # observations a second, as bench.serve's churn
 SETTLE_S = 1.0  # after the publisher starts, before counting
@@ -80,29 +74,21 @@ def main() -> None:
     parser.add_argument("--pipeline-process", action="store_true",
                         help="run ingest's pipeline in its process (pipelineProcess)")  # fmt: skip
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
-        db = Path(tmp) / "serve.db"
-        shutil.copy(args.db, db)
-        publishing_s = (args.seconds + SETTLE_S) * 3 * args.rounds
-        mqtt = load_for("mlbench", RATE, publishing_s + 10)
-        server, port, stop = start_server(
-            Settings(db_path=db), bench_registry(),
-            feeds=feeds_of(mqtt, child_process=True if args.receipt_process else None),
-            pipeline_process=True if args.pipeline_process else None,
-        )  # fmt: skip
-        try:
-            wait_ready(server)
-            url = f"http://127.0.0.1:{port}/api/analytics/rf"
-            for _ in range(args.rounds):
-                for label, reads, busy in (
-                    ("quiet", None, False),
-                    ("quiet, busy settings", None, True),
-                    ("under wrk", url, True),
-                ):
-                    print(phase(label, server, mqtt, args.seconds, url=reads, busy=busy))
-        finally:
-            stop()
-            mqtt.close()
+    publishing_s = (args.seconds + SETTLE_S) * 3 * args.rounds
+    mqtt = load_for("mlbench", RATE, publishing_s + 10)
+    with fed_server(
+        args.db, mqtt,
+        child_process=True if args.receipt_process else None,
+        pipeline_process=True if args.pipeline_process else None,
+    ) as (server, port):  # fmt: skip
+        url = f"http://127.0.0.1:{port}/api/analytics/rf"
+        for _ in range(args.rounds):
+            for label, reads, busy in (
+                ("quiet", None, False),
+                ("quiet, busy settings", None, True),
+                ("under wrk", url, True),
+            ):
+                print(phase(label, server, mqtt, args.seconds, url=reads, busy=busy))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import math
@@ -510,6 +511,37 @@ def wait_ready(server: Server) -> None:
     for feed in server.feeds:
         if isinstance(feed, MqttFeed) and not feed.wait_subscribed(timeout_s=30):
             raise RuntimeError(f"MQTT source {feed.name} did not subscribe")
+
+
+@contextlib.contextmanager
+def fed_server(
+    db: Path,
+    mqtt: MqttLoad,
+    *,
+    child_process: bool | None = None,
+    pipeline_process: bool | None = None,
+) -> Iterator[tuple[Server, int]]:
+    """A ready server (and its port) on a copy of `db`, subscribed to `mqtt`'s publisher.
+
+    Ingest's receipt and pipeline where `child_process` and `pipeline_process` say (None:
+    as shipped). On exit the server stops and the publisher is closed.
+    """
+    try:
+        with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
+            copy = Path(tmp) / "serve.db"
+            shutil.copy(db, copy)
+            server, port, stop = start_server(
+                Settings(db_path=copy), bench_registry(),
+                feeds=feeds_of(mqtt, child_process=child_process),
+                pipeline_process=pipeline_process,
+            )  # fmt: skip
+            try:
+                wait_ready(server)
+                yield server, port
+            finally:
+                stop()
+    finally:
+        mqtt.close()
 
 
 def _parser() -> argparse.ArgumentParser:

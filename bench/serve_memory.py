@@ -16,18 +16,15 @@ first one's freed heap, which the allocator keeps.
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
+import os
 import time
-from pathlib import Path
 
 import psutil
 
 from bench.dataset import STAGING_DB
 from bench.load import pss_kb
 from bench.mqtt_load import load_for
-from bench.serve import bench_registry, feeds_of, start_server, wait_ready
-from meshlens.config import Settings
+from bench.serve import fed_server
 
 RATE = 500  # observations a second, as bench.serve's churn
 INGEST_CHILDREN = ("meshlens.ingest.mqtt_child", "meshlens.ingest.pipeline_child")
@@ -61,7 +58,7 @@ def sample(elapsed_s: float, stored: int) -> str:
     it shares with the server (PSS moves it from the server to the child) and holds a
     round's working memory for a moment, whatever ingest does.
     """
-    server = pss_kb(psutil.Process().pid)
+    server = pss_kb(os.getpid())
     children = children_kb()
     parts = "".join(f", {name} {kb / 1024:.0f}" for name, kb in sorted(children.items()))
     ingest = (server + sum(kb for name, kb in children.items() if name != "compute")) / 1024
@@ -72,28 +69,18 @@ def sample(elapsed_s: float, stored: int) -> str:
 def run(processes: bool, seconds: float, every: float) -> None:
     """One placement's server, fed for `seconds`, sampled every `every` seconds."""
     print(f"ingest {'in processes' if processes else 'on threads'}:", flush=True)
-    with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
-        db = Path(tmp) / "serve.db"
-        shutil.copy(STAGING_DB, db)
-        mqtt = load_for("mlmem", RATE, seconds + 10)
-        server, _, stop = start_server(
-            Settings(db_path=db), bench_registry(),
-            feeds=feeds_of(mqtt, child_process=processes), pipeline_process=processes,
-        )  # fmt: skip
-        try:
-            wait_ready(server)
-            stored_before = server.worker.counters.snapshot().stored_observations
-            print(sample(0, 0), flush=True)
-            mqtt.go()
-            started = time.perf_counter()
-            while (elapsed := time.perf_counter() - started) < seconds:
-                time.sleep(min(every, seconds - elapsed))
-                stored = server.worker.counters.snapshot().stored_observations - stored_before
-                print(sample(time.perf_counter() - started, stored), flush=True)
-            mqtt.pause()
-        finally:
-            stop()
-            mqtt.close()
+    mqtt = load_for("mlmem", RATE, seconds + 10)
+    serving = fed_server(STAGING_DB, mqtt, child_process=processes, pipeline_process=processes)
+    with serving as (server, _):
+        stored_before = server.worker.counters.snapshot().stored_observations
+        print(sample(0, 0), flush=True)
+        mqtt.go()
+        started = time.perf_counter()
+        while (elapsed := time.perf_counter() - started) < seconds:
+            time.sleep(min(every, seconds - elapsed))
+            stored = server.worker.counters.snapshot().stored_observations - stored_before
+            print(sample(time.perf_counter() - started, stored), flush=True)
+        mqtt.pause()
 
 
 def main() -> None:
