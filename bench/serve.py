@@ -67,7 +67,7 @@ from bench.suite import Context, Row
 from meshlens import gil, placement
 from meshlens.analytics.query import Query
 from meshlens.analytics.registry import ANALYTICS, Analytic
-from meshlens.api.server import bind
+from meshlens.api.server import bind, run_loop
 from meshlens.app import Server
 from meshlens.config import Settings
 from meshlens.ingest.feeds import Feed
@@ -481,7 +481,7 @@ def start_server(
         ready.set()
         await server.run(sock, stop=holder["stop"])
 
-    thread = threading.Thread(target=lambda: asyncio.run(main()), name=SERVER_THREAD)
+    thread = threading.Thread(target=lambda: run_loop(main()), name=SERVER_THREAD)
     thread.start()
     ready.wait()
 

@@ -166,9 +166,7 @@ def _register_import(sub: Subparsers, handlers: dict[str, Command]) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     """Run the HTTP server until SIGTERM or SIGINT."""
-    import asyncio  # noqa: PLC0415 - keeps `meshlens decode` light
-
-    from meshlens.api.server import bind  # noqa: PLC0415
+    from meshlens.api.server import bind, run_loop  # noqa: PLC0415
     from meshlens.app import Server  # noqa: PLC0415
     from meshlens.ingest.feeds import Feed  # noqa: PLC0415
 
@@ -201,7 +199,7 @@ def _serve(args: argparse.Namespace) -> int:
         server.shutdown()
         return _fail("serve", MeshlensError(f"cannot listen on {settings.meshlens.host}:"
                                             f"{settings.port}: {error.strerror}"))  # fmt: skip
-    asyncio.run(server.run(sock))
+    run_loop(server.run(sock))
     return 0
 
 

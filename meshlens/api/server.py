@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
+import uvloop
 from granian._granian import SocketHolder
 from granian.constants import HTTPModes, Interfaces
 from granian.server.embed import Server
@@ -25,6 +27,18 @@ from starlette.types import ASGIApp
 log = logging.getLogger("meshlens.api")
 
 BACKLOG = 1024
+
+T = TypeVar("T")
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` to completion on a new uvloop event loop, the loop meshlens serves on.
+
+    uvloop (libuv, in C) spends about a third less CPU a read than asyncio's own loop on
+    the fast path, where granian's threads hand every request to the loop
+    (docs/architecture.md, "Serving").
+    """
+    return uvloop.run(main)
 
 
 def bind(host: str, port: int) -> socket.socket:

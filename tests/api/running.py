@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from meshlens.api.server import bind
+from meshlens.api.server import bind, run_loop
 from meshlens.app import Server
 from meshlens.config import Settings
 from meshlens.ingest.loader import load_store
@@ -88,7 +88,7 @@ def start(settings: Settings, **server_options: Any) -> Running:
 
     def run() -> None:
         try:
-            asyncio.run(main())
+            run_loop(main())
         except BaseException as err:  # reported by Running.stop
             errors.append(err)
             started.set()

@@ -6,12 +6,11 @@ It serves the probe registry with a feed that offers N distinct sightings at onc
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from pathlib import Path
 
-from meshlens.api.server import bind
+from meshlens.api.server import bind, run_loop
 from meshlens.app import Server
 from meshlens.config import Settings
 from meshlens.ingest.worker import IngestWorker
@@ -42,7 +41,7 @@ def main() -> None:
     settings = Settings(db_path=Path(sys.argv[1]))
     server = Server(settings, analytics=REGISTRY, feeds=[BurstFeed(int(sys.argv[2]))])
     sock = bind("127.0.0.1", 0)
-    asyncio.run(server.run(sock, on_listening=lambda port: print(f"port {port}", flush=True)))
+    run_loop(server.run(sock, on_listening=lambda port: print(f"port {port}", flush=True)))
 
 
 if __name__ == "__main__":
