@@ -1,8 +1,8 @@
 """Serving: default-shape reads over HTTP under wrk, idle and while everything churns.
 
-One run, one server (the real `meshlens.app.Server`: granian embedded, the fast path,
-ForkRunner computes) on a staging-scale database, measured by `wrk` at 32 keep-alive
-connections, in phases:
+One run, one server (the real `meshlens.app.Server`: granian embedded on uvloop, the fast
+path, ForkRunner computes; `--asyncio-loop`: on asyncio's own loop) on a staging-scale
+database, measured by `wrk` at 32 keep-alive connections, in phases:
   1. idle: the default-shape read of rf through the fast path;
   2. the same bytes through the Starlette route (`?region=` is the default shape too);
   3. pairs of an idle phase and a churn phase: every recomputer recomputing back to
@@ -444,6 +444,7 @@ def start_server(
     feeds: Sequence[Feed] = (),
     pipeline_process: bool | None = None,
     reserve_serving_cpu: bool | None = None,
+    asyncio_loop: bool = False,
 ) -> tuple[Server, int, Callable[[], None]]:
     """The real Server on a thread's event loop; returns it, its port and a stop function.
 
@@ -451,7 +452,8 @@ def start_server(
     on the long-lived replica child (`analytics.computeIn: replica`); `cpu_share` replaces
     `analytics.computeCpuShare` (1: no pacing) and `busy_batch_latency_ms`
     `meshlens.ingest.busyBatchLatencyMs`, `pipeline_process` `meshlens.ingest.pipelineProcess`
-    and `reserve_serving_cpu` `meshlens.reserveServingCpu`.
+    and `reserve_serving_cpu` `meshlens.reserveServingCpu`. The loop is uvloop's, as shipped
+    (`asyncio_loop`: asyncio's own, the comparison).
     """
     if niceness is not None:  # read when the Server builds its compute children
         placement.COMPUTE_NICENESS = niceness
@@ -481,7 +483,8 @@ def start_server(
         ready.set()
         await server.run(sock, stop=holder["stop"])
 
-    thread = threading.Thread(target=lambda: run_loop(main()), name=SERVER_THREAD)
+    run = asyncio.run if asyncio_loop else run_loop
+    thread = threading.Thread(target=lambda: run(main()), name=SERVER_THREAD)
     thread.start()
     ready.wait()
 
@@ -588,6 +591,11 @@ def _parser() -> argparse.ArgumentParser:
         "--pipeline-process",
         action="store_true",
         help="run ingest's pipeline in its process (meshlens.ingest.pipelineProcess true)",
+    )
+    parser.add_argument(
+        "--asyncio-loop",
+        action="store_true",
+        help="serve on asyncio's own event loop, not uvloop (api.server.run_loop)",
     )
     parser.add_argument(
         "--shared-cpus",
@@ -861,8 +869,10 @@ def main() -> None:
             feeds=feeds_of(mqtt, child_process=True if args.receipt_process else None),
             pipeline_process=True if args.pipeline_process else None,
             reserve_serving_cpu=False if args.shared_cpus else None,
+            asyncio_loop=args.asyncio_loop,
         )
         print(f"CPUs: {server.cpus or 'shared by every thread'}")
+        print("event loop:", "asyncio's" if args.asyncio_loop else "uvloop")
         try:
             wait_ready(server)
             if args.switch_interval_ms:  # replaces the one Server.run chose

@@ -1,6 +1,7 @@
 """Short turns at the GIL for background loops of the serving process, while reads are busy.
 
-A busy event loop gives the GIL up many times a millisecond (at every select and socket
+A busy event loop gives the GIL up many times a millisecond (uvloop runs libuv without
+it, taking it for each batch of callbacks; asyncio's loop at every select and socket
 call), and a background thread waiting for it takes it at once and keeps it until its
 Python work is done: the switch interval only bounds how long the *waiting* thread waits,
 and the loop, whose releases are voluntary, never waits long enough to force one. So a
