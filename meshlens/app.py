@@ -18,7 +18,7 @@ from concurrent.futures import wait as wait_futures
 from meshlens import placement
 from meshlens.analytics.registry import ANALYTICS, Analytic
 from meshlens.api.analytics import AnalyticsService
-from meshlens.api.asgi import build_asgi
+from meshlens.api.asgi import build_app
 from meshlens.api.context import ApiContext, ServerStatus
 from meshlens.api.loop_busy import LoopBusy
 from meshlens.api.loop_lag import LoopLag
@@ -201,7 +201,7 @@ class Server:
             loop_lag=LoopLag(), registry=registry, status=self.status,
             resources=self._resources(), feeds=mqtt,
         )  # fmt: skip
-        self.app = build_asgi(self.context)
+        self.app = build_app(self.context)
 
     def _resources(self) -> ResourceService:
         """The resource endpoints over this server's store, keys and filters."""

@@ -1,4 +1,4 @@
-"""Assembles the ASGI app: the route table on Starlette, behind the snapshot fast path."""
+"""Assembles the app granian serves: the route table on Starlette, behind the fast path."""
 
 from __future__ import annotations
 
@@ -53,8 +53,8 @@ def route_table(ctx: ApiContext) -> list[RouteSpec]:
     return specs
 
 
-def build_asgi(ctx: ApiContext) -> FastPath:
-    """The app the HTTP server runs."""
+def build_app(ctx: ApiContext) -> FastPath:
+    """The app the HTTP server runs: the RSGI fast path, Starlette (ASGI) behind it."""
     starlette = Starlette(
         routes=starlette_routes(route_table(ctx)),
         exception_handlers={HTTPException: http_error},

@@ -1,11 +1,13 @@
-"""The outermost ASGI app: published snapshots by exact path, everything else to Starlette.
+"""The app granian calls: published snapshots by exact path, everything else to Starlette.
 
-A default-shape analytics read (an analytic's route, GET or HEAD, no query string) is
-answered here with one dict lookup, one attribute load and two ASGI messages: no router,
-no Request object, no middleware stack. Measured in docs/benchmarks.md ("Serving"): the
-Starlette route costs a third of the throughput for the same bytes. Every other request
-goes to Starlette through a thin wrapper that adds what api-resources §0.1 asks of every
-response (CORS, `Cache-Control: no-store` on other /api/ paths) and counts it.
+granian calls it over RSGI (`__rsgi__`). A default-shape analytics read (an analytic's
+route, GET or HEAD, no query string) is answered here with one dict lookup, one attribute
+load and one `response_bytes`: no router, no Request object, no middleware stack, no ASGI
+messages. Measured in docs/benchmarks.md ("Serving"): the Starlette route costs a third
+of the throughput for the same bytes, and ASGI's messages a tenth. Every other request
+crosses to Starlette over ASGI (`meshlens.api.rsgi`), which adds what api-resources §0.1
+asks of every response (CORS, `Cache-Control: no-store` on other /api/ paths); all are
+counted here.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ from __future__ import annotations
 import logging
 import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from granian._granian import RSGIHTTPProtocol as HTTPProtocol
+from granian.rsgi import Scope as RsgiScope
+from starlette.types import ASGIApp
 
 from meshlens.analytics.registry import Analytic
 from meshlens.api.analytics import AnalyticsService
 from meshlens.api.cors import CorsPolicy
 from meshlens.api.metrics import RequestStats
 from meshlens.api.responses import NO_STORE, Headers, Reply, reply_for
+from meshlens.api.rsgi import AsgiResponse, asgi_scope_of, request_body, str_headers
 from meshlens.errors import MeshlensError
 from meshlens.records import Clock
 
@@ -28,19 +33,18 @@ log = logging.getLogger("meshlens.api")
 _READS = frozenset({"GET", "HEAD"})
 
 
-async def send_reply(send: Send, reply: Reply, extra: Headers | None = None) -> None:
-    """Send a Reply as one response start and one body message."""
+def respond(protocol: HTTPProtocol, reply: Reply, extra: Headers | None = None) -> None:
+    """Send a Reply (and `extra` headers) as one RSGI response."""
     headers = reply.headers if extra is None else [*reply.headers, *extra]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": reply.body})
+    protocol.response_bytes(reply.status, str_headers(headers), reply.body)
 
 
-def _has(headers: Headers, name: bytes) -> bool:
-    return any(key == name for key, _ in headers)
+def _latin1(value: str | None) -> bytes | None:
+    return None if value is None else value.encode("latin-1")
 
 
 class FastPath:
-    """The ASGI app the HTTP server calls."""
+    """The RSGI app the HTTP server calls."""
 
     def __init__(
         self,
@@ -65,32 +69,23 @@ class FastPath:
         """The Starlette app behind the fast path."""
         return self._app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer one request (or pass a lifespan/other scope to Starlette)."""
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
+    async def __rsgi__(self, scope: RsgiScope, protocol: HTTPProtocol) -> None:
+        """Answer one request."""
         started = time.perf_counter()
-        method: str = scope["method"]
-        path: str = scope["path"]
-        if_none_match = accept_encoding = origin = None
-        for key, value in scope["headers"]:
-            if key == b"if-none-match":
-                if_none_match = value
-            elif key == b"accept-encoding":
-                accept_encoding = value
-            elif key == b"origin":
-                origin = value
+        method = scope.method
+        path = scope.path
+        headers = scope.headers
+        origin = _latin1(headers.get("origin"))
         cors = self._cors.headers_for(origin) if origin is not None else None
         if origin is not None and method == "OPTIONS" and self._cors.enabled:
             reply = self._cors.preflight(origin)
-            await send_reply(send, reply)
+            respond(protocol, reply)
             self._requests.record(
                 "preflight", method, reply.status, time.perf_counter() - started, path
             )
             return
         analytic = self._routes.get(path)
-        if analytic is not None and method in _READS and not scope["query_string"]:
+        if analytic is not None and method in _READS and not scope.query_string:
             try:
                 rep = self._service.snapshot(analytic)
             except MeshlensError as err:  # warming up: 503 + Retry-After
@@ -99,42 +94,29 @@ class FastPath:
             else:
                 reply = rep.reply(
                     now_ms=self._clock.now_ms(),
-                    if_none_match=if_none_match,
-                    accept_encoding=accept_encoding,
+                    if_none_match=_latin1(headers.get("if-none-match")),
+                    accept_encoding=_latin1(headers.get("accept-encoding")),
                     head=method == "HEAD",
                     stale_s=self._service.stale_s(analytic),
                 )
-            await send_reply(send, reply, cors)
+            respond(protocol, reply, cors)
             self._requests.record(
                 analytic.route, method, reply.status, time.perf_counter() - started, path
             )
             return
-        await self._forward(scope, receive, send, cors, started)
+        await self._forward(scope, protocol, cors, started)
 
     async def _forward(
-        self, scope: Scope, receive: Receive, send: Send, cors: Headers | None, started: float
+        self, scope: RsgiScope, protocol: HTTPProtocol, cors: Headers | None, started: float
     ) -> None:
-        path: str = scope["path"]
-        api = path.startswith("/api/")
-        status = 500
-
-        async def decorated(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers: Headers = list(message.get("headers", ()))
-                if api and not _has(headers, b"cache-control"):
-                    headers.append(NO_STORE)
-                if cors:
-                    headers.extend(cors)
-                message = {**message, "headers": headers}
-            await send(message)
-
+        path = scope.path
+        asgi_scope = asgi_scope_of(scope)
+        response = AsgiResponse(protocol, cors=cors, no_store=path.startswith("/api/"))
         try:
-            await self._app(scope, receive, decorated)
+            await self._app(asgi_scope, request_body(protocol), response.send)
         finally:
-            route = scope.get("route")
+            route = asgi_scope.get("route")
             label = getattr(route, "path", "unmatched")
             self._requests.record(
-                label, scope["method"], status, time.perf_counter() - started, path
+                label, scope.method, response.status, time.perf_counter() - started, path
             )

@@ -1,7 +1,7 @@
 """What the API answers: pre-encoded snapshot replies, JSON bodies and errors.
 
-A `Reply` is status, raw headers and body bytes, so the fast path can send it with two
-ASGI messages and Starlette endpoints can return it as a `ReplyResponse`. Snapshot
+A `Reply` is status, raw headers and body bytes, so the fast path can send it in one
+RSGI call and Starlette endpoints can return it as a `ReplyResponse`. Snapshot
 replies carry the validators of recomputer.md point 11 (ETag/304, Last-Modified, Age,
 Cache-Control); errors are `{"error": message}` with the status from one table.
 """

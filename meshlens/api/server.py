@@ -1,7 +1,7 @@
 """The HTTP listener: granian's embedded server, on a socket we bind, in our event loop.
 
 Why granian embedded (docs/architecture.md, "Serving"): it parses HTTP in Rust and calls
-our ASGI app on the asyncio loop that also runs the on-demand cache, so there is one
+our app over RSGI on the event loop that also runs the on-demand cache, so there is one
 process, one loop and no worker processes to keep in step with the recomputers.
 
 We bind the socket ourselves so the port is known at once (port 0 picks a free one, which
@@ -16,19 +16,27 @@ import asyncio
 import logging
 import socket
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import uvloop
+from granian._granian import RSGIHTTPProtocol as HTTPProtocol
 from granian._granian import SocketHolder
 from granian.constants import HTTPModes, Interfaces
+from granian.rsgi import Scope
 from granian.server.embed import Server
-from starlette.types import ASGIApp
 
 log = logging.getLogger("meshlens.api")
 
 BACKLOG = 1024
 
 T = TypeVar("T")
+
+
+class RsgiApp(Protocol):
+    """What granian calls for each request over RSGI (meshlens' `FastPath`)."""
+
+    async def __rsgi__(self, scope: Scope, protocol: HTTPProtocol) -> None:
+        """Answer one request through `protocol`."""
 
 
 def run_loop(main: Coroutine[Any, Any, T]) -> T:
@@ -59,12 +67,12 @@ def bind(host: str, port: int) -> socket.socket:
 class _SocketServer(Server):
     """granian's embedded server, serving a socket that is already bound."""
 
-    def __init__(self, app: ASGIApp, sock: socket.socket) -> None:
+    def __init__(self, app: RsgiApp, sock: socket.socket) -> None:
         super().__init__(
             app,
             address=sock.getsockname()[0],
             port=sock.getsockname()[1],
-            interface=Interfaces.ASGINL,  # meshlens starts and stops its parts itself
+            interface=Interfaces.RSGI,
             http=HTTPModes.http1,
             websockets=False,
             backlog=BACKLOG,
@@ -80,9 +88,9 @@ class _SocketServer(Server):
 
 
 class HttpServer:
-    """Serves an ASGI app on a bound socket until `stop()`; runs on the caller's loop."""
+    """Serves the RSGI app on a bound socket until `stop()`; runs on the caller's loop."""
 
-    def __init__(self, app: ASGIApp, sock: socket.socket) -> None:
+    def __init__(self, app: RsgiApp, sock: socket.socket) -> None:
         self.port: int = sock.getsockname()[1]
         self.host: str = sock.getsockname()[0]
         self._server: Any = _SocketServer(app, sock)
