@@ -12,9 +12,11 @@ and compresses 60 MB of JSON (staging) that is read a node at a time, if at all.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from meshlens.analytics.clockskew.evidence import Evidence, EvidenceTable, evidence_table
 from meshlens.analytics.clockskew.nodes import NodeSkew, node_skews
@@ -32,7 +34,9 @@ class NodeDetails(Mapping[str, JSONValue]):
 
     It is what a compute child sends back, pickled, so it keeps only what the objects
     are made of: each node's fleet row, its samples as two columns, and the evidence
-    table. That pickles to ~5 MB at the staging profile and loads in a few ms.
+    table. That pickles to ~4 MB at the staging profile, and the server unpickles it
+    holding the GIL, so each row is kept as its JSON bytes: one object a node to load,
+    not a dict of a dozen (bench/result_unpickle.py).
     """
 
     def __init__(
@@ -43,7 +47,7 @@ class NodeDetails(Mapping[str, JSONValue]):
         sample_skew: npt.NDArray[np.float64],
         evidence: EvidenceTable,
     ) -> None:
-        self._rows = dict(rows)
+        self._rows = {key: orjson.dumps(row) for key, row in rows.items()}
         self._spans = dict(sample_spans)
         self._ts = sample_ts
         self._skew = sample_skew
@@ -57,7 +61,8 @@ class NodeDetails(Mapping[str, JSONValue]):
                 self._ts[start:end].tolist(), self._skew[start:end].tolist(), strict=True
             )
         ]
-        return _with_detail(self._rows[pubkey], samples, self._evidence.of(pubkey))
+        row = cast(JSONObject, orjson.loads(self._rows[pubkey]))
+        return _with_detail(row, samples, self._evidence.of(pubkey))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._rows)

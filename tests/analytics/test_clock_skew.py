@@ -351,6 +351,7 @@ def test_details_are_made_when_read_and_survive_the_pipe(tmp_path: Path) -> None
     again = pickle.loads(pickle.dumps(details))
     assert list(again) == sorted(made) == sorted([public_key_hex(1), public_key_hex(2)])
     assert {pk: again[pk] for pk in again} == made
+    assert [list(obj(again[pk])) for pk in again] == [list(obj(made[pk])) for pk in again]
     node2 = obj(made[public_key_hex(2)])
     evidence = node2["recentHashEvidence"]
     assert isinstance(evidence, list) and len(evidence) == 10
