@@ -4,7 +4,7 @@ granian calls it over RSGI (`__rsgi__`). A default-shape analytics read (an anal
 route, GET or HEAD, no query string) is answered here with one dict lookup, one attribute
 load and one `response_bytes`: no router, no Request object, no middleware stack, no ASGI
 messages. Measured in docs/benchmarks.md ("Serving"): the Starlette route costs a third
-of the throughput for the same bytes, and ASGI's messages a tenth. Every other request
+of the throughput for the same bytes, and ASGI's messages ~8 %. Every other request
 crosses to Starlette over ASGI (`meshlens.api.rsgi`), which adds what api-resources §0.1
 asks of every response (CORS, `Cache-Control: no-store` on other /api/ paths); all are
 counted here.
