@@ -28,6 +28,7 @@ EVIDENCE_HASHES = 10
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]
 
 
@@ -49,11 +50,13 @@ class EvidenceTable:
     the staging profile ~290k samples hold ~29k distinct entries.
     """
 
+    # Per row, columns rather than Python lists: the server unpickles this holding the
+    # GIL, and four lists of ~9,000 objects were a quarter of it (bench/result_unpickle.py).
     spans: dict[str, tuple[int, int]]  # public key -> (its first row, its row count)
-    content: list[str]  # per row: the advert's content hash
-    timestamp: list[int]  # per row: when it was first heard
-    median: list[float]  # per row: the median corrected skew (RTC resets left out)
-    calibrated: list[int]  # per row: its samples from calibrated observers
+    content: U64  # per row: the advert's content hash
+    timestamp: I64  # per row: when it was first heard
+    median: F64  # per row: the median corrected skew (RTC resets left out)
+    calibrated: I64  # per row: its samples from calibrated observers
     sample_start: I64  # per row, then one past the last: its first sample
     entry: I32  # per sample: its entry
     who: I32  # per entry: the observer's index
@@ -69,19 +72,21 @@ class EvidenceTable:
         first, count = self.spans[pubkey]
         bounds = self.sample_start[first : first + count + 1].tolist()
         entries = self._entries(self.entry[bounds[0] : bounds[-1]]) if count else []
-        hashes: list[JSONValue] = []
-        for k in range(count):
-            row = first + k
-            hashes.append(
-                {
-                    "hash": self.content[row],
-                    "observers": entries[bounds[k] - bounds[0] : bounds[k + 1] - bounds[0]],
-                    "medianCorrectedSkewSec": self.median[row],
-                    "timestamp": self.timestamp[row],
-                }
-            )
+        rows = slice(first, first + count)
+        contents = self.content[rows].tolist()
+        medians = self.median[rows].tolist()
+        stamps = self.timestamp[rows].tolist()
+        hashes: list[JSONValue] = [
+            {
+                "hash": f"{contents[k]:016x}",
+                "observers": entries[bounds[k] - bounds[0] : bounds[k + 1] - bounds[0]],
+                "medianCorrectedSkewSec": medians[k],
+                "timestamp": stamps[k],
+            }
+            for k in range(count)
+        ]
         total = bounds[-1] - bounds[0]
-        cal = sum(self.calibrated[first : first + count])
+        cal = int(self.calibrated[rows].sum())
         summary: JSONObject = {
             "totalSamples": total,
             "calibratedSamples": cal,
@@ -145,10 +150,10 @@ def evidence_table(snap: Snapshot, engine: Engine, nodes: Iterable[NodeSkew]) ->
     per_row = np.add.reduceat(calibrated, sample_start[:-1]) if every.size else calibrated
     return EvidenceTable(
         spans=spans,
-        content=[f"{v:016x}" for v in snap.tx.hash[h.tx[every]].tolist()],
-        timestamp=h.first_observed_s[every].tolist(),
-        median=medians.tolist(),
-        calibrated=per_row.tolist(),
+        content=snap.tx.hash[h.tx[every]].astype(np.uint64, copy=False),
+        timestamp=h.first_observed_s[every].astype(np.int64, copy=False),
+        median=medians,
+        calibrated=per_row.astype(np.int64, copy=False),
         sample_start=sample_start,
         entry=entry.astype(np.int32),
         who=who.astype(np.int32),
