@@ -76,7 +76,7 @@ def request_body(protocol: HTTPProtocol) -> Receive:
         except StopAsyncIteration:
             ended = True
             return {"type": "http.request", "body": b"", "more_body": False}
-        return {"type": "http.request", "body": bytes(chunk), "more_body": True}
+        return {"type": "http.request", "body": chunk, "more_body": True}
 
     return receive
 
