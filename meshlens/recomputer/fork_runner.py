@@ -46,6 +46,7 @@ from typing import Any, NoReturn, TypeVar
 
 from meshlens.cpus import move_thread
 from meshlens.errors import MeshlensError
+from meshlens.heap import return_freed_memory
 from meshlens.recomputer import child
 from meshlens.recomputer.pacing import Pace
 from meshlens.recomputer.runners import RunnerStoppedError
@@ -302,6 +303,9 @@ class ForkRunner:
             os.close(rnd.fd)
             _, status, usage = os.wait4(rnd.pid, 0)
             self._finish(rnd, done, status, usage.ru_utime + usage.ru_stime)
+            # This thread's arena held the round's payloads, and the results they replace
+            # are freed by now or by the next round: give those pages back (heap.py).
+            return_freed_memory()
 
     def _resolve(self, future: Future[Any], kind: int, payload: bytearray, pid: int) -> None:
         child.settle(future, kind, payload, pid, self._count)

@@ -13,6 +13,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
@@ -27,6 +28,7 @@ from meshlens.recomputer import (
     Recomputer,
     RunnerStoppedError,
     child,
+    fork_runner,
     produce_on,
     render_job,
 )
@@ -287,3 +289,16 @@ def test_the_thread_pool_fork_hooks_are_registered_before_any_fork() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert found.strip() == "True"
+
+
+def test_each_round_gives_the_freed_heap_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    trimmed = threading.Semaphore(0)
+    monkeypatch.setattr(fork_runner, "return_freed_memory", trimmed.release)
+    runner = ForkRunner(gather_s=0)
+    try:
+        assert runner.submit(lambda: 1).result(WAIT_S) == 1
+        assert trimmed.acquire(timeout=WAIT_S)  # once the round's reader is done
+        assert runner.submit(lambda: 2).result(WAIT_S) == 2
+        assert trimmed.acquire(timeout=WAIT_S)
+    finally:
+        runner.stop()
