@@ -9,6 +9,7 @@ import pytest
 
 from meshlens import heap
 
+
 def _rss_anon_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("RssAnon:"):
