@@ -6,28 +6,27 @@ go (each round of computes is read by a new thread, which glibc may give another
 keeps every arena's freed peak: RssAnon grew 255 -> 475 MB in 300 s of back-to-back
 recomputes at the staging profile, in thirteen arenas of 10-20 MB (docs/benchmarks.md,
 session 33). `malloc_trim(0)` gives every arena's free pages back.
+
+C functions are looked up once, at import (`libc_function`), so that a forked child
+never dlopens: another thread may hold the loader's lock at the fork.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Callable
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, looked up once at import (a forked child must not dlopen)."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+def libc_function(name: str) -> Callable[..., int] | None:
+    """`name` from the C library this process runs on (None where it has none such)."""
     try:
-        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc
+        function: Callable[..., int] = getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError):  # not glibc (musl, macOS), or not Linux
         return None
-    return trim
+    return function
 
 
-_TRIM = _malloc_trim()
+_TRIM = libc_function("malloc_trim")
 
 
 def return_freed_memory() -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 # any fork, the hooks are always whole.
 import concurrent.futures.thread  # noqa: F401
 import contextlib
-import ctypes
 import os
 import pickle
 import signal
@@ -30,6 +29,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from meshlens.errors import MeshlensError
+from meshlens.heap import libc_function
 
 HEADER = struct.Struct("!BQ")  # frame kind, payload length
 RETURNED, RAISED = 0, 1
@@ -121,30 +121,12 @@ def schedule_idle() -> None:
         os.sched_setscheduler(0, policy, os.sched_param(0))
 
 
-def _glibc_mallopt() -> Callable[[int, int], int] | None:
-    """glibc's mallopt, looked up here in the parent (a child must not dlopen: loader lock)."""
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt: Callable[[int, int], int] = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (musl, macOS): children keep the defaults
-        return None
-    return mallopt
-
-
-_MALLOPT = _glibc_mallopt()
+# Looked up here, in the parent: a child must not dlopen (the loader's lock). Without
+# glibc (musl, macOS) children keep malloc's defaults; off Linux a child outlives a
+# killed parent.
+_MALLOPT = libc_function("mallopt")
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
-
-
-def _libc_prctl() -> Callable[[int, int], int] | None:
-    """Linux's prctl, looked up here in the parent (a child must not dlopen)."""
-    try:
-        prctl: Callable[[int, int], int] = ctypes.CDLL(None).prctl
-    except (OSError, AttributeError):  # not Linux: a child outlives a killed parent
-        return None
-    return prctl
-
-
-_PRCTL = _libc_prctl()
+_PRCTL = libc_function("prctl")
 _PR_SET_PDEATHSIG = 1
 
 
