@@ -26,7 +26,8 @@ database, measured by `wrk` at 32 keep-alive connections, in phases:
      `--no-ingest --no-recompute` makes every churn phase a second idle one: the ratio
      the machine's noise alone gives (an A/A run). `--stall MS@HZ` adds to every churn
      phase a thread holding the GIL MS ms HZ times a second (`:process`: that CPU in a
-     process of its own; bench/stalls.py): what a known pattern costs the p99.
+     process of its own; `:idle`: that process at SCHED_IDLE on the background CPUs, as a
+     compute child; bench/stalls.py): what a known pattern costs the p99.
 All nine analytics compute for real; a registry entry without a compute would run a
 stand-in doing comparable vectorised work over the same columns (`standin`). Run:
 
@@ -147,6 +148,69 @@ def run_wrk(url: str, *, seconds: int, connections: int, threads: int) -> WrkRes
         requests=int(total.group(1)) if total else 0,
         errors=int(errors.group(1)) if errors else 0,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class MemorySample:
+    """The benchmark process's resident memory at one moment (MB, from /proc/self/status)."""
+
+    at_s: float
+    anon_mb: float
+    file_mb: float
+
+
+def resident_mb() -> tuple[float, float]:
+    """This process's anonymous and file-backed resident memory, in MB."""
+    status = Path("/proc/self/status").read_text()
+    anon, file = (re.search(rf"{key}:\s+(\d+) kB", status) for key in ("RssAnon", "RssFile"))
+    return (int(anon.group(1)) / 1024 if anon else 0.0, int(file.group(1)) / 1024 if file else 0.0)
+
+
+class MemoryWatch:
+    """Samples the process's resident memory every `every_s` while the phases run.
+
+    The server runs in this process, so its heap is what grows (the harness's is small
+    and steady); each sample is printed as it is taken, so a long run can be followed.
+    """
+
+    def __init__(self, every_s: float) -> None:
+        self._every_s = every_s
+        self._stop = threading.Event()
+        self._started = time.perf_counter()
+        self.samples: list[MemorySample] = []
+        self._thread = threading.Thread(target=self._run, name="memory-watch", daemon=True)
+
+    def __enter__(self) -> MemoryWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._take()
+
+    def _take(self) -> None:
+        anon, file = resident_mb()
+        sample = MemorySample(time.perf_counter() - self._started, anon, file)
+        self.samples.append(sample)
+        print(f"memory at {sample.at_s:.0f} s: RssAnon {anon:.0f} MB, RssFile {file:.0f} MB",
+              flush=True)  # fmt: skip
+
+    def _run(self) -> None:
+        self._take()
+        while not self._stop.wait(self._every_s):
+            self._take()
+
+    def summary(self) -> str:
+        """First, peak and last RssAnon, and its growth a minute over the second half."""
+        first, last = self.samples[0], self.samples[-1]
+        half = [s for s in self.samples if s.at_s >= last.at_s / 2]
+        span_min = (half[-1].at_s - half[0].at_s) / 60
+        rate = (half[-1].anon_mb - half[0].anon_mb) / span_min if span_min > 0 else 0.0
+        peak = max(s.anon_mb for s in self.samples)
+        return (f"RssAnon {first.anon_mb:.0f} MB at {first.at_s:.0f} s, peak {peak:.0f},"
+                f" {last.anon_mb:.0f} MB at {last.at_s:.0f} s; {rate:+.1f} MB a minute over"
+                f" the second half")  # fmt: skip
 
 
 class Churn:
@@ -616,8 +680,14 @@ def _parser() -> argparse.ArgumentParser:
         "--stall",
         type=parse_stall,
         help="add a synthetic stall to each churn phase: MS@HZ holds the server's GIL MS ms"
-        " HZ times a second; MS@HZ:process burns that CPU in a process of its own"
-        " (bench/stalls.py)",
+        " HZ times a second; MS@HZ:process burns that CPU in a process of its own;"
+        " MS@HZ:idle in a process at SCHED_IDLE on the background CPUs (bench/stalls.py)",
+    )
+    parser.add_argument(
+        "--memory-every",
+        type=float,
+        metavar="S",
+        help="sample the process's resident memory every S seconds through the phases",
     )
     parser.add_argument(
         "--busy-batch-latency-ms",
@@ -885,7 +955,11 @@ def main() -> None:
             print("first-pass compute s (one child, in turn):", firsts)
             body = server.board.load(args.route.rsplit("/", 1)[-1])
             print(f"{args.route} body: {len(body.body) if body else 0:,} bytes")
-            rows = measure(server, port, args, mqtt)
+            watch = MemoryWatch(args.memory_every) if args.memory_every else None
+            with watch or contextlib.nullcontext():
+                rows = measure(server, port, args, mqtt)
+            if watch is not None:
+                print("memory:", watch.summary())
             counts = server.worker.counters.snapshot()
             rejected = sum(counts.rejected.values())
             print(f"stored {counts.stored_observations:,} observations this run,"

@@ -16,7 +16,10 @@ the p99 feels:
   loop, `sum(range(n))`, that never lets the interpreter switch threads), as a fork, an
   unpickle or a collection does;
 - with `:process`, a process of its own (no GIL shared) burns MS ms of CPU HZ times a
-  second at normal priority, as the broker and the publisher do.
+  second at normal priority, as the broker and the publisher do;
+- with `:idle`, such a process runs where and as a compute child does: on the server's
+  background CPUs (meshlens/cpus.py) at SCHED_IDLE, so `999@1:idle` is a child that
+  never ends, and says what a busy background CPU costs reads whatever its priority.
 
 Both spend the same CPU for the same MS@HZ, so a pair of runs says what holding the GIL
 adds to taking the CPU.
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.periodic import Periodic
+from meshlens.cpus import CpuSplit, allowed_cpus
 
 _CALIBRATION_N = 2_000_000
 _REPO = Path(__file__).resolve().parents[1]  # where the child imports bench.periodic from
@@ -43,19 +47,21 @@ class Stall:
     ms: float
     hz: float
     process: bool = False
+    idle: bool = False  # the process at SCHED_IDLE on the background CPUs, as a compute child
 
     def __str__(self) -> str:
-        return f"{self.ms:g}@{self.hz:g}" + (":process" if self.process else "")
+        where = ":idle" if self.idle else ":process" if self.process else ""
+        return f"{self.ms:g}@{self.hz:g}{where}"
 
 
 def parse_stall(text: str) -> Stall:
-    """`MS@HZ` or `MS@HZ:process` (e.g. `2@10`); ValueError says what is accepted."""
+    """`MS@HZ`, `MS@HZ:process` or `MS@HZ:idle` (e.g. `2@10`); ValueError says what is accepted."""
     spec, _, where = text.partition(":")
     ms, at, hz = spec.partition("@")
-    if not at or where not in ("", "process"):
-        raise ValueError(f"stall {text!r}: expected MS@HZ or MS@HZ:process, e.g. 2@10")
+    if not at or where not in ("", "process", "idle"):
+        raise ValueError(f"stall {text!r}: expected MS@HZ, MS@HZ:process or MS@HZ:idle, e.g. 2@10")
     try:
-        stall = Stall(float(ms), float(hz), where == "process")
+        stall = Stall(float(ms), float(hz), process=where != "", idle=where == "idle")
     except ValueError:
         raise ValueError(f"stall {text!r}: MS and HZ must be numbers, e.g. 2@10") from None
     if not (stall.ms > 0 and stall.hz > 0 and stall.ms * stall.hz < 1000):
@@ -87,6 +93,16 @@ class _Holding(Periodic):
         sum(range(self._steps))
 
 
+def _background_idle() -> str:
+    """Code that moves a process to the background CPUs at SCHED_IDLE, as a compute child."""
+    split = CpuSplit.of(allowed_cpus())
+    cpus = sorted(split.background) if split else sorted(allowed_cpus())
+    return (
+        f"import os; os.sched_setaffinity(0, {cpus!r});"
+        " os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0));"
+    )
+
+
 class StallLoad:
     """A Stall, running from `start` to `stop` (a churn phase)."""
 
@@ -107,7 +123,8 @@ class StallLoad:
         period_s = 1 / self.stall.hz
         if self.stall.process:
             code = (
-                "import sys, threading; from bench.periodic import run_every;"
+                (_background_idle() if self.stall.idle else "")
+                + "import sys, threading; from bench.periodic import run_every;"
                 " stop = threading.Event(); threading.Thread(target=lambda: (sys.stdin.read(),"
                 f" stop.set()), daemon=True).start(); run_every({period_s!r},"
                 f" lambda: sum(range({self._steps})), stop)"

@@ -8,6 +8,8 @@ import time
 from bench.mqtt_load import messages
 from bench.serve import (
     LoopLoad,
+    MemorySample,
+    MemoryWatch,
     ThreadLoad,
     ThreadSched,
     WrkResult,
@@ -18,6 +20,7 @@ from bench.serve import (
     loop_change,
     median_interval,
     pair_ratios,
+    resident_mb,
     summarise,
     thread_cpu,
     thread_loads_since,
@@ -187,3 +190,20 @@ def test_the_median_interval_is_the_sign_tests() -> None:
     three = median_interval([1.3, 1.1, 1.2])
     assert (three.low, three.high, three.coverage) == (1.1, 1.3, 0.75)
     assert str(three) == "x1.10-1.30 (75%)"
+
+
+def test_the_memory_watch_reads_this_process_and_sums_up_the_growth() -> None:
+    with MemoryWatch(every_s=3600) as watch:  # one sample as it starts, one as it ends
+        pass
+    assert len(watch.samples) == 2
+    anon, file = resident_mb()
+    assert 0 < watch.samples[0].anon_mb <= anon * 2 and file > 0
+    watch.samples = [
+        MemorySample(0, 240, 30),
+        MemorySample(60, 300, 30),  # the peak
+        MemorySample(120, 280, 30),  # the second half starts here (at half of 240 s)
+        MemorySample(240, 290, 31),  # +10 MB over its 2 minutes
+    ]
+    assert watch.summary() == (
+        "RssAnon 240 MB at 0 s, peak 300, 290 MB at 240 s; +5.0 MB a minute over the second half"
+    )

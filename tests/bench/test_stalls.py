@@ -11,6 +11,8 @@ def test_parse_stall_reads_size_rate_and_place() -> None:
     assert parse_stall("2@10") == Stall(2.0, 10.0)
     assert parse_stall("0.2@100:process") == Stall(0.2, 100.0, process=True)
     assert str(parse_stall("0.5@40:process")) == "0.5@40:process"
+    assert parse_stall("999@1:idle") == Stall(999.0, 1.0, process=True, idle=True)
+    assert str(parse_stall("999@1:idle")) == "999@1:idle"
 
 
 @pytest.mark.parametrize("text", ["2", "2@", "a@1", "2@10:thread", "0@10", "2@-1", "100@10"])
@@ -19,14 +21,14 @@ def test_parse_stall_refuses_what_it_cannot_run(text: str) -> None:
         parse_stall(text)
 
 
-@pytest.mark.parametrize("process", [False, True], ids=["thread", "process"])
-def test_a_stall_load_starts_and_stops_cleanly(process: bool) -> None:
-    load = StallLoad(Stall(0.5, 50, process=process))
+@pytest.mark.parametrize("where", ["", "process", "idle"], ids=["thread", "process", "idle"])
+def test_a_stall_load_starts_and_stops_cleanly(where: str) -> None:
+    load = StallLoad(parse_stall(f"0.5@50:{where}" if where else "0.5@50"))
     load.start()
     load.stop()  # at once: the first stall runs as it starts, then the stop ends it
-    if process:
+    if where:
         assert load.exit_status == 0  # it imported the pattern, ran and ended on end of input
-        assert str(load) == "stall 0.5@50:process"
+        assert str(load) == f"stall 0.5@50:{where}"
     else:
         assert load.count >= 1
         assert str(load) == f"stall 0.5@50 ({load.count} stalls)"
