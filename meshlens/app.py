@@ -34,7 +34,7 @@ from meshlens.api.resources.visibility import Visibility
 from meshlens.api.retention_metrics import RetentionCollector
 from meshlens.api.server import HttpServer, serve_until
 from meshlens.config import Settings
-from meshlens.cpus import CpuSplit, allowed_cpus, move_thread
+from meshlens.cpus import CpuSplit, allowed_cpus, move_thread, move_threads, native_threads
 from meshlens.db import packets
 from meshlens.db.database import Database
 from meshlens.gil import share_with_reads
@@ -93,6 +93,11 @@ class Server:
         # One CPU for the busy event loop, the others for computes and ingest (cpus.py).
         reserve = settings.meshlens.reserve_serving_cpu
         self.cpus = CpuSplit.of(allowed_cpus()) if reserve else None
+        # While a compute child lives, granian's threads keep to the serving CPU (cpus.py);
+        # they are the threads Python did not start since just before granian's (run()).
+        self._native_before_http = native_threads()
+        self._children_alive = 0
+        self._children_lock = threading.Lock()
         self.db = Database(
             settings.db_path,
             writer_niceness=placement.INGEST_NICENESS,
@@ -168,12 +173,16 @@ class Server:
                 self.pace,
                 cpus=self._background_cpus,
             ).runner
-        self.runner = runner or placement.make_runner(settings, cpus=self._background_cpus)
+        self.runner = runner or placement.make_runner(
+            settings, cpus=self._background_cpus, on_child=self._compute_child
+        )
         # The recomputers' own runner (paced), unless they run on the replica child.
         self.background = (
             self.runner
             if runner is not None or self.replica is not None
-            else placement.make_runner(settings, self.pace, "recompute", self._background_cpus)
+            else placement.make_runner(
+                settings, self.pace, "recompute", self._background_cpus, self._compute_child
+            )
         )
         self.board = SnapshotBoard()
         self.recomputers = RecomputerSet(clock=self.clock, publish=self.board.publish)
@@ -232,6 +241,23 @@ class Server:
             move_thread(self.cpus.serving if busy else self.cpus.allowed)
         self.reads_busy(busy)
 
+    def _compute_child(self, alive: bool) -> None:
+        """A runner forks a compute child (True) or has reaped one (False).
+
+        While any lives, granian's threads keep to the serving CPU: on the child's CPU each
+        of their wake-ups would have to interrupt it (cpus.py, docs/architecture.md).
+        """
+        if self.cpus is None:
+            return
+        with self._children_lock:  # moves in the order the counts change
+            self._children_alive += 1 if alive else -1
+            if self._children_alive == (1 if alive else 0):
+                move_threads(self.http_threads(), self.cpus.serving if alive else self.cpus.allowed)
+
+    def http_threads(self) -> frozenset[int]:
+        """granian's threads: those Python did not start, from just before granian's."""
+        return native_threads() - self._native_before_http
+
     def reads_busy(self, busy: bool) -> None:
         """Reads started (or stopped) keeping the event loop busy: ingest and computes step back.
 
@@ -262,6 +288,7 @@ class Server:
         self._loop = asyncio.get_running_loop()
         stop = stop or asyncio.Event()
         handled = _handle_signals(self._loop, stop)
+        self._native_before_http = native_threads()
         server = HttpServer(self.app, sock)
         lag = asyncio.create_task(self.context.loop_lag.run(), name="loop-lag")
         busy = asyncio.create_task(self.loop_busy.run(), name="loop-busy")

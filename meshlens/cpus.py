@@ -7,6 +7,13 @@ child emptied. Keeping the two apart is worth more than any priority (docs/bench
 always run on every CPU but one, and while reads keep the loop busy the loop's thread runs
 on that one. When reads calm down the loop may run anywhere again.
 
+granian's threads (its Rust runtime: sockets, HTTP parsing) run anywhere, but while a
+compute child lives they keep to the serving CPU as well: a CPU busy with a child, even
+at SCHED_IDLE, must be interrupted for every wake-up of a thread that lands on it, where
+an idle one is woken for free (docs/architecture.md, "The serving CPU"). Python does not
+start them, so they are found as the process's threads that Python's `threading` does
+not know (`native_threads`).
+
 Linux only (`sched_setaffinity`); elsewhere, or when the OS refuses, nothing moves.
 """
 
@@ -14,7 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Set
+import threading
+from collections.abc import Iterable, Set
 from dataclasses import dataclass
 
 
@@ -57,3 +65,25 @@ def move_thread(cpus: Set[int] | None) -> None:
     # pid 0 is the calling thread alone: Linux keeps an affinity per thread.
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(0, cpus)
+
+
+def native_threads() -> frozenset[int]:
+    """Kernel ids of this process's threads not started by Python (Linux; else empty)."""
+    try:
+        listed = os.listdir("/proc/self/task")
+    except OSError:
+        return frozenset()
+    python = {thread.native_id for thread in threading.enumerate()}
+    return frozenset(int(tid) for tid in listed) - python
+
+
+def move_threads(tids: Iterable[int], cpus: Set[int] | None) -> None:
+    """Run the threads `tids` of this process only on `cpus` (None: leave them).
+
+    A thread that has ended meanwhile, or an OS that refuses, leaves that one alone.
+    """
+    if not cpus:
+        return
+    for tid in tids:
+        with contextlib.suppress(AttributeError, OSError):
+            os.sched_setaffinity(tid, cpus)

@@ -7,6 +7,8 @@ server is built (module attributes, not copies), so a benchmark can set them fir
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from meshlens.config import Settings
 from meshlens.ingest.pipeline_process import PipelineSpec
 from meshlens.priority import thread_niceness
@@ -54,9 +56,12 @@ def make_runner(
     pace: Pace | None = None,
     name: str = "compute",
     cpus: frozenset[int] | None = None,
+    on_child: Callable[[bool], None] | None = None,
 ) -> Runner:
     """Where computes run (`analytics.computeIn`): forked children, or threads; `pace`d or
-    not; on `cpus` (None: any)."""
+    not; on `cpus` (None: any); forked children told to `on_child` (ForkRunner)."""
     if settings.analytics.compute_in in ("fork", "replica"):
-        return ForkRunner(niceness=COMPUTE_NICENESS, pace=pace, name=name, cpus=cpus)
+        return ForkRunner(
+            niceness=COMPUTE_NICENESS, pace=pace, name=name, cpus=cpus, on_child=on_child
+        )
     return ThreadRunner(niceness=COMPUTE_NICENESS, pace=pace, name=name, cpus=cpus)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import _thread
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from meshlens.cpus import CpuSplit, allowed_cpus, move_thread
+from meshlens.cpus import CpuSplit, allowed_cpus, move_thread, move_threads, native_threads
 from meshlens.db.database import Database
 from meshlens.ingest.pipeline_process import PipelineProcess, PipelineSpec
 from meshlens.recomputer import ForkRunner
@@ -75,6 +76,51 @@ def test_nothing_to_move_to_leaves_the_thread_where_it_is() -> None:
         return affinity()
 
     assert in_new_thread(unmoved) == before
+
+
+@pytest.fixture
+def raw_thread() -> Iterator[int]:
+    """A thread started below `threading` (as a C library starts one); yields its kernel id."""
+    started, release = threading.Event(), _thread.allocate_lock()
+    release.acquire()
+    ids: list[int] = []
+
+    def run() -> None:
+        ids.append(_thread.get_native_id())
+        started.set()
+        release.acquire()  # until the test is done with it
+
+    _thread.start_new_thread(run, ())
+    assert started.wait(10)
+    yield ids[0]
+    release.release()
+
+
+def test_native_threads_are_those_python_did_not_start(raw_thread: int) -> None:
+    python = {thread.native_id for thread in threading.enumerate()}
+    assert raw_thread in native_threads()
+    assert threading.get_native_id() in python
+    assert not native_threads() & python
+
+
+@needs_two_cpus
+def test_moving_threads_by_id(raw_thread: int) -> None:
+    first = frozenset({min(allowed_cpus())})
+    move_threads({raw_thread}, first)
+    assert os.sched_getaffinity(raw_thread) == first
+    move_threads({raw_thread}, None)  # nothing to move to: left where it is
+    move_threads({raw_thread}, frozenset())
+    assert os.sched_getaffinity(raw_thread) == first
+    move_threads({raw_thread}, allowed_cpus())
+    assert os.sched_getaffinity(raw_thread) == allowed_cpus()
+
+
+def test_a_thread_that_has_ended_is_not_moved() -> None:
+    thread = threading.Thread(target=lambda: None)
+    thread.start()
+    thread.join()
+    assert thread.native_id is not None
+    move_threads({thread.native_id}, allowed_cpus())  # no such thread now: no error
 
 
 def where_a_job_ran(runner: ForkRunner | ThreadRunner) -> list[int]:

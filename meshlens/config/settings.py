@@ -89,10 +89,10 @@ class MeshlensSettings:
         "reserveServingCpu",
         True,
         BOOLEAN,
-        "With two CPUs or more, keep one for the event loop while reads keep it busy, and run"
-        " computes and ingest's threads on the others, so a compute never empties the caches"
-        ' the loop works from (docs/architecture.md, "The serving CPU"); false: every thread'
-        " may run on any CPU.",
+        "With two CPUs or more, keep one for the event loop while reads keep it busy (and for"
+        " granian's threads while a compute child lives), and run computes and ingest's"
+        " threads on the others, so a compute never empties the caches the loop works from"
+        ' (docs/architecture.md, "The serving CPU"); false: every thread may run on any CPU.',
         origin="meshlens",
     )
     ingest: IngestSettings = section("ingest", IngestSettings, "Write batching.")

@@ -118,6 +118,10 @@ def _child_main(
         os._exit(status)
 
 
+def _no_child_watch(alive: bool) -> None:
+    """What a ForkRunner tells of its children when nobody asked (nothing)."""
+
+
 class ForkRunner:
     """Runs jobs in forked, niced children, one child per round of pending jobs.
 
@@ -135,6 +139,7 @@ class ForkRunner:
         name: str = "compute",
         pace: Pace | None = None,
         cpus: frozenset[int] | None = None,
+        on_child: Callable[[bool], None] | None = None,
     ) -> None:
         if not hasattr(os, "fork"):
             raise MeshlensError("ForkRunner needs os.fork(); use ThreadRunner on this platform")
@@ -146,6 +151,9 @@ class ForkRunner:
         self._max_children = 1 if pace is not None else max_children
         self._niceness = niceness
         self._cpus = cpus  # the children's CPUs (None: the forking thread's)
+        # Told True just before each fork and False once that child is reaped (or the fork
+        # failed): the server keeps its HTTP threads off the children's CPUs meanwhile.
+        self._on_child = on_child or _no_child_watch
         # Jobs submitted within this window of each other share a fork (one round).
         self._gather_s = gather_s
         self._cond = threading.Condition()
@@ -255,11 +263,13 @@ class ForkRunner:
             # a number os.pipe() just reused for this round: the child must not close its
             # own write end (it would die with EBADF before sending anything).
             others = [rnd.fd for rnd in self._active.values() if rnd.fd != write_fd]
+        self._on_child(True)
         try:
             pid = child.fork()
         except BaseException:
             os.close(read_fd)
             os.close(write_fd)
+            self._on_child(False)
             raise
         if pid == 0:  # the child: never returns
             jobs = [job for _, job in batch]
@@ -302,6 +312,7 @@ class ForkRunner:
         finally:
             os.close(rnd.fd)
             _, status, usage = os.wait4(rnd.pid, 0)
+            self._on_child(False)
             self._finish(rnd, done, status, usage.ru_utime + usage.ru_stime)
             # This thread's arena held the round's payloads, and the results they replace
             # are freed by now or by the next round: give those pages back (heap.py).

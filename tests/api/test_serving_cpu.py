@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import os
 import threading
 
@@ -68,6 +70,31 @@ def test_computes_and_ingest_run_on_the_background_cpus(serve: Serve, settings: 
     running.wait_until(lambda: thread_cpus("retention") == background)
 
 
+def cpus_of(tids: list[int]) -> list[list[int]]:
+    """Each thread's CPUs (a child can read its parent's threads' too); ended ones left out."""
+    found = []
+    for tid in tids:
+        with contextlib.suppress(ProcessLookupError):
+            found.append(sorted(os.sched_getaffinity(tid)))
+    return found
+
+
+@needs_two_cpus
+def test_granian_threads_keep_the_serving_cpu_while_a_compute_child_lives(
+    serve: Serve, settings: Settings
+) -> None:
+    split = CpuSplit.of(allowed_cpus())
+    assert split is not None
+    running = serve(settings)
+    running.wait_ready()
+    http = sorted(running.server.http_threads())
+    assert http  # granian's runtime, at least
+    during = running.server.runner.submit(functools.partial(cpus_of, http)).result(timeout=30)
+    assert during and all(cpus == sorted(split.serving) for cpus in during)
+    # Once every child is reaped they may run anywhere again.
+    running.wait_until(lambda: all(cpus == sorted(split.allowed) for cpus in cpus_of(http)))
+
+
 @needs_two_cpus
 def test_with_the_cpu_not_reserved_every_thread_runs_anywhere(
     serve: Serve, settings: Settings
@@ -83,3 +110,6 @@ def test_with_the_cpu_not_reserved_every_thread_runs_anywhere(
     assert server.cpus is None
     assert server.runner.submit(affinity).result(timeout=30) == everywhere
     assert server.worker.call(affinity).result(timeout=30) == everywhere
+    http = sorted(server.http_threads())
+    during = server.runner.submit(functools.partial(cpus_of, http)).result(timeout=30)
+    assert during and all(cpus == everywhere for cpus in during)

@@ -302,3 +302,46 @@ def test_each_round_gives_the_freed_heap_back(monkeypatch: pytest.MonkeyPatch) -
         assert trimmed.acquire(timeout=WAIT_S)
     finally:
         runner.stop()
+
+
+def test_the_runner_tells_when_each_child_lives(gate: Gate) -> None:
+    events: list[bool] = []
+    reaped = threading.Semaphore(0)
+
+    def on_child(alive: bool) -> None:
+        events.append(alive)
+        if not alive:
+            reaped.release()
+
+    runner = ForkRunner(gather_s=0, on_child=on_child)
+    try:
+        future = runner.submit(gate.wait)
+        gate.arrived()
+        assert events == [True]  # told before the fork: the child is running now
+        gate.open()
+        assert future.result(WAIT_S) == b"x"
+        assert reaped.acquire(timeout=WAIT_S)
+        assert events == [True, False]
+        killed = runner.submit(lambda: os.kill(os.getpid(), signal.SIGKILL))
+        with pytest.raises(ChildLostError):
+            killed.result(WAIT_S)
+        assert reaped.acquire(timeout=WAIT_S)
+        assert events == [True, False, True, False]  # a child that dies is reaped all the same
+    finally:
+        runner.stop()
+
+
+def test_a_fork_that_fails_is_told_as_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    events: list[bool] = []
+
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(child, "fork", no_fork)
+    runner = ForkRunner(gather_s=0, on_child=events.append)
+    try:
+        with pytest.raises(OSError, match="temporarily unavailable"):
+            runner.submit(lambda: 1).result(WAIT_S)
+        assert events == [True, False]
+    finally:
+        runner.stop()
