@@ -63,6 +63,7 @@ import numpy as np
 from bench.dataset import STAGING_DB
 from bench.encoder_data import DEFAULT_CACHE, sightings
 from bench.mqtt_load import MqttLoad, load_for
+from bench.periodic import Periodic
 from bench.stalls import StallLoad, parse_stall
 from bench.suite import Context, Row
 from meshlens import gil, placement
@@ -166,7 +167,7 @@ def resident_mb() -> tuple[float, float]:
     return (int(anon.group(1)) / 1024 if anon else 0.0, int(file.group(1)) / 1024 if file else 0.0)
 
 
-class MemoryWatch:
+class MemoryWatch(Periodic):
     """Samples the process's resident memory every `every_s` while the phases run.
 
     The server runs in this process, so its heap is what grows (the harness's is small
@@ -174,32 +175,21 @@ class MemoryWatch:
     """
 
     def __init__(self, every_s: float) -> None:
-        self._every_s = every_s
-        self._stop = threading.Event()
+        super().__init__(every_s, "memory-watch")
         self._started = time.perf_counter()
         self.samples: list[MemorySample] = []
-        self._thread = threading.Thread(target=self._run, name="memory-watch", daemon=True)
-
-    def __enter__(self) -> MemoryWatch:
-        self._thread.start()
-        return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._take()
+        super().__exit__(*exc)
+        self.tick()  # the last sample, as the phases end
 
-    def _take(self) -> None:
+    def tick(self) -> None:
+        """One sample, printed."""
         anon, file = resident_mb()
         sample = MemorySample(time.perf_counter() - self._started, anon, file)
         self.samples.append(sample)
         print(f"memory at {sample.at_s:.0f} s: RssAnon {anon:.0f} MB, RssFile {file:.0f} MB",
               flush=True)  # fmt: skip
-
-    def _run(self) -> None:
-        self._take()
-        while not self._stop.wait(self._every_s):
-            self._take()
 
     def summary(self) -> str:
         """First, peak and last RssAnon, and its growth a minute over the second half."""

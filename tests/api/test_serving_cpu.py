@@ -41,14 +41,20 @@ def thread_cpus(name: str) -> list[int] | None:
     return sorted(os.sched_getaffinity(thread.native_id))
 
 
-@needs_two_cpus
-def test_the_busy_loop_takes_the_serving_cpu_and_gives_it_back_when_calm(
-    serve: Serve, settings: Settings
-) -> None:
+def split_and_served(serve: Serve, settings: Settings) -> tuple[CpuSplit, Running]:
+    """This machine's CPU split, and a server that has loaded and computed once."""
     split = CpuSplit.of(allowed_cpus())
     assert split is not None
     running = serve(settings)
     running.wait_ready()
+    return split, running
+
+
+@needs_two_cpus
+def test_the_busy_loop_takes_the_serving_cpu_and_gives_it_back_when_calm(
+    serve: Serve, settings: Settings
+) -> None:
+    split, running = split_and_served(serve, settings)
     before, busy, calm = loop_affinity_busy_then_calm(running)
     assert before == calm == sorted(split.allowed)
     assert busy == sorted(split.serving)
@@ -83,10 +89,7 @@ def cpus_of(tids: list[int]) -> list[list[int]]:
 def test_granian_threads_keep_the_serving_cpu_while_a_compute_child_lives(
     serve: Serve, settings: Settings
 ) -> None:
-    split = CpuSplit.of(allowed_cpus())
-    assert split is not None
-    running = serve(settings)
-    running.wait_ready()
+    split, running = split_and_served(serve, settings)
     http = sorted(running.server.http_threads())
     assert http  # granian's runtime, at least
     during = running.server.runner.submit(functools.partial(cpus_of, http)).result(timeout=30)
