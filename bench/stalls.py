@@ -94,12 +94,14 @@ class _Holding(Periodic):
 
 
 def _background_idle() -> str:
-    """Code that moves a process to the background CPUs at SCHED_IDLE, as a compute child."""
+    """Code that places a process as a compute child is placed: on the background CPUs
+    (cpus.move_thread), at SCHED_IDLE (the child's own schedule_idle)."""
     split = CpuSplit.of(allowed_cpus())
-    cpus = sorted(split.background) if split else sorted(allowed_cpus())
+    cpus = set(split.background) if split else None
     return (
-        f"import os; os.sched_setaffinity(0, {cpus!r});"
-        " os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0));"
+        "from meshlens.cpus import move_thread;"
+        " from meshlens.recomputer.child import schedule_idle;"
+        f" move_thread({cpus!r}); schedule_idle();"
     )
 
 
