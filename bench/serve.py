@@ -40,6 +40,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import itertools
 import math
 import os
@@ -486,6 +487,18 @@ def offer_at_rate(
         time.sleep(period_s)
 
 
+def feeder_sightings(transmissions: int) -> Iterator[Sighting]:
+    """The sightings a feeder thread offers, built up front and kept from the collector.
+
+    They are the harness's, not the server's, yet they live in the server's process: left
+    to the collector, each of the server's full collections walked ~90,000 of them, 15-17
+    ms with the GIL held, in the churn phases only (docs/benchmarks.md, session 35).
+    """
+    feed = list(sightings(transmissions, seed=7))
+    gc.freeze()  # never scanned again; the list's objects are freed only with the process
+    return iter(feed)
+
+
 def start_server(
     settings: Settings,
     analytics: Sequence[Analytic],
@@ -692,7 +705,7 @@ def measure(
 ) -> list[tuple[str, WrkResult]]:
     """The phases: fast path and Starlette idle, then idle/churn pairs interleaved."""
     wanted = int(args.ingest_rate * args.seconds * args.pairs * 1.2) // 30 + 10
-    feed = iter(list(sightings(wanted, seed=7))) if mqtt is None else iter(())
+    feed = feeder_sightings(wanted) if mqtt is None else iter(())
     url = f"http://127.0.0.1:{port}{args.route}"
     run = {"connections": args.connections, "threads": args.threads, "seconds": args.seconds}
     rows = [

@@ -12,6 +12,8 @@ judged against idle phases of the same run. Variants (`--variants`, comma-separa
   pinned      full, with the compute children pinned to the last CPU
   spin        recomputers whose job is a pure-Python loop as long as the real compute
               (CPU without memory traffic), no ingest
+Ingest is received from the machine's Mosquitto by the server's own MQTT source, as in
+bench.serve (`--feeder-thread`: offered by a thread of the server instead).
 `--pipeline-process` runs ingest's pipeline in its process (meshlens.ingest.pipelineProcess);
 the `ingest` events are then its round trips, store appends included.
 Options after `@` apply to a variant and its idle pair: `si=MS` (GIL switch interval),
@@ -43,8 +45,18 @@ from pathlib import Path
 from typing import Any
 
 from bench.dataset import STAGING_DB
-from bench.encoder_data import sightings
-from bench.serve import Churn, WrkResult, bench_registry, run_wrk, start_server, thread_cpu
+from bench.mqtt_load import MqttLoad, load_for
+from bench.serve import (
+    Churn,
+    WrkResult,
+    bench_registry,
+    feeder_sightings,
+    feeds_of,
+    run_wrk,
+    start_server,
+    thread_cpu,
+    wait_ready,
+)
 from meshlens.api import recompute
 from meshlens.app import Server
 from meshlens.config import Settings
@@ -208,7 +220,13 @@ def configure(server: Server, variant: str) -> Callable[[], None]:
 
 
 def run_phase(
-    server: Server, url: str, variant: str, feed: Any, args: argparse.Namespace
+    server: Server,
+    url: str,
+    variant: str,
+    feed: Any,
+    args: argparse.Namespace,
+    *,
+    mqtt: MqttLoad | None,
 ) -> tuple[WrkResult, str]:
     """One wrk run with `variant`'s churn (or none, for idle)."""
     run = {"connections": args.connections, "threads": args.threads, "seconds": args.seconds}
@@ -225,7 +243,9 @@ def run_phase(
     try:
         if variant == "idle":
             return run_wrk(url, **run), ""
-        with Churn(server, feed, args.ingest_rate, recompute=recompute_on, ingest=ingest_on) as c:
+        with Churn(
+            server, feed, args.ingest_rate, recompute=recompute_on, ingest=ingest_on, mqtt=mqtt
+        ) as c:
             result = run_wrk(url, **run)
         return result, f" ({c.computes} computes, {c.offered} obs)"
     finally:
@@ -252,9 +272,14 @@ def main() -> None:
     parser.add_argument(
         "--pipeline-process", action="store_true", help="meshlens.ingest.pipelineProcess true"
     )
+    parser.add_argument(
+        "--feeder-thread", action="store_true", help="offer ingest from a thread, not over MQTT"
+    )
     args = parser.parse_args()
     variants = args.variants.split(",")
     install_probes()
+    ingest_s = args.seconds * args.rounds * len(variants)
+    mqtt = None if args.feeder_thread else load_for("mltrace", args.ingest_rate, ingest_s)
     with tempfile.TemporaryDirectory(prefix="meshlens-bench-") as tmp:
         db = Path(tmp) / "serve.db"
         shutil.copy(args.db, db)
@@ -263,11 +288,11 @@ def main() -> None:
             bench_registry(),
             args.niceness,
             pipeline_process=args.pipeline_process or None,
+            feeds=feeds_of(mqtt),
         )
         reports: list[dict[str, Any]] = []
         try:
-            while not (server.status.loaded and server.recomputers.ready()):
-                time.sleep(0.05)
+            wait_ready(server)
             probe_server(server)
             if args.gc_freeze:
                 gc.collect()
@@ -275,14 +300,14 @@ def main() -> None:
             loop = server._loop
             assert loop is not None
             loop.call_soon_threadsafe(lambda: loop.create_task(_sample_lag(0.001)))
-            wanted = int(args.ingest_rate * args.seconds * args.rounds * len(variants) * 1.3)
-            feed = iter(list(sightings(wanted // 30 + 10, seed=7)))
+            wanted = int(args.ingest_rate * ingest_s * 1.3)
+            feed = feeder_sightings(wanted // 30 + 10) if mqtt is None else iter(())
             url = f"http://127.0.0.1:{port}/api/analytics/rf"
             for _ in range(args.rounds):
                 for variant in variants:
                     restore = configure(server, variant)
                     for kind in ("idle", variant):
-                        result, note = run_phase(server, url, kind, feed, args)
+                        result, note = run_phase(server, url, kind, feed, args, mqtt=mqtt)
                         name = f"idle@{variant}" if kind == "idle" else variant + note
                         reports.append(
                             phase_report(name, result, args.stall_ms / 1000, args.seconds)
@@ -291,6 +316,8 @@ def main() -> None:
                     restore()
         finally:
             stop()
+            if mqtt is not None:
+                mqtt.close()
     summarise(reports, variants)
     print("load average at the end:", os.getloadavg(), "threads:", threading.active_count())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -15,6 +16,7 @@ from bench.serve import (
     WrkResult,
     _ingest_ms,
     describe_loads,
+    feeder_sightings,
     ingest_thread_loads,
     is_ingest_thread,
     loop_change,
@@ -207,3 +209,17 @@ def test_the_memory_watch_reads_this_process_and_sums_up_the_growth() -> None:
     assert watch.summary() == (
         "RssAnon 240 MB at 0 s, peak 300, 290 MB at 240 s; +5.0 MB a minute over the second half"
     )
+
+
+def test_a_feeder_threads_sightings_are_kept_from_the_collector() -> None:
+    # They live in the server's process: unfrozen, each full collection walked them all.
+    before = gc.get_freeze_count()
+    try:
+        feed = feeder_sightings(3)
+        tracked = {id(obj) for obj in gc.get_objects()}
+        offered = list(feed)
+        assert offered and all(type(s) is Sighting for s in offered)
+        assert gc.get_freeze_count() >= before + len(offered)
+        assert not any(id(s) in tracked for s in offered)
+    finally:
+        gc.unfreeze()  # back to the collector, as every other test expects
