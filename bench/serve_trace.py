@@ -268,7 +268,6 @@ def main() -> None:
     parser.add_argument("--ingest-rate", type=float, default=500.0)
     parser.add_argument("--stall-ms", type=float, default=5.0)
     parser.add_argument("--niceness", type=int)
-    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after the load")
     parser.add_argument(
         "--pipeline-process", action="store_true", help="meshlens.ingest.pipelineProcess true"
     )
@@ -294,9 +293,6 @@ def main() -> None:
         try:
             wait_ready(server)
             probe_server(server)
-            if args.gc_freeze:
-                gc.collect()
-                gc.freeze()
             loop = server._loop
             assert loop is not None
             loop.call_soon_threadsafe(lambda: loop.create_task(_sample_lag(0.001)))
