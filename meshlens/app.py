@@ -95,7 +95,7 @@ class Server:
         self.cpus = CpuSplit.of(allowed_cpus()) if reserve else None
         # While a compute child lives, granian's threads keep to the serving CPU (cpus.py);
         # they are the threads Python did not start since just before granian's (run()).
-        self._native_before_http = native_threads()
+        self._native_before_http: frozenset[int] | None = None  # None: not serving yet
         self._children_alive = 0
         self._children_lock = threading.Lock()
         self.db = Database(
@@ -255,8 +255,10 @@ class Server:
                 move_threads(self.http_threads(), self.cpus.serving if alive else self.cpus.allowed)
 
     def http_threads(self) -> frozenset[int]:
-        """granian's threads: those Python did not start, from just before granian's."""
-        return native_threads() - self._native_before_http
+        """granian's threads: those Python did not start, from just before granian's (none
+        before `run` has started them)."""
+        before = self._native_before_http
+        return frozenset() if before is None else native_threads() - before
 
     def reads_busy(self, busy: bool) -> None:
         """Reads started (or stopped) keeping the event loop busy: ingest and computes step back.

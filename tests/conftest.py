@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import _thread
 import os
 import shutil
 import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,3 +52,21 @@ def _broker_tests_need_a_broker(request: pytest.FixtureRequest) -> None:
     """Tests marked `broker` skip without Mosquitto, except in CI where they must run."""
     if request.node.get_closest_marker("broker") is not None:
         require(_mosquitto_available(), "Mosquitto (a broker on 1883 or the mosquitto binary)")
+
+
+@pytest.fixture
+def raw_thread() -> Iterator[int]:
+    """A thread started below `threading` (as a C library starts one); yields its kernel id."""
+    started, release = threading.Event(), _thread.allocate_lock()
+    release.acquire()
+    ids: list[int] = []
+
+    def run() -> None:
+        ids.append(_thread.get_native_id())
+        started.set()
+        release.acquire()  # until the test is done with it
+
+    _thread.start_new_thread(run, ())
+    assert started.wait(10)
+    yield ids[0]
+    release.release()

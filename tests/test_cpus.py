@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import _thread
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -76,24 +75,6 @@ def test_nothing_to_move_to_leaves_the_thread_where_it_is() -> None:
         return affinity()
 
     assert in_new_thread(unmoved) == before
-
-
-@pytest.fixture
-def raw_thread() -> Iterator[int]:
-    """A thread started below `threading` (as a C library starts one); yields its kernel id."""
-    started, release = threading.Event(), _thread.allocate_lock()
-    release.acquire()
-    ids: list[int] = []
-
-    def run() -> None:
-        ids.append(_thread.get_native_id())
-        started.set()
-        release.acquire()  # until the test is done with it
-
-    _thread.start_new_thread(run, ())
-    assert started.wait(10)
-    yield ids[0]
-    release.release()
 
 
 def test_native_threads_are_those_python_did_not_start(raw_thread: int) -> None:

@@ -7,10 +7,15 @@ import dataclasses
 import functools
 import os
 import threading
+from collections.abc import Iterator
 
+import pytest
+
+from meshlens.app import Server
 from meshlens.config import Settings
 from meshlens.cpus import CpuSplit, allowed_cpus
 from tests.api.conftest import Serve
+from tests.api.probe import REGISTRY
 from tests.api.running import Running
 from tests.test_cpus import affinity, needs_two_cpus
 
@@ -116,3 +121,21 @@ def test_with_the_cpu_not_reserved_every_thread_runs_anywhere(
     http = sorted(server.http_threads())
     during = server.runner.submit(functools.partial(cpus_of, http)).result(timeout=30)
     assert during and all(cpus == everywhere for cpus in during)
+
+
+@pytest.fixture
+def unserved(settings: Settings) -> Iterator[Server]:
+    """A server built but not run: no HTTP server, so no granian threads yet."""
+    server = Server(settings, analytics=REGISTRY)
+    yield server
+    server.shutdown()
+
+
+@needs_two_cpus
+def test_before_it_serves_a_server_has_no_http_threads_to_move(
+    unserved: Server, raw_thread: int
+) -> None:
+    # A native thread started after the server was built (another library's) is not granian's.
+    assert unserved.http_threads() == frozenset()
+    during = unserved.runner.submit(functools.partial(cpus_of, [raw_thread])).result(timeout=30)
+    assert during == [sorted(allowed_cpus())]
