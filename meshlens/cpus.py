@@ -60,11 +60,7 @@ def move_thread(cpus: Set[int] | None) -> None:
 
     None leaves it where it is; so does an OS without CPU affinity or one that refuses.
     """
-    if not cpus:
-        return
-    # pid 0 is the calling thread alone: Linux keeps an affinity per thread.
-    with contextlib.suppress(AttributeError, OSError):
-        os.sched_setaffinity(0, cpus)
+    move_threads((0,), cpus)  # thread id 0 is the caller alone: Linux keeps one per thread
 
 
 def native_threads() -> frozenset[int]:
