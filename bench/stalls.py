@@ -46,12 +46,17 @@ class Stall:
 
     ms: float
     hz: float
-    process: bool = False
-    idle: bool = False  # the process at SCHED_IDLE on the background CPUs, as a compute child
+    # "": a thread of the server; "process": a process of its own; "idle": that process at
+    # SCHED_IDLE on the background CPUs, as a compute child.
+    where: str = ""
 
     def __str__(self) -> str:
-        where = ":idle" if self.idle else ":process" if self.process else ""
-        return f"{self.ms:g}@{self.hz:g}{where}"
+        return f"{self.ms:g}@{self.hz:g}" + (f":{self.where}" if self.where else "")
+
+    @property
+    def process(self) -> bool:
+        """Whether it burns a process's CPU rather than the server's GIL."""
+        return self.where != ""
 
 
 def parse_stall(text: str) -> Stall:
@@ -61,7 +66,7 @@ def parse_stall(text: str) -> Stall:
     if not at or where not in ("", "process", "idle"):
         raise ValueError(f"stall {text!r}: expected MS@HZ, MS@HZ:process or MS@HZ:idle, e.g. 2@10")
     try:
-        stall = Stall(float(ms), float(hz), process=where != "", idle=where == "idle")
+        stall = Stall(float(ms), float(hz), where)
     except ValueError:
         raise ValueError(f"stall {text!r}: MS and HZ must be numbers, e.g. 2@10") from None
     if not (stall.ms > 0 and stall.hz > 0 and stall.ms * stall.hz < 1000):
@@ -125,7 +130,7 @@ class StallLoad:
         period_s = 1 / self.stall.hz
         if self.stall.process:
             code = (
-                (_background_idle() if self.stall.idle else "")
+                (_background_idle() if self.stall.where == "idle" else "")
                 + "import sys, threading; from bench.periodic import run_every;"
                 " stop = threading.Event(); threading.Thread(target=lambda: (sys.stdin.read(),"
                 f" stop.set()), daemon=True).start(); run_every({period_s!r},"

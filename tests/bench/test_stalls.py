@@ -9,9 +9,10 @@ from bench.stalls import Stall, StallLoad, parse_stall
 
 def test_parse_stall_reads_size_rate_and_place() -> None:
     assert parse_stall("2@10") == Stall(2.0, 10.0)
-    assert parse_stall("0.2@100:process") == Stall(0.2, 100.0, process=True)
+    assert parse_stall("0.2@100:process") == Stall(0.2, 100.0, "process")
     assert str(parse_stall("0.5@40:process")) == "0.5@40:process"
-    assert parse_stall("999@1:idle") == Stall(999.0, 1.0, process=True, idle=True)
+    assert parse_stall("999@1:idle") == Stall(999.0, 1.0, "idle")
+    assert parse_stall("999@1:idle").process and not parse_stall("2@10").process
     assert str(parse_stall("999@1:idle")) == "999@1:idle"
 
 
