@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.load import proc_kb
 from meshlens.recomputer import ForkRunner, Rendered, Runner, ThreadRunner, render
 
 BODY = b'{"ok": true, "data": "' + b"x" * 2030 + b'"}\n'
@@ -214,11 +215,7 @@ def fork_cost_ms(samples: int = 30) -> float:
 
 def rss_mb() -> float:
     """This process's resident set size (Linux)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    return proc_kb("/proc/self/status", "VmRSS")[0] / 1024
 
 
 def round_trip_ms(runner: ForkRunner, samples: int = 30) -> float:

@@ -20,12 +20,19 @@ ORDER = 30
 REPO = Path(__file__).resolve().parents[1]
 
 
+def proc_kb(path: str, *keys: str) -> list[int]:
+    """The `Key:  N kB` values of `keys` in a /proc file (status, smaps_rollup); 0 if absent."""
+    found = {}
+    for line in Path(path).read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in keys:
+            found[key] = int(value.split()[0])
+    return [found.get(key, 0) for key in keys]
+
+
 def pss_kb(pid: int) -> int:
     """Proportional set size of one process (shared pages split among their users)."""
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1])
-    return 0
+    return proc_kb(f"/proc/{pid}/smaps_rollup", "Pss")[0]
 
 
 def _child(db: Path) -> None:

@@ -63,6 +63,7 @@ import numpy as np
 
 from bench.dataset import STAGING_DB
 from bench.encoder_data import DEFAULT_CACHE, sightings
+from bench.load import proc_kb
 from bench.mqtt_load import MqttLoad, load_for
 from bench.periodic import Periodic
 from bench.stalls import StallLoad, parse_stall
@@ -163,9 +164,8 @@ class MemorySample:
 
 def resident_mb() -> tuple[float, float]:
     """This process's anonymous and file-backed resident memory, in MB."""
-    status = Path("/proc/self/status").read_text()
-    anon, file = (re.search(rf"{key}:\s+(\d+) kB", status) for key in ("RssAnon", "RssFile"))
-    return (int(anon.group(1)) / 1024 if anon else 0.0, int(file.group(1)) / 1024 if file else 0.0)
+    anon, file = proc_kb("/proc/self/status", "RssAnon", "RssFile")
+    return anon / 1024, file / 1024
 
 
 class MemoryWatch(Periodic):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from pathlib import Path
 
+from bench.load import proc_kb
 from bench.mqtt_load import messages
 from bench.serve import (
     LoopLoad,
@@ -223,3 +225,10 @@ def test_a_feeder_threads_sightings_are_kept_from_the_collector() -> None:
         assert not any(id(s) in tracked for s in offered)
     finally:
         gc.unfreeze()  # back to the collector, as every other test expects
+
+
+def test_proc_kb_reads_the_kb_of_each_key_asked_for(tmp_path: Path) -> None:
+    status = tmp_path / "status"
+    status.write_text("Name:\tpython\nVmRSS:\t  300 kB\nRssAnon:\t  250 kB\nRssFile:\t 40 kB\n")
+    assert proc_kb(str(status), "RssAnon", "RssFile", "RssShmem") == [250, 40, 0]
+    assert proc_kb(str(status), "VmRSS") == [300]
